@@ -1,0 +1,10 @@
+# HCLIP_SANITIZE=address,undefined | thread : applied to every target built after this point.
+set(HCLIP_SANITIZE "" CACHE STRING "Comma-separated sanitizers (address,undefined or thread)")
+if(HCLIP_SANITIZE)
+    string(REPLACE "," ";" _sanitizers "${HCLIP_SANITIZE}")
+    foreach(_s IN LISTS _sanitizers)
+        add_compile_options(-fsanitize=${_s})
+        add_link_options(-fsanitize=${_s})
+    endforeach()
+    add_compile_options(-fno-omit-frame-pointer -fno-sanitize-recover=all)
+endif()

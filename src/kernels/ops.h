@@ -1,0 +1,23 @@
+// Row-wise element operations of a transformer, on row-major [rows, cols] float32 matrices with a leading
+// dimension. Written as plain loops that compilers vectorise on x86-64 and aarch64 alike.
+#pragma once
+
+#include <cstddef>
+
+namespace hclip {
+
+// y = (x - mean) / sqrt(var + eps) * gamma + beta, per row. x and y may alias.
+void layer_norm_rows(const float* x, int ldx, float* y, int ldy, int rows, int cols, const float* gamma,
+                     const float* beta, float eps);
+// x[r, :] += bias
+void add_bias_rows(float* x, int ldx, int rows, int cols, const float* bias);
+// x += y, elementwise over rows*cols contiguous values
+void add_inplace(float* x, const float* y, std::size_t n);
+// x * sigmoid(1.702 x): the approximation the original OpenAI models were trained with.
+void quick_gelu_inplace(float* x, std::size_t n);
+// Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
+void gelu_inplace(float* x, std::size_t n);
+// Numerically stable softmax of each row; with `causal`, row r only sees columns 0..r (the rest become 0).
+void softmax_rows(float* x, int ldx, int rows, int cols, bool causal);
+
+}  // namespace hclip

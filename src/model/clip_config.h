@@ -1,0 +1,54 @@
+// Architecture of a CLIP ViT model, inferred from tensor shapes plus the checkpoint's config file.
+#pragma once
+
+#include <array>
+#include <string>
+
+namespace hclip {
+
+enum class Activation { kQuickGelu, kGelu };
+enum class CheckpointLayout { kOpenAI, kHuggingFace };
+
+std::string_view activation_name(Activation act);
+std::string_view layout_name(CheckpointLayout layout);
+
+struct TransformerConfig {
+    int width = 0;
+    int layers = 0;
+    int heads = 0;
+    int mlp_width = 0;
+    Activation activation = Activation::kQuickGelu;
+    float layer_norm_eps = 1e-5f;
+
+    int head_dim() const { return heads > 0 ? width / heads : 0; }
+};
+
+struct VisionConfig : TransformerConfig {
+    int image_size = 0;
+    int patch_size = 0;
+
+    int grid() const { return patch_size > 0 ? image_size / patch_size : 0; }
+    int num_patches() const { return grid() * grid(); }
+    int num_tokens() const { return num_patches() + 1; }  // patches + class token
+};
+
+struct TextConfig : TransformerConfig {
+    int context_length = 0;
+    int vocab_size = 0;
+    int eot_token = 49407;
+};
+
+struct ClipConfig {
+    VisionConfig vision;
+    TextConfig text;
+    int embed_dim = 0;
+    float checkpoint_logit_scale = 100.0f;  // exp() of the checkpoint's learned logit_scale
+    std::array<float, 3> image_mean{0.48145466f, 0.4578275f, 0.40821073f};
+    std::array<float, 3> image_std{0.26862954f, 0.26130258f, 0.27577711f};
+    CheckpointLayout layout = CheckpointLayout::kOpenAI;
+
+    // "ViT, width 768, 12 layers, 12 heads, patch 32, 224 px | text width 512, 12 layers, 8 heads | embed 512"
+    std::string summary() const;
+};
+
+}  // namespace hclip

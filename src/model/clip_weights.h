@@ -1,0 +1,55 @@
+// Views of a loaded model's weights. Pointers point into the memory-mapped checkpoint (F32) or into buffers the
+// model owns (tensors converted from F16/BF16); either way they live as long as the ClipModel.
+#pragma once
+
+#include <vector>
+
+namespace hclip {
+
+// PyTorch Linear: weight [out, in], y = x W^T + b.
+struct LinearWeights {
+    const float* weight = nullptr;
+    const float* bias = nullptr;
+    int out = 0;
+    int in = 0;
+};
+
+struct NormWeights {
+    const float* gamma = nullptr;
+    const float* beta = nullptr;
+};
+
+struct BlockWeights {
+    NormWeights ln1, ln2;
+    LinearWeights q, k, v, out;
+    LinearWeights fc1, fc2;
+    // True when q, k and v are consecutive rows of one [3W, W] tensor (OpenAI layout): one GEMM computes all three.
+    bool qkv_contiguous = false;
+};
+
+// The final projection, y = x P. OpenAI stores P as [in, out]; Hugging Face stores P^T as [out, in].
+struct ProjectionWeights {
+    const float* weight = nullptr;
+    int in = 0;
+    int out = 0;
+    bool stored_transposed = false;
+};
+
+struct VisionWeights {
+    const float* patch_embedding = nullptr;     // conv weight [width, 3, patch, patch], no bias
+    const float* class_embedding = nullptr;     // [width]
+    const float* position_embedding = nullptr;  // [tokens, width]
+    NormWeights ln_pre, ln_post;
+    std::vector<BlockWeights> blocks;
+    ProjectionWeights projection;
+};
+
+struct TextWeights {
+    const float* token_embedding = nullptr;     // [vocab, width]
+    const float* position_embedding = nullptr;  // [context, width]
+    std::vector<BlockWeights> blocks;
+    NormWeights ln_final;
+    ProjectionWeights projection;
+};
+
+}  // namespace hclip

@@ -1,0 +1,448 @@
+// Loading: find the files, recognise the layout, infer the architecture from tensor shapes (checked against any
+// config file), then bind every tensor with its expected shape.
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "core/mapped_file.h"
+#include "model/checkpoint_names.h"
+#include "model/clip_model.h"
+
+namespace hclip {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using Shape = std::vector<std::int64_t>;
+
+namespace {
+
+std::string shape_string(const Shape& s) {
+    TensorView t;
+    t.shape = s;
+    return t.shape_string();
+}
+
+Result<std::optional<Json>> read_json_if_present(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return std::optional<Json>();
+    HCLIP_ASSIGN_OR_RETURN(std::string text, read_file(path.string()));
+    Json j = Json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return data_loss("'" + path.string() + "' is not a JSON object");
+    return std::optional<Json>(std::move(j));
+}
+
+// A JSON value at `key` as int/float/string, or nullopt if absent or of another type.
+std::optional<int> json_int(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<int>();
+}
+std::optional<double> json_number(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+}
+std::optional<std::string> json_string(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
+const Json* json_object(const Json& j, const char* key) {
+    auto it = j.find(key);
+    return (it != j.end() && it->is_object()) ? &*it : nullptr;
+}
+
+Result<Activation> parse_activation(const std::string& name, const std::string& where) {
+    if (name == "quick_gelu") return Activation::kQuickGelu;
+    if (name == "gelu") return Activation::kGelu;
+    return unsupported(where + ": activation '" + name + "' is not supported (quick_gelu and gelu are)");
+}
+
+// A config value that must agree with what the tensors say.
+Status check_agrees(const std::string& what, std::optional<int> declared, int inferred) {
+    if (declared && *declared != inferred) {
+        return invalid_argument("the config says " + what + " = " + std::to_string(*declared) +
+                                " but the checkpoint's tensors give " + std::to_string(inferred));
+    }
+    return {};
+}
+
+}  // namespace
+
+class ModelLoader {
+  public:
+    explicit ModelLoader(ClipModel& model) : m_(model) {}
+
+    Status load(const std::string& path) {
+        HCLIP_RETURN_IF_ERROR(locate_files(path));
+        HCLIP_ASSIGN_OR_RETURN(m_.file_, SafetensorsFile::open(m_.weights_path_));
+        HCLIP_RETURN_IF_ERROR(detect_layout());
+        HCLIP_RETURN_IF_ERROR(infer_config());
+        HCLIP_RETURN_IF_ERROR(bind_vision());
+        HCLIP_RETURN_IF_ERROR(bind_text());
+        summarise_dtypes();
+        return {};
+    }
+
+  private:
+    Status locate_files(const std::string& path) {
+        std::error_code ec;
+        fs::path p(path);
+        if (fs::is_regular_file(p, ec)) {
+            m_.weights_path_ = p.string();
+            m_.model_dir_ = p.parent_path().string();
+            return {};
+        }
+        if (!fs::is_directory(p, ec)) return not_found("model directory '" + path + "' does not exist");
+        for (const char* name : {"model.safetensors", "open_clip_model.safetensors"}) {
+            if (fs::is_regular_file(p / name, ec)) {
+                m_.weights_path_ = (p / name).string();
+                m_.model_dir_ = p.string();
+                return {};
+            }
+        }
+        return not_found("no model.safetensors in '" + path +
+                         "'; a model directory needs model.safetensors (plus config.json for Hugging Face "
+                         "checkpoints)");
+    }
+
+    Status detect_layout() {
+        const auto& f = m_.file_;
+        if (f.find("visual.layer1.0.conv1.weight") != nullptr || f.find("visual.attnpool.c_proj.weight") != nullptr) {
+            return unsupported("'" + m_.weights_path_ +
+                               "' is a ResNet CLIP checkpoint (ModifiedResNet); ResNet models are not supported "
+                               "yet. Use a ViT model such as ViT-B/32.");
+        }
+        if (f.find("visual.conv1.weight") != nullptr) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+        } else if (f.find("vision_model.embeddings.patch_embedding.weight") != nullptr) {
+            m_.config_.layout = CheckpointLayout::kHuggingFace;
+        } else {
+            return invalid_argument("'" + m_.weights_path_ +
+                                    "' is not a CLIP ViT checkpoint: it has neither 'visual.conv1.weight' (OpenAI / "
+                                    "OpenCLIP names) nor 'vision_model.embeddings.patch_embedding.weight' (Hugging "
+                                    "Face names)");
+        }
+        return {};
+    }
+
+    Result<Shape> shape(const std::string& name) const {
+        const TensorView* t = m_.file_.find(name);
+        if (t == nullptr) return not_found("tensor '" + name + "' is missing from '" + m_.weights_path_ + "'");
+        return t->shape;
+    }
+
+    Result<Shape> shape_with_rank(const std::string& name, std::size_t rank) const {
+        HCLIP_ASSIGN_OR_RETURN(Shape s, shape(name));
+        if (s.size() != rank) {
+            return invalid_argument("tensor '" + name + "' has shape " + shape_string(s) + ", expected rank " +
+                                    std::to_string(rank));
+        }
+        return s;
+    }
+
+    int count_blocks(const std::string& prefix) const {
+        int count = 0;
+        for (const auto& t : m_.file_.tensors()) {
+            if (t.name.rfind(prefix, 0) != 0) continue;
+            const std::string rest = t.name.substr(prefix.size());
+            const auto dot = rest.find('.');
+            int idx = 0;
+            bool numeric = dot != std::string::npos && dot > 0 && dot < 6;
+            for (std::size_t i = 0; numeric && i < dot; ++i) {
+                if (rest[i] < '0' || rest[i] > '9')
+                    numeric = false;
+                else
+                    idx = idx * 10 + (rest[i] - '0');
+            }
+            if (numeric) count = std::max(count, idx + 1);
+        }
+        return count;
+    }
+
+    Status infer_config() {
+        const fs::path dir(m_.model_dir_);
+        HCLIP_ASSIGN_OR_RETURN(auto hf_json, read_json_if_present(dir / "config.json"));
+        HCLIP_ASSIGN_OR_RETURN(auto oc_json, read_json_if_present(dir / "open_clip_config.json"));
+        HCLIP_ASSIGN_OR_RETURN(auto pp_json, read_json_if_present(dir / "preprocessor_config.json"));
+
+        ClipConfig& c = m_.config_;
+        const TowerTensorNames vn = vision_tensor_names(c.layout);
+        const TowerTensorNames tn = text_tensor_names(c.layout);
+        const BlockTensorNames vb = block_tensor_names(c.layout, vn.block_prefix, 0);
+        const BlockTensorNames tb = block_tensor_names(c.layout, tn.block_prefix, 0);
+
+        // Everything that tensor shapes determine.
+        HCLIP_ASSIGN_OR_RETURN(Shape patch, shape_with_rank(vn.patch_embedding, 4));
+        HCLIP_ASSIGN_OR_RETURN(Shape vpos, shape_with_rank(vn.position_embedding, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape vfc1, shape_with_rank(vb.fc1_weight, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape tok, shape_with_rank(tn.token_embedding, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape tpos, shape_with_rank(tn.position_embedding, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape tfc1, shape_with_rank(tb.fc1_weight, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape tproj, shape_with_rank(tn.projection, 2));
+
+        c.vision.width = static_cast<int>(patch[0]);
+        c.vision.patch_size = static_cast<int>(patch[3]);
+        if (patch[1] != 3 || patch[2] != patch[3]) {
+            return invalid_argument("patch embedding '" + vn.patch_embedding + "' has shape " + shape_string(patch) +
+                                    "; expected [width, 3, patch, patch]");
+        }
+        int grid = 0;
+        while ((grid + 1) * (grid + 1) + 1 <= vpos[0])
+            ++grid;
+        if (grid * grid + 1 != vpos[0]) {
+            return invalid_argument("vision position embedding has " + std::to_string(vpos[0]) +
+                                    " rows, which is not a square grid plus a class token");
+        }
+        c.vision.image_size = grid * c.vision.patch_size;
+        c.vision.mlp_width = static_cast<int>(vfc1[0]);
+        c.vision.layers = count_blocks(vn.block_prefix);
+        c.text.vocab_size = static_cast<int>(tok[0]);
+        c.text.width = static_cast<int>(tok[1]);
+        c.text.context_length = static_cast<int>(tpos[0]);
+        c.text.mlp_width = static_cast<int>(tfc1[0]);
+        c.text.layers = count_blocks(tn.block_prefix);
+        c.embed_dim = static_cast<int>(c.layout == CheckpointLayout::kOpenAI ? tproj[1] : tproj[0]);
+        if (c.vision.layers == 0 || c.text.layers == 0) {
+            return invalid_argument("'" + m_.weights_path_ + "' has no transformer blocks");
+        }
+
+        // What only a config says. OpenAI's own loader: head width 64 in both towers, QuickGELU.
+        c.vision.heads = c.vision.width / 64;
+        c.text.heads = c.text.width / 64;
+        if (c.layout == CheckpointLayout::kHuggingFace) {
+            if (!hf_json) {
+                return not_found("'" + m_.model_dir_ +
+                                 "' has a Hugging Face checkpoint but no config.json; copy the model's config.json "
+                                 "next to model.safetensors");
+            }
+            HCLIP_RETURN_IF_ERROR(apply_hf_config(*hf_json));
+        } else if (oc_json) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_config(*oc_json));
+        }
+        if (pp_json) HCLIP_RETURN_IF_ERROR(apply_preprocessor_config(*pp_json));
+
+        for (const TransformerConfig* t :
+             {static_cast<const TransformerConfig*>(&c.vision), static_cast<const TransformerConfig*>(&c.text)}) {
+            if (t->heads <= 0 || t->width % t->heads != 0) {
+                return invalid_argument("width " + std::to_string(t->width) + " is not divisible into " +
+                                        std::to_string(t->heads) + " attention heads");
+            }
+        }
+        if (const TensorView* ls = m_.file_.find("logit_scale"); ls != nullptr && ls->numel() == 1) {
+            std::vector<float> v(1);
+            HCLIP_RETURN_IF_ERROR(convert_to_f32(*ls, v));
+            c.checkpoint_logit_scale = std::exp(v[0]);
+        }
+        return {};
+    }
+
+    Status apply_tower_hf(const Json& j, TransformerConfig& t, const std::string& where) {
+        HCLIP_RETURN_IF_ERROR(check_agrees(where + ".hidden_size", json_int(j, "hidden_size"), t.width));
+        HCLIP_RETURN_IF_ERROR(check_agrees(where + ".num_hidden_layers", json_int(j, "num_hidden_layers"), t.layers));
+        HCLIP_RETURN_IF_ERROR(
+            check_agrees(where + ".intermediate_size", json_int(j, "intermediate_size"), t.mlp_width));
+        if (auto heads = json_int(j, "num_attention_heads")) t.heads = *heads;
+        // transformers' CLIP default activation is quick_gelu when the key is absent.
+        const std::string act = json_string(j, "hidden_act").value_or("quick_gelu");
+        HCLIP_ASSIGN_OR_RETURN(t.activation, parse_activation(act, where + ".hidden_act"));
+        if (auto eps = json_number(j, "layer_norm_eps")) t.layer_norm_eps = static_cast<float>(*eps);
+        return {};
+    }
+
+    Status apply_hf_config(const Json& j) {
+        ClipConfig& c = m_.config_;
+        // Older exports keep the tower settings in *_config_dict; newer ones in *_config.
+        for (const char* key : {"vision_config_dict", "vision_config"}) {
+            if (const Json* v = json_object(j, key)) {
+                HCLIP_RETURN_IF_ERROR(apply_tower_hf(*v, c.vision, std::string("config.json ") + key));
+                HCLIP_RETURN_IF_ERROR(
+                    check_agrees(std::string(key) + ".patch_size", json_int(*v, "patch_size"), c.vision.patch_size));
+                HCLIP_RETURN_IF_ERROR(
+                    check_agrees(std::string(key) + ".image_size", json_int(*v, "image_size"), c.vision.image_size));
+            }
+        }
+        for (const char* key : {"text_config_dict", "text_config"}) {
+            if (const Json* t = json_object(j, key)) {
+                HCLIP_RETURN_IF_ERROR(apply_tower_hf(*t, c.text, std::string("config.json ") + key));
+            }
+        }
+        return check_agrees("projection_dim", json_int(j, "projection_dim"), c.embed_dim);
+    }
+
+    Status apply_open_clip_config(const Json& j) {
+        ClipConfig& c = m_.config_;
+        const Json* model_cfg = json_object(j, "model_cfg");
+        if (model_cfg == nullptr) return {};
+        bool quick_gelu = false;
+        if (auto it = model_cfg->find("quick_gelu"); it != model_cfg->end() && it->is_boolean()) {
+            quick_gelu = it->get<bool>();
+        }
+        // OpenCLIP: a model_cfg without quick_gelu means nn.GELU.
+        c.vision.activation = c.text.activation = quick_gelu ? Activation::kQuickGelu : Activation::kGelu;
+        HCLIP_RETURN_IF_ERROR(check_agrees("model_cfg.embed_dim", json_int(*model_cfg, "embed_dim"), c.embed_dim));
+        if (const Json* v = json_object(*model_cfg, "vision_cfg")) {
+            HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(*v, "width"), c.vision.width));
+            HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.layers", json_int(*v, "layers"), c.vision.layers));
+            HCLIP_RETURN_IF_ERROR(
+                check_agrees("vision_cfg.patch_size", json_int(*v, "patch_size"), c.vision.patch_size));
+            HCLIP_RETURN_IF_ERROR(
+                check_agrees("vision_cfg.image_size", json_int(*v, "image_size"), c.vision.image_size));
+            c.vision.heads = c.vision.width / json_int(*v, "head_width").value_or(64);
+        }
+        if (const Json* t = json_object(*model_cfg, "text_cfg")) {
+            HCLIP_RETURN_IF_ERROR(check_agrees("text_cfg.width", json_int(*t, "width"), c.text.width));
+            HCLIP_RETURN_IF_ERROR(check_agrees("text_cfg.layers", json_int(*t, "layers"), c.text.layers));
+            HCLIP_RETURN_IF_ERROR(
+                check_agrees("text_cfg.context_length", json_int(*t, "context_length"), c.text.context_length));
+            c.text.heads = json_int(*t, "heads").value_or(8);  // OpenCLIP's CLIPTextCfg default
+        }
+        if (const Json* pp = json_object(j, "preprocess_cfg"))
+            HCLIP_RETURN_IF_ERROR(apply_mean_std(*pp, "mean", "std"));
+        return {};
+    }
+
+    Status apply_mean_std(const Json& j, const char* mean_key, const char* std_key) {
+        ClipConfig& c = m_.config_;
+        for (auto [key, dst] : {std::pair{mean_key, &c.image_mean}, std::pair{std_key, &c.image_std}}) {
+            auto it = j.find(key);
+            if (it == j.end()) continue;
+            if (!it->is_array() || it->size() != 3) return invalid_argument(std::string(key) + " must have 3 numbers");
+            for (std::size_t i = 0; i < 3; ++i) {
+                if (!(*it)[i].is_number()) return invalid_argument(std::string(key) + " must have 3 numbers");
+                (*dst)[i] = (*it)[i].get<float>();
+            }
+        }
+        for (float s : c.image_std) {
+            if (!(s > 0.0f)) return invalid_argument("image std must be positive");
+        }
+        return {};
+    }
+
+    Status apply_preprocessor_config(const Json& j) {
+        HCLIP_RETURN_IF_ERROR(apply_mean_std(j, "image_mean", "image_std"));
+        std::optional<int> crop = json_int(j, "crop_size");
+        if (const Json* cs = json_object(j, "crop_size")) crop = json_int(*cs, "height");
+        return check_agrees("preprocessor_config.json crop_size", crop, m_.config_.vision.image_size);
+    }
+
+    // Binds one tensor, checking its shape. F32 tensors are used in place; others are converted once.
+    Result<const float*> tensor(const std::string& name, const Shape& expected) {
+        const TensorView* t = m_.file_.find(name);
+        if (t == nullptr) return not_found("tensor '" + name + "' is missing from '" + m_.weights_path_ + "'");
+        if (t->shape != expected) {
+            return invalid_argument("tensor '" + name + "' has shape " + t->shape_string() +
+                                    " but the architecture needs " + shape_string(expected));
+        }
+        if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16) {
+            return unsupported("tensor '" + name + "' is " + std::string(dtype_name(t->dtype)) +
+                               "; weights must be F32, F16 or BF16");
+        }
+        dtypes_seen_.insert(std::string(dtype_name(t->dtype)));
+        const bool aligned = reinterpret_cast<std::uintptr_t>(t->data.data()) % alignof(float) == 0;
+        if (t->dtype == DType::kF32 && aligned) return reinterpret_cast<const float*>(t->data.data());
+        std::vector<float> buf(static_cast<std::size_t>(t->numel()));
+        HCLIP_RETURN_IF_ERROR(convert_to_f32(*t, buf));
+        m_.converted_bytes_ += buf.size() * sizeof(float);
+        m_.converted_.push_back(std::move(buf));
+        return static_cast<const float*>(m_.converted_.back().data());
+    }
+
+    Status bind_linear(const std::string& w, const std::string& b, int out, int in, LinearWeights& dst) {
+        dst.out = out;
+        dst.in = in;
+        HCLIP_ASSIGN_OR_RETURN(dst.weight, tensor(w, {out, in}));
+        HCLIP_ASSIGN_OR_RETURN(dst.bias, tensor(b, {out}));
+        return {};
+    }
+
+    Status bind_norm(const std::string& w, const std::string& b, int width, NormWeights& dst) {
+        HCLIP_ASSIGN_OR_RETURN(dst.gamma, tensor(w, {width}));
+        HCLIP_ASSIGN_OR_RETURN(dst.beta, tensor(b, {width}));
+        return {};
+    }
+
+    Status bind_blocks(const std::string& prefix, const TransformerConfig& cfg, std::vector<BlockWeights>& blocks) {
+        const int w = cfg.width;
+        blocks.resize(static_cast<std::size_t>(cfg.layers));
+        for (int i = 0; i < cfg.layers; ++i) {
+            const BlockTensorNames n = block_tensor_names(m_.config_.layout, prefix, i);
+            BlockWeights& b = blocks[static_cast<std::size_t>(i)];
+            HCLIP_RETURN_IF_ERROR(bind_norm(n.ln1_weight, n.ln1_bias, w, b.ln1));
+            HCLIP_RETURN_IF_ERROR(bind_norm(n.ln2_weight, n.ln2_bias, w, b.ln2));
+            if (m_.config_.layout == CheckpointLayout::kOpenAI) {
+                HCLIP_ASSIGN_OR_RETURN(const float* in_w, tensor(n.in_proj_weight, {3 * w, w}));
+                HCLIP_ASSIGN_OR_RETURN(const float* in_b, tensor(n.in_proj_bias, {3 * w}));
+                const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
+                b.q = {in_w, in_b, w, w};
+                b.k = {in_w + ww, in_b + w, w, w};
+                b.v = {in_w + 2 * ww, in_b + 2 * w, w, w};
+                b.qkv_contiguous = true;
+            } else {
+                HCLIP_RETURN_IF_ERROR(bind_linear(n.q_weight, n.q_bias, w, w, b.q));
+                HCLIP_RETURN_IF_ERROR(bind_linear(n.k_weight, n.k_bias, w, w, b.k));
+                HCLIP_RETURN_IF_ERROR(bind_linear(n.v_weight, n.v_bias, w, w, b.v));
+            }
+            HCLIP_RETURN_IF_ERROR(bind_linear(n.out_weight, n.out_bias, w, w, b.out));
+            HCLIP_RETURN_IF_ERROR(bind_linear(n.fc1_weight, n.fc1_bias, cfg.mlp_width, w, b.fc1));
+            HCLIP_RETURN_IF_ERROR(bind_linear(n.fc2_weight, n.fc2_bias, w, cfg.mlp_width, b.fc2));
+        }
+        return {};
+    }
+
+    Status bind_projection(const std::string& name, int in, int out, ProjectionWeights& dst) {
+        dst.in = in;
+        dst.out = out;
+        dst.stored_transposed = m_.config_.layout == CheckpointLayout::kHuggingFace;
+        const Shape expected = dst.stored_transposed ? Shape{out, in} : Shape{in, out};
+        HCLIP_ASSIGN_OR_RETURN(dst.weight, tensor(name, expected));
+        return {};
+    }
+
+    Status bind_vision() {
+        const VisionConfig& c = m_.config_.vision;
+        const TowerTensorNames n = vision_tensor_names(m_.config_.layout);
+        VisionWeights& v = m_.vision_;
+        HCLIP_ASSIGN_OR_RETURN(v.patch_embedding, tensor(n.patch_embedding, {c.width, 3, c.patch_size, c.patch_size}));
+        HCLIP_ASSIGN_OR_RETURN(v.class_embedding, tensor(n.class_embedding, {c.width}));
+        HCLIP_ASSIGN_OR_RETURN(v.position_embedding, tensor(n.position_embedding, {c.num_tokens(), c.width}));
+        HCLIP_RETURN_IF_ERROR(bind_norm(n.ln_pre_weight, n.ln_pre_bias, c.width, v.ln_pre));
+        HCLIP_RETURN_IF_ERROR(bind_norm(n.ln_post_weight, n.ln_post_bias, c.width, v.ln_post));
+        HCLIP_RETURN_IF_ERROR(bind_blocks(n.block_prefix, c, v.blocks));
+        return bind_projection(n.projection, c.width, m_.config_.embed_dim, v.projection);
+    }
+
+    Status bind_text() {
+        const TextConfig& c = m_.config_.text;
+        const TowerTensorNames n = text_tensor_names(m_.config_.layout);
+        TextWeights& t = m_.text_;
+        HCLIP_ASSIGN_OR_RETURN(t.token_embedding, tensor(n.token_embedding, {c.vocab_size, c.width}));
+        HCLIP_ASSIGN_OR_RETURN(t.position_embedding, tensor(n.position_embedding, {c.context_length, c.width}));
+        HCLIP_RETURN_IF_ERROR(bind_norm(n.ln_post_weight, n.ln_post_bias, c.width, t.ln_final));
+        HCLIP_RETURN_IF_ERROR(bind_blocks(n.block_prefix, c, t.blocks));
+        return bind_projection(n.projection, c.width, m_.config_.embed_dim, t.projection);
+    }
+
+    void summarise_dtypes() {
+        if (dtypes_seen_.size() == 1)
+            m_.stored_dtype_ = *dtypes_seen_.begin();
+        else
+            m_.stored_dtype_ = "mixed";
+    }
+
+    ClipModel& m_;
+    std::set<std::string> dtypes_seen_;
+};
+
+Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path) {
+    std::shared_ptr<ClipModel> model(new ClipModel());
+    ModelLoader loader(*model);
+    Status s = loader.load(path);
+    if (!s.ok()) return s.with_context("loading model from '" + path + "'");
+    return std::shared_ptr<const ClipModel>(std::move(model));
+}
+
+}  // namespace hclip

@@ -1,0 +1,157 @@
+#include "model/transformer.h"
+
+#include <cmath>
+
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+
+namespace hclip {
+
+namespace {
+std::size_t sz(int a, int b) {
+    return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
+}
+}  // namespace
+
+void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int max_sequence) {
+    max_rows_ = max_rows;
+    normed_.assign(sz(max_rows, cfg.width), 0.0f);
+    qkv_.assign(sz(max_rows, 3 * cfg.width), 0.0f);
+    attention_.assign(sz(max_rows, cfg.width), 0.0f);
+    mlp_.assign(sz(max_rows, cfg.mlp_width), 0.0f);
+    scores_.assign(sz(max_sequence, max_sequence), 0.0f);
+}
+
+void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
+    gemm_f32({.m = rows,
+              .n = lin.out,
+              .k = lin.in,
+              .a = x,
+              .lda = lin.in,
+              .b = lin.weight,
+              .ldb = lin.in,
+              .b_transposed = true,
+              .c = y,
+              .ldc = lin.out});
+    add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
+}
+
+void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int rows, float* y) {
+    gemm_f32({.m = rows,
+              .n = p.out,
+              .k = p.in,
+              .a = x,
+              .lda = ldx,
+              .b = p.weight,
+              .ldb = p.stored_transposed ? p.in : p.out,
+              .b_transposed = p.stored_transposed,
+              .c = y,
+              .ldc = p.out});
+}
+
+namespace {
+
+// qkv[rows, 3W] = x * [Wq; Wk; Wv]^T + [bq; bk; bv]
+void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, float* qkv) {
+    const int ld = 3 * width;
+    if (b.qkv_contiguous) {
+        gemm_f32({.m = rows,
+                  .n = ld,
+                  .k = width,
+                  .a = x,
+                  .lda = width,
+                  .b = b.q.weight,
+                  .ldb = width,
+                  .b_transposed = true,
+                  .c = qkv,
+                  .ldc = ld});
+        add_bias_rows(qkv, ld, rows, ld, b.q.bias);
+        return;
+    }
+    const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};
+    for (int i = 0; i < 3; ++i) {
+        float* dst = qkv + static_cast<std::ptrdiff_t>(i) * width;
+        gemm_f32({.m = rows,
+                  .n = width,
+                  .k = width,
+                  .a = x,
+                  .lda = width,
+                  .b = parts[i]->weight,
+                  .ldb = width,
+                  .b_transposed = true,
+                  .c = dst,
+                  .ldc = ld});
+        add_bias_rows(dst, ld, rows, width, parts[i]->bias);
+    }
+}
+
+// Multi-head scaled dot-product attention within one sequence, written into attn[first_row.., W].
+void attention_forward(const float* qkv, int width, int heads, SequenceSpan seq, bool causal, float* scores,
+                       float* attn) {
+    const int ld = 3 * width;
+    const int hd = width / heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const int n = seq.length;
+    const float* base = qkv + static_cast<std::ptrdiff_t>(seq.first_row) * ld;
+    for (int h = 0; h < heads; ++h) {
+        const float* q = base + h * hd;
+        const float* k = base + width + h * hd;
+        const float* v = base + 2 * width + h * hd;
+        gemm_f32({.m = n,
+                  .n = n,
+                  .k = hd,
+                  .a = q,
+                  .lda = ld,
+                  .b = k,
+                  .ldb = ld,
+                  .b_transposed = true,
+                  .c = scores,
+                  .ldc = n});
+        for (std::size_t i = 0; i < sz(n, n); ++i)
+            scores[i] *= scale;
+        softmax_rows(scores, n, n, n, causal);
+        float* out = attn + static_cast<std::ptrdiff_t>(seq.first_row) * width + h * hd;
+        gemm_f32({.m = n,
+                  .n = hd,
+                  .k = n,
+                  .a = scores,
+                  .lda = n,
+                  .b = v,
+                  .ldb = ld,
+                  .b_transposed = false,
+                  .c = out,
+                  .ldc = width});
+    }
+}
+
+void activation_inplace(Activation act, float* x, std::size_t n) {
+    if (act == Activation::kGelu)
+        gelu_inplace(x, n);
+    else
+        quick_gelu_inplace(x, n);
+}
+
+}  // namespace
+
+void run_transformer(const std::vector<BlockWeights>& blocks, const TransformerConfig& cfg, float* x, int rows,
+                     std::span<const SequenceSpan> sequences, bool causal, TransformerScratch& s) {
+    const int w = cfg.width;
+    for (const BlockWeights& b : blocks) {
+        // x = x + out_proj(attention(ln_1(x)))
+        layer_norm_rows(x, w, s.normed(), w, rows, w, b.ln1.gamma, b.ln1.beta, cfg.layer_norm_eps);
+        qkv_forward(b, s.normed(), rows, w, s.qkv());
+        for (const SequenceSpan& seq : sequences) {
+            attention_forward(s.qkv(), w, cfg.heads, seq, causal, s.scores(), s.attention());
+        }
+        linear_forward(b.out, s.attention(), rows, s.normed());
+        add_inplace(x, s.normed(), sz(rows, w));
+        // x = x + fc2(act(fc1(ln_2(x))))
+        layer_norm_rows(x, w, s.normed(), w, rows, w, b.ln2.gamma, b.ln2.beta, cfg.layer_norm_eps);
+        linear_forward(b.fc1, s.normed(), rows, s.mlp());
+        activation_inplace(cfg.activation, s.mlp(), sz(rows, cfg.mlp_width));
+        linear_forward(b.fc2, s.mlp(), rows, s.normed());
+        add_inplace(x, s.normed(), sz(rows, w));
+    }
+}
+
+}  // namespace hclip

@@ -1,0 +1,88 @@
+#include "model/vision_tower.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+
+namespace hclip {
+
+VisionTower::VisionTower(std::shared_ptr<const ClipModel> model, int max_batch)
+    : model_(std::move(model)), max_batch_(std::max(1, max_batch)) {
+    const VisionConfig& c = model_->config().vision;
+    const int rows = max_batch_ * c.num_tokens();
+    scratch_.reserve(c, rows, c.num_tokens());
+    x_.assign(static_cast<std::size_t>(rows) * static_cast<std::size_t>(c.width), 0.0f);
+    patches_.assign(static_cast<std::size_t>(c.num_patches()) * 3u * static_cast<std::size_t>(c.patch_size) *
+                        static_cast<std::size_t>(c.patch_size),
+                    0.0f);
+    pooled_.assign(static_cast<std::size_t>(max_batch_) * static_cast<std::size_t>(c.width), 0.0f);
+    sequences_.reserve(static_cast<std::size_t>(max_batch_));
+}
+
+Status VisionTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
+    const ClipConfig& cfg = model_->config();
+    const std::size_t per_image = 3u * static_cast<std::size_t>(cfg.vision.image_size) * cfg.vision.image_size;
+    if (batch < 0 || pixels.size() != per_image * static_cast<std::size_t>(batch) ||
+        out.size() != static_cast<std::size_t>(batch) * static_cast<std::size_t>(cfg.embed_dim)) {
+        return invalid_argument("image tower: expected " + std::to_string(batch) + " images of 3x" +
+                                std::to_string(cfg.vision.image_size) + "x" + std::to_string(cfg.vision.image_size) +
+                                " pixels");
+    }
+    for (int done = 0; done < batch; done += max_batch_) {
+        const int n = std::min(max_batch_, batch - done);
+        encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,
+                     out.data() + static_cast<std::size_t>(done) * static_cast<std::size_t>(cfg.embed_dim));
+    }
+    return {};
+}
+
+void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
+    const VisionConfig& c = model_->config().vision;
+    const VisionWeights& w = model_->vision();
+    const int width = c.width, p = c.patch_size, grid = c.grid(), tokens = c.num_tokens(), s = c.image_size;
+    const int patch_len = 3 * p * p;
+    sequences_.clear();
+    for (int b = 0; b < batch; ++b) {
+        // Patch embedding as a GEMM: each patch unrolled in the conv weight's (channel, y, x) order.
+        const float* img = pixels + static_cast<std::ptrdiff_t>(b) * 3 * s * s;
+        for (int gy = 0; gy < grid; ++gy) {
+            for (int gx = 0; gx < grid; ++gx) {
+                float* dst = patches_.data() + static_cast<std::ptrdiff_t>(gy * grid + gx) * patch_len;
+                for (int ch = 0; ch < 3; ++ch) {
+                    for (int ky = 0; ky < p; ++ky) {
+                        const float* src = img + (static_cast<std::ptrdiff_t>(ch) * s + gy * p + ky) * s + gx * p;
+                        std::memcpy(dst + (ch * p + ky) * p, src, sizeof(float) * static_cast<std::size_t>(p));
+                    }
+                }
+            }
+        }
+        float* x = x_.data() + static_cast<std::ptrdiff_t>(b) * tokens * width;
+        std::memcpy(x, w.class_embedding, sizeof(float) * static_cast<std::size_t>(width));
+        gemm_f32({.m = c.num_patches(),
+                  .n = width,
+                  .k = patch_len,
+                  .a = patches_.data(),
+                  .lda = patch_len,
+                  .b = w.patch_embedding,
+                  .ldb = patch_len,
+                  .b_transposed = true,
+                  .c = x + width,
+                  .ldc = width});
+        add_inplace(x, w.position_embedding, static_cast<std::size_t>(tokens) * static_cast<std::size_t>(width));
+        sequences_.push_back({b * tokens, tokens});
+    }
+    const int rows = batch * tokens;
+    layer_norm_rows(x_.data(), width, x_.data(), width, rows, width, w.ln_pre.gamma, w.ln_pre.beta, c.layer_norm_eps);
+    run_transformer(w.blocks, c, x_.data(), rows, sequences_, /*causal=*/false, scratch_);
+    // Pool the class token of each image: ln_post, then the projection.
+    for (int b = 0; b < batch; ++b) {
+        layer_norm_rows(x_.data() + static_cast<std::ptrdiff_t>(b) * tokens * width, width,
+                        pooled_.data() + static_cast<std::ptrdiff_t>(b) * width, width, 1, width, w.ln_post.gamma,
+                        w.ln_post.beta, c.layer_norm_eps);
+    }
+    projection_forward(w.projection, pooled_.data(), width, batch, out);
+}
+
+}  // namespace hclip

@@ -1,0 +1,49 @@
+// Decoding JPEG, PNG, WebP, GIF and BMP into an Image the way Pillow 9.4 opens them (see the fixtures README):
+// EXIF orientation applied, palette and bilevel images expanded to RGB or RGBA, 16-bit channels reduced to their
+// high byte. Errors are values: a picture that cannot be decoded gives a Status, never a crash and never a
+// partially decoded image.
+//
+// Every function here is reentrant and thread-safe: no global state, one library decoder object per call.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "core/status.h"
+#include "image/image.h"
+
+namespace hclip {
+
+// 64 megapixels (8192 x 8192). Above every common camera sensor (a 61 MP full-frame photo is 9504 x 6336), and a
+// decoded image stays at most 256 MiB even as RGBA. Pillow warns at ~89 MP and refuses at ~179 MP; a service that
+// decodes on many threads at once needs a tighter bound.
+inline constexpr std::uint64_t kDefaultMaxImagePixels = std::uint64_t{1} << 26;
+// No side may be longer than this (a 1 x 2,000,000 strip is not a photo; it only makes the resize degenerate).
+inline constexpr int kMaxImageSide = 1 << 20;
+
+struct DecodeOptions {
+    // Decompression-bomb guard: width * height above this is refused with kResourceExhausted, checked from the
+    // header before any pixel memory is allocated.
+    std::uint64_t max_pixels = kDefaultMaxImagePixels;
+    // Rotate/flip per the EXIF orientation tag (what users expect; Pillow's Image.open alone does not).
+    bool apply_exif_orientation = true;
+};
+
+struct ImageInfo {
+    int width = 0;  // as decode_image returns it by default, i.e. after the EXIF orientation
+    int height = 0;
+    std::string format;   // "JPEG", "PNG", "WebP", "GIF", "BMP"
+    int orientation = 1;  // EXIF orientation 1..8 (1 when absent)
+};
+
+// Format and size from the header only: no pixel decoding, no large allocation.
+Result<ImageInfo> probe_image(std::span<const std::uint8_t> bytes);
+
+// Decodes the first frame. Status codes:
+//   kInvalidArgument   unknown format, corrupt or truncated data, zero or absurd dimensions;
+//   kUnsupported       a recognised variant that is not implemented (animated WebP, 12-bit JPEG, ...);
+//   kResourceExhausted more than options.max_pixels pixels (refused before decoding) or out of memory.
+Result<Image> decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options = {});
+
+}  // namespace hclip

@@ -1,0 +1,341 @@
+#include "image/pillow_resize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "image/convert.h"
+
+namespace hclip {
+
+namespace {
+
+// Pillow: 32 bits minus 8 for the pixel value minus 2 so that negative lobes and sums above 1 cannot overflow.
+constexpr int kPrecisionBits = 32 - 8 - 2;
+constexpr std::int32_t kRoundingHalf = std::int32_t{1} << (kPrecisionBits - 1);
+constexpr double kBicubicSupport = 2.0;
+
+// Keys' cubic convolution kernel with a = -0.5, written exactly as Pillow evaluates it (same operation order, so
+// the same doubles).
+double bicubic_kernel(double x) {
+    constexpr double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+inline std::uint8_t clip_fixed_point(std::int32_t accumulator) {
+    const std::int32_t value = accumulator >> kPrecisionBits;  // arithmetic shift: floor, as in Pillow
+    return static_cast<std::uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
+}
+
+// Fixed-point filter taps for output samples [out_begin, out_begin + out_count) of one axis.
+struct AxisFilter {
+    int taps = 0;                       // Pillow's ksize: the stride between samples in `weights`
+    std::vector<int> first;             // first input sample used by each output sample
+    std::vector<int> count;             // number of input samples used
+    std::vector<std::int32_t> weights;  // out_count * taps, unused tail zero
+
+    int input_end() const {  // one past the last input sample any output sample reads
+        int end = 0;
+        for (std::size_t i = 0; i < first.size(); ++i)
+            end = std::max(end, first[i] + count[i]);
+        return end;
+    }
+};
+
+// Pillow's precompute_coeffs + normalize_coeffs_8bpc for the box (0, in_size), restricted to some outputs.
+AxisFilter compute_axis_filter(int in_size, int out_size, int out_begin, int out_count) {
+    const double scale = static_cast<double>(in_size) / out_size;
+    const double filter_scale = std::max(scale, 1.0);  // widen the kernel when shrinking: antialiasing
+    const double support = kBicubicSupport * filter_scale;
+    const double inverse_filter_scale = 1.0 / filter_scale;
+
+    AxisFilter axis;
+    axis.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
+    axis.first.resize(static_cast<std::size_t>(out_count));
+    axis.count.resize(static_cast<std::size_t>(out_count));
+    axis.weights.assign(static_cast<std::size_t>(out_count) * static_cast<std::size_t>(axis.taps), 0);
+    std::vector<double> kernel(static_cast<std::size_t>(axis.taps));
+
+    for (int i = 0; i < out_count; ++i) {
+        const int out_index = out_begin + i;
+        const double center = (out_index + 0.5) * scale;
+        // Pillow truncates toward zero here (not floor), then clamps.
+        int lo = static_cast<int>(center - support + 0.5);
+        if (lo < 0) lo = 0;
+        int hi = static_cast<int>(center + support + 0.5);
+        if (hi > in_size) hi = in_size;
+        const int n = hi - lo;
+
+        double sum = 0.0;
+        for (int t = 0; t < n; ++t) {
+            const double w = bicubic_kernel((t + lo - center + 0.5) * inverse_filter_scale);
+            kernel[static_cast<std::size_t>(t)] = w;
+            sum += w;
+        }
+        std::int32_t* fixed = &axis.weights[static_cast<std::size_t>(i) * static_cast<std::size_t>(axis.taps)];
+        for (int t = 0; t < n; ++t) {
+            double w = kernel[static_cast<std::size_t>(t)];
+            if (sum != 0.0) w /= sum;
+            // Round half away from zero, as Pillow does.
+            fixed[t] = w < 0 ? static_cast<std::int32_t>(-0.5 + w * (1 << kPrecisionBits))
+                             : static_cast<std::int32_t>(0.5 + w * (1 << kPrecisionBits));
+        }
+        axis.first[static_cast<std::size_t>(i)] = lo;
+        axis.count[static_cast<std::size_t>(i)] = n;
+    }
+    return axis;
+}
+
+// One row: out[i] = clip(sum_t in[first_i + t] * w_i[t]), per channel.
+template <int C>
+void filter_row(const std::uint8_t* in, std::uint8_t* out, const AxisFilter& axis) {
+    const std::size_t outputs = axis.first.size();
+    for (std::size_t i = 0; i < outputs; ++i) {
+        const std::int32_t* w = &axis.weights[i * static_cast<std::size_t>(axis.taps)];
+        const std::uint8_t* p = in + static_cast<std::size_t>(axis.first[i]) * C;
+        const int n = axis.count[i];
+        std::int32_t acc[C];
+        for (int c = 0; c < C; ++c)
+            acc[c] = kRoundingHalf;
+        for (int t = 0; t < n; ++t) {
+            for (int c = 0; c < C; ++c)
+                acc[c] += static_cast<std::int32_t>(p[t * C + c]) * w[t];
+        }
+        for (int c = 0; c < C; ++c)
+            out[i * C + c] = clip_fixed_point(acc[c]);
+    }
+}
+
+void filter_row(int channel_count, const std::uint8_t* in, std::uint8_t* out, const AxisFilter& axis) {
+    switch (channel_count) {
+        case 1:
+            return filter_row<1>(in, out, axis);
+        case 2:
+            return filter_row<2>(in, out, axis);
+        case 3:
+            return filter_row<3>(in, out, axis);
+        default:
+            return filter_row<4>(in, out, axis);
+    }
+}
+
+#if defined(__SSE2__)
+// The horizontal pass with SSE2, bit-identical to filter_row(). Pillow's 22-bit coefficients do not fit the 16-bit
+// multiplier, so each is split exactly as w = hi * 2^15 + lo (lo in [0, 2^15), hi small and signed) and the two
+// dot products are recombined in 64 bits: integer sums, so the result equals the scalar int32 sum exactly.
+// Each row is first spread into one zero-padded int16 plane per channel so that taps are contiguous.
+class SimdRowFilter {
+  public:
+    // Each int32 lane sums at most 128 blocks x 2 products x 255 x 32767 < 2^31 up to this many taps; wider
+    // kernels (downscales beyond ~250x) take the scalar path.
+    static constexpr int kMaxTaps = 1024;
+
+    SimdRowFilter(const AxisFilter& axis, int channel_count, int input_width)
+        : axis_(axis), channels_(channel_count), plane_size_(static_cast<std::size_t>(input_width) + kBlock) {
+        stride_ = (axis.taps + kBlock - 1) / kBlock * kBlock;
+        const std::size_t outputs = axis.first.size();
+        lo_.assign(outputs * static_cast<std::size_t>(stride_), 0);
+        hi_.assign(outputs * static_cast<std::size_t>(stride_), 0);
+        for (std::size_t i = 0; i < outputs; ++i) {
+            for (int t = 0; t < axis.count[i]; ++t) {
+                const std::int32_t w =
+                    axis.weights[i * static_cast<std::size_t>(axis.taps) + static_cast<std::size_t>(t)];
+                const std::size_t at = i * static_cast<std::size_t>(stride_) + static_cast<std::size_t>(t);
+                lo_[at] = static_cast<std::int16_t>(w & 0x7FFF);
+                hi_[at] = static_cast<std::int16_t>(w >> 15);
+            }
+        }
+        planes_.assign(plane_size_ * static_cast<std::size_t>(channels_), 0);
+    }
+
+    // `in` is the full input row; only columns [column_begin, column_end) are read.
+    void run(const std::uint8_t* in, int column_begin, int column_end, std::uint8_t* out) {
+        for (int c = 0; c < channels_; ++c) {
+            std::int16_t* plane = planes_.data() + static_cast<std::size_t>(c) * plane_size_;
+            for (int x = column_begin; x < column_end; ++x)
+                plane[x] = in[x * channels_ + c];
+        }
+        const std::size_t outputs = axis_.first.size();
+        for (std::size_t i = 0; i < outputs; ++i) {
+            const int blocks = (axis_.count[i] + kBlock - 1) / kBlock;
+            const std::int16_t* lo = lo_.data() + i * static_cast<std::size_t>(stride_);
+            const std::int16_t* hi = hi_.data() + i * static_cast<std::size_t>(stride_);
+            for (int c = 0; c < channels_; ++c) {
+                const std::int16_t* x = planes_.data() + static_cast<std::size_t>(c) * plane_size_ +
+                                        static_cast<std::size_t>(axis_.first[i]);
+                __m128i sum_lo = _mm_setzero_si128();
+                __m128i sum_hi = _mm_setzero_si128();
+                for (int b = 0; b < blocks; ++b) {
+                    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + b * kBlock));
+                    sum_lo = _mm_add_epi32(
+                        sum_lo, _mm_madd_epi16(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + b * kBlock))));
+                    sum_hi = _mm_add_epi32(
+                        sum_hi, _mm_madd_epi16(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi + b * kBlock))));
+                }
+                const std::int64_t total =
+                    kRoundingHalf + horizontal_sum(sum_hi) * (std::int64_t{1} << 15) + horizontal_sum(sum_lo);
+                const std::int64_t value = total >> kPrecisionBits;
+                out[i * static_cast<std::size_t>(channels_) + static_cast<std::size_t>(c)] =
+                    static_cast<std::uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
+            }
+        }
+    }
+
+  private:
+    static constexpr int kBlock = 8;  // int16 lanes per SSE2 register
+
+    static std::int64_t horizontal_sum(__m128i v) {
+        alignas(16) std::int32_t lanes[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(lanes), v);
+        return std::int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
+    }
+
+    const AxisFilter& axis_;
+    int channels_;
+    std::size_t plane_size_;
+    int stride_ = 0;
+    std::vector<std::int16_t> lo_;
+    std::vector<std::int16_t> hi_;
+    std::vector<std::int16_t> planes_;
+};
+#endif
+
+// Vertical pass: each output row is a weighted sum of whole input rows, so it runs over contiguous bytes.
+// `rows` starts at input row `row_offset`.
+void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_offset, const AxisFilter& axis,
+                    std::uint8_t* out) {
+    std::vector<std::int32_t> acc(row_bytes);
+    for (std::size_t j = 0; j < axis.first.size(); ++j) {
+        std::fill(acc.begin(), acc.end(), kRoundingHalf);
+        const std::int32_t* w = &axis.weights[j * static_cast<std::size_t>(axis.taps)];
+        for (int t = 0; t < axis.count[j]; ++t) {
+            const std::uint8_t* src = rows + static_cast<std::size_t>(axis.first[j] - row_offset + t) * row_bytes;
+            const std::int32_t weight = w[t];
+            for (std::size_t e = 0; e < row_bytes; ++e)
+                acc[e] += static_cast<std::int32_t>(src[e]) * weight;
+        }
+        std::uint8_t* dst = out + j * row_bytes;
+        for (std::size_t e = 0; e < row_bytes; ++e)
+            dst[e] = clip_fixed_point(acc[e]);
+    }
+}
+
+}  // namespace
+
+Result<Image> resize_bicubic(const Image& image, int new_width, int new_height) {
+    return resize_bicubic_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height});
+}
+
+Result<Image> resize_bicubic_window(const Image& image, int new_width, int new_height, PixelWindow window) {
+    if (!image.valid()) return invalid_argument("resize: the image is empty or its pixel buffer is inconsistent");
+    if (new_width <= 0 || new_height <= 0) {
+        return invalid_argument("resize: the target size " + std::to_string(new_width) + "x" +
+                                std::to_string(new_height) + " is not positive");
+    }
+    if (window.width <= 0 || window.height <= 0 || window.x < 0 || window.y < 0 ||
+        window.x > new_width - window.width || window.y > new_height - window.height) {
+        return invalid_argument("resize: the window " + std::to_string(window.width) + "x" +
+                                std::to_string(window.height) + "+" + std::to_string(window.x) + "+" +
+                                std::to_string(window.y) + " is not inside the " + std::to_string(new_width) + "x" +
+                                std::to_string(new_height) + " result");
+    }
+
+    const int channel_count = channels(image.mode);
+    const std::size_t pixel_bytes = static_cast<std::size_t>(channel_count);
+    const std::size_t window_row_bytes = static_cast<std::size_t>(window.width) * pixel_bytes;
+
+    Image out;
+    out.width = window.width;
+    out.height = window.height;
+    out.mode = image.mode;
+
+    // Image.resize returns a copy when the size does not change: no resampling and no premultiplication round trip.
+    if (new_width == image.width && new_height == image.height) {
+        out.pixels.resize(out.byte_size());
+        for (int y = 0; y < window.height; ++y) {
+            const std::uint8_t* src = image.pixels.data() + static_cast<std::size_t>(window.y + y) * image.row_bytes() +
+                                      static_cast<std::size_t>(window.x) * pixel_bytes;
+            std::memcpy(out.pixels.data() + static_cast<std::size_t>(y) * window_row_bytes, src, window_row_bytes);
+        }
+        return out;
+    }
+
+    const bool premultiplied = has_alpha(image.mode);
+    const bool need_horizontal = new_width != image.width;
+    const bool need_vertical = new_height != image.height;
+
+    // Input rows needed by the window's output rows.
+    AxisFilter vertical;
+    int row_begin = window.y;
+    int row_end = window.y + window.height;
+    if (need_vertical) {
+        vertical = compute_axis_filter(image.height, new_height, window.y, window.height);
+        row_begin = vertical.first.front();
+        row_end = vertical.input_end();
+    }
+    const int row_count = row_end - row_begin;
+
+    // Stage 1: those rows, resampled horizontally (or just cut to the window's columns), premultiplied if RGBA/LA.
+    std::vector<std::uint8_t> stage(static_cast<std::size_t>(row_count) * window_row_bytes);
+    if (need_horizontal) {
+        const AxisFilter horizontal = compute_axis_filter(image.width, new_width, window.x, window.width);
+        const int col_begin = horizontal.first.front();
+        const int col_end = horizontal.input_end();
+        std::vector<std::uint8_t> scratch;
+        if (premultiplied) scratch.resize(image.row_bytes());
+#if defined(__SSE2__)
+        std::optional<SimdRowFilter> simd;
+        if (horizontal.taps <= SimdRowFilter::kMaxTaps) simd.emplace(horizontal, channel_count, image.width);
+#endif
+        for (int r = 0; r < row_count; ++r) {
+            const std::uint8_t* src = image.pixels.data() + static_cast<std::size_t>(row_begin + r) * image.row_bytes();
+            if (premultiplied) {
+                const std::size_t begin = static_cast<std::size_t>(col_begin) * pixel_bytes;
+                const std::size_t end = static_cast<std::size_t>(col_end) * pixel_bytes;
+                std::memcpy(scratch.data() + begin, src + begin, end - begin);
+                premultiply_alpha(std::span<std::uint8_t>(scratch.data() + begin, end - begin), channel_count);
+                src = scratch.data();
+            }
+            std::uint8_t* dst = stage.data() + static_cast<std::size_t>(r) * window_row_bytes;
+#if defined(__SSE2__)
+            if (simd) {
+                simd->run(src, col_begin, col_end, dst);
+                continue;
+            }
+#endif
+            filter_row(channel_count, src, dst, horizontal);
+        }
+    } else {
+        for (int r = 0; r < row_count; ++r) {
+            const std::uint8_t* src = image.pixels.data() +
+                                      static_cast<std::size_t>(row_begin + r) * image.row_bytes() +
+                                      static_cast<std::size_t>(window.x) * pixel_bytes;
+            std::memcpy(stage.data() + static_cast<std::size_t>(r) * window_row_bytes, src, window_row_bytes);
+        }
+        if (premultiplied) premultiply_alpha(stage, channel_count);
+    }
+
+    // Stage 2: vertical pass over the 8-bit intermediate.
+    if (need_vertical) {
+        out.pixels.resize(out.byte_size());
+        filter_columns(stage.data(), window_row_bytes, row_begin, vertical, out.pixels.data());
+    } else {
+        out.pixels = std::move(stage);
+    }
+    if (premultiplied) unpremultiply_alpha(out.pixels, channel_count);
+    return out;
+}
+
+}  // namespace hclip

@@ -1,0 +1,61 @@
+// hailo-clip: CLIP image and text embeddings and zero-shot classification from the command line.
+// JSON goes to stdout, errors to stderr, and the exit code is non-zero on any failure.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+
+namespace hclip::cli {
+
+int fail(const std::string& message, int exit_code) {
+    std::fprintf(stderr, "hailo-clip: %s\n", message.c_str());
+    return exit_code;
+}
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hailo-clip COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  embed-image --model-dir DIR FILE...        image embeddings (L2-normalized; --raw for the projection)\n"
+    "  embed-text  --model-dir DIR TEXT...        text embeddings (L2-normalized; --raw for the projection)\n"
+    "  classify    --model-dir DIR --image FILE --prompt TEXT [--prompt TEXT ...]\n"
+    "              [--top-k N] [--threshold X] [--logit-scale S]   zero-shot classification\n"
+    "  tokenize    TEXT...                        CLIP token ids ([--model-dir DIR] for the model's vocabulary)\n"
+    "  bench       --model-dir DIR [--image FILE] [--iterations N]   per-stage timings\n"
+    "\n"
+    "common options: --threads N (GEMM threads, default: all cores), --batch N (tower batch, default 8),\n"
+    "                --max-pixels N (refuse larger images), --model-name NAME (reported model name)\n"
+    "HAILO_CLIP_MODEL_DIR stands in for --model-dir.\n";
+
+}  // namespace
+}  // namespace hclip::cli
+
+int main(int argc, char** argv) {
+    using namespace hclip::cli;
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    const std::string command = argv[1];
+    const Argv args(argv + 2, argv + argc);
+    try {
+        if (command == "embed-image") return run_embed_image(args);
+        if (command == "embed-text") return run_embed_text(args);
+        if (command == "classify") return run_classify(args);
+        if (command == "tokenize") return run_tokenize(args);
+        if (command == "bench") return run_bench(args);
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+    } catch (const std::exception& e) {  // the edge: nothing below throws by design, but never die silently
+        return fail(std::string("unexpected error: ") + e.what());
+    }
+    fail("unknown command '" + command + "'", kExitUsage);
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+}

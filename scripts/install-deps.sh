@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages hailo-clip builds and tests with. Safe to run again: it installs only what
+# is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config clang-format
+    libopenblas-dev
+    libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev
+    libutf8proc-dev zlib1g-dev nlohmann-json3-dev
+    libgtest-dev libgmock-dev
+)
+# Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.
+if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then
+    packages=("${packages[@]/libjpeg62-turbo-dev/libjpeg-turbo8-dev}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,145 @@
+// The hailo-clip binary as a script would use it: JSON on stdout, errors on stderr, exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/mapped_file.h"
+#include "io/safetensors.h"
+#include "support/fixtures.h"
+
+namespace hclip {
+namespace {
+
+struct CliRun {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string quote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s)
+        q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+CliRun run_cli(const std::vector<std::string>& args) {
+    const std::string err_file = ::testing::TempDir() + "hclip_cli_stderr.txt";
+    std::string cmd = quote(HCLIP_CLI_PATH);
+    for (const auto& a : args)
+        cmd += " " + quote(a);
+    cmd += " 2>" + quote(err_file);
+    CliRun r;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) return r;
+    std::array<char, 4096> buf{};
+    std::size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
+        r.out.append(buf.data(), n);
+    const int status = pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    auto err = read_file(err_file);
+    if (err.ok()) r.err = *err;
+    return r;
+}
+
+const std::string kModel = testing::fixture("models/tiny-openai");
+
+TEST(Cli, TokenizePrintsPublishedIds) {
+    CliRun r = run_cli({"tokenize", "a photo of a cat", "Hello World!"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["tokens"][0]["ids"], (std::vector<int>{49406, 320, 1125, 539, 320, 2368, 49407}));
+    EXPECT_EQ(j["tokens"][1]["ids"], (std::vector<int>{49406, 3306, 1002, 256, 49407}));
+    EXPECT_EQ(j["tokens"][0]["truncated"], false);
+}
+
+TEST(Cli, ClassifyMatchesGoldenProbabilitiesInApiShape) {
+    // CLIP.png against texts 5..7 of the fixture ("a diagram", "a dog", "a cat").
+    CliRun r = run_cli({"classify", "--model-dir", kModel, "--image", testing::fixture("images/CLIP.png"), "--prompt",
+                        "a diagram", "--prompt", "a dog", "--prompt", "a cat", "--top-k", "3", "--model-name",
+                        "clip-vit-b-32"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j["classifications"].size(), 3u);
+    EXPECT_EQ(j["model"], "clip-vit-b-32");
+    EXPECT_TRUE(j["inference_time_ms"].is_number());
+
+    // The oracle: cosines of image 0 with texts 5, 6, 7 -> softmax(100 x cosine) over these three prompts.
+    auto expected = SafetensorsFile::open(testing::fixture("models/tiny-openai/expected.safetensors"));
+    ASSERT_TRUE(expected.ok());
+    const auto cosine = expected->read_f32("cosine").value();
+    std::map<std::string, double> want_cos = {{"a diagram", cosine[5]}, {"a dog", cosine[6]}, {"a cat", cosine[7]}};
+    double mx = -1e9, sum = 0;
+    for (auto& [k, v] : want_cos)
+        mx = std::max(mx, v);
+    for (auto& [k, v] : want_cos)
+        sum += std::exp(100.0 * (v - mx));
+    double previous = 2.0;
+    int rank = 1;
+    for (const auto& c : j["classifications"]) {
+        const std::string text = c["text"];
+        const double want = std::exp(100.0 * (want_cos[text] - mx)) / sum;
+        EXPECT_NEAR(c["score"].get<double>(), want, 1e-3) << text;
+        EXPECT_NEAR(c["similarity"].get<double>(), want_cos[text], 5e-5) << text;
+        EXPECT_EQ(c["rank"], rank++);
+        EXPECT_LE(c["score"].get<double>(), previous);
+        previous = c["score"].get<double>();
+    }
+}
+
+TEST(Cli, EmbedTextAndImageAreUnitVectorsMatchingGolden) {
+    CliRun r = run_cli({"embed-text", "--model-dir", kModel, "a photo of a cat"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["dimension"], 48);
+    const auto got = j["embeddings"][0]["embedding"].get<std::vector<float>>();
+    auto expected = SafetensorsFile::open(testing::fixture("models/tiny-openai/expected.safetensors"));
+    const auto want = expected->read_f32("text_embeds_normalized").value();  // text 1 is "a photo of a cat"
+    ASSERT_EQ(got.size(), 48u);
+    for (std::size_t i = 0; i < 48; ++i)
+        EXPECT_NEAR(got[i], want[48 + i], 5e-5);
+
+    r = run_cli({"embed-image", "--model-dir", kModel, testing::fixture("images/CLIP.png")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    j = nlohmann::json::parse(r.out);
+    const auto img = j["embeddings"][0]["embedding"].get<std::vector<float>>();
+    const auto want_img = expected->read_f32("image_embeds_normalized").value();  // image 0 is CLIP.png
+    for (std::size_t i = 0; i < 48; ++i)
+        EXPECT_NEAR(img[i], want_img[i], 5e-5);
+}
+
+TEST(Cli, FailuresGoToStderrWithNonZeroExit) {
+    CliRun r = run_cli({"classify", "--model-dir", "/nonexistent/model", "--image", "x.jpg", "--prompt", "a"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(r.out.empty());
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+
+    r = run_cli({"embed-image", "--model-dir", kModel, testing::fixture("README.md")});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("README.md"), std::string::npos) << r.err;
+
+    r = run_cli({"classify", "--model-dir", kModel, "--image", testing::fixture("images/CLIP.png")});
+    EXPECT_EQ(r.exit_code, 2) << "missing --prompt is a usage error";
+    r = run_cli({"frobnicate"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_cli({"classify", "--model-dir", kModel, "--image", "x", "--prompt", "a", "--top-k", "0"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_cli({"classify", "--model-dir", kModel, "--image", "x", "--prompt", "a", "--threshold", "1.5"});
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(Cli, ResNetModelIsRefusedClearly) {
+    CliRun r = run_cli({"embed-text", "--model-dir", testing::fixture("models/tiny-openai-resnet"), "a cat"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hclip

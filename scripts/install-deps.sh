@@ -15,6 +15,11 @@ if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then
     packages=("${packages[@]/libjpeg62-turbo-dev/libjpeg-turbo8-dev}")
 fi
 
+# Weights packed once at load use oneDNN, on x86-64 only (see CMakeLists.txt: HCLIP_PACKED_GEMM).
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+    packages+=(libdnnl-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

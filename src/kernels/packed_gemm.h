@@ -1,0 +1,60 @@
+// Matrix products with a constant right-hand operand (a weight matrix) packed once, at model load, into the
+// layout the GEMM library computes fastest from. A plain GEMM re-packs its operand on every call, which a
+// 50-row activation (one image) or a 7-row prompt cannot amortise. The model code only sees this interface;
+// the library behind it (oneDNN on x86-64, none elsewhere: see packed_gemm_available) is chosen at configure
+// time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace hclip {
+
+// An immutable packed copy of B, the right-hand operand of C = A * op(B). Shareable by any number of threads.
+class PackedWeights {
+  public:
+    // Packs B. b_transposed = true when B is stored [n, k] (a PyTorch Linear weight [out, in], used as B^T),
+    // false when it is stored [k, n]; rows are ldb apart. `b` is only read during the call.
+    static Result<std::unique_ptr<const PackedWeights>> pack(const float* b, int n, int k, int ldb, bool b_transposed);
+
+    ~PackedWeights();
+    PackedWeights(const PackedWeights&) = delete;
+    PackedWeights& operator=(const PackedWeights&) = delete;
+
+    int n() const { return n_; }
+    int k() const { return k_; }
+    std::size_t bytes() const { return bytes_; }
+
+    struct Impl;  // the library's objects, defined by the implementation
+    const Impl& impl() const { return *impl_; }
+
+  private:
+    PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl);
+
+    int n_ = 0, k_ = 0;
+    std::size_t bytes_ = 0;
+    std::unique_ptr<Impl> impl_;
+};
+
+// C[m, n] = A[m, k] * op(B), B packed. Row-major; C is overwritten (no beta). Safe to call from several threads
+// at once, also with the same PackedWeights: each thread has its own library state (no lock on the hot path).
+struct PackedGemmArgs {
+    int m = 0;
+    const float* a = nullptr;
+    int lda = 0;
+    const PackedWeights* b = nullptr;
+    float* c = nullptr;
+    int ldc = 0;
+};
+
+void gemm_f32_packed(const PackedGemmArgs& args);
+
+// False when this build has no packing library: pack() then fails and the model keeps using gemm_f32.
+bool packed_gemm_available();
+std::string_view packed_gemm_backend_name();
+
+}  // namespace hclip

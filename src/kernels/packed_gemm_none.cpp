@@ -1,0 +1,35 @@
+// Builds without a packing library (today: everything but x86-64 with oneDNN). The model keeps calling gemm_f32,
+// whose library packs per call; on the Raspberry Pi 5 that is OpenBLAS's Cortex-A76 path.
+#include <cstdio>
+#include <cstdlib>
+
+#include "kernels/packed_gemm.h"
+
+namespace hclip {
+
+struct PackedWeights::Impl {};
+
+PackedWeights::PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl)
+    : n_(n), k_(k), bytes_(bytes), impl_(std::move(impl)) {}
+
+PackedWeights::~PackedWeights() = default;
+
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, int, int, int, bool) {
+    return unsupported("this build has no packed gemm (configured without oneDNN)");
+}
+
+void gemm_f32_packed(const PackedGemmArgs&) {
+    // Unreachable: no PackedWeights can exist in this build.
+    std::fputs("hailo-clip: gemm_f32_packed called in a build without packed gemm\n", stderr);
+    std::abort();
+}
+
+bool packed_gemm_available() {
+    return false;
+}
+
+std::string_view packed_gemm_backend_name() {
+    return "none";
+}
+
+}  // namespace hclip

@@ -1,0 +1,366 @@
+// Packed GEMM over oneDNN's matmul primitive (Debian's libdnnl). Measured choices (docs/performance.md):
+//
+// - Weights are reordered once into the blocked layout the library prefers (format_tag::any). The layout
+//   depends on N and K only, so it is fixed at pack time and every primitive is created for it.
+// - A primitive is compiled for one M. Primitives with a run-time M exist, but oneDNN 2.6 then falls back to
+//   its plain-layout GEMM, which re-packs the weights on every call again (2x slower for 7-token texts).
+//   So each thread keeps a small cache of primitives keyed by shape (M, N, K); the weights are a run-time
+//   argument, so all layers of a tower share one primitive per M. A miss costs ~5 us when oneDNN's own
+//   primitive cache already has it, ~0.2 ms of JIT compilation otherwise.
+// - Scratchpads are user-provided, one per thread, so concurrent executions share nothing mutable.
+// - The blocked kernels want dense operands (strided ones fall to oneDNN's reference code), so strided A or C
+//   go through a per-thread contiguous staging buffer.
+// - Threads: Debian builds oneDNN on OpenMP, whose threads busy-wait between products and can only be told
+//   otherwise through the environment before the process starts. On a busy 2-core machine that made a 2-thread
+//   product 5x slower than a 1-thread one. So oneDNN always runs single-threaded here, and a product is split
+//   by columns: the weights are packed as up to one column part per core, and a small team of threads that
+//   sleep when idle (written here because no Debian library offers that for oneDNN's OpenMP build) computes
+//   the parts, one product per calling thread.
+#include <omp.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
+
+namespace hclip {
+
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using DataType = memory::data_type;
+
+dnnl::engine& cpu_engine() {
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc& weights) {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const memory::desc a({m, k}, DataType::f32, Tag::ab);
+    const memory::desc c({m, n}, DataType::f32, Tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, weights, c), attr, cpu_engine());
+}
+
+// oneDNN's reference implementations are correct but far slower than the plain OpenBLAS path.
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+    return std::string_view(pd.impl_info_str()).starts_with("ref");
+}
+
+// Aligned, owned storage (std::vector cannot promise the 64-byte alignment the kernels and scratchpads want).
+struct AlignedFree {
+    void operator()(void* p) const { ::operator delete (p, std::align_val_t{64}); }
+};
+using AlignedBuffer = std::unique_ptr<void, AlignedFree>;
+AlignedBuffer aligned_buffer(std::size_t bytes) {
+    return AlignedBuffer(::operator new (std::max<std::size_t>(bytes, 64), std::align_val_t{64}));
+}
+
+// oneDNN's own threads stay off (see the top of the file); OpenMP's setting is per thread.
+void keep_onednn_single_threaded() {
+    if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+}
+
+// The column parts a matrix is packed as: one per core, in whole 64-column blocks (the library's N block).
+int column_parts(int n) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::clamp((n + 63) / 64, 1, std::min(cores, 16));
+}
+
+}  // namespace
+
+struct PackedWeights::Impl {
+    struct Part {
+        int n0 = 0, n = 0;  // columns [n0, n0 + n) of B
+        memory::desc layout;
+        AlignedBuffer data;
+    };
+    std::vector<Part> parts;
+};
+
+PackedWeights::PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl)
+    : n_(n), k_(k), bytes_(bytes), impl_(std::move(impl)) {}
+
+PackedWeights::~PackedWeights() = default;
+
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b, int n, int k, int ldb,
+                                                                 bool b_transposed) {
+    if (b == nullptr || n <= 0 || k <= 0 || ldb < (b_transposed ? k : n)) {
+        return invalid_argument("packed gemm: bad weight shape " + std::to_string(n) + "x" + std::to_string(k));
+    }
+    try {
+        keep_onednn_single_threaded();
+        auto impl = std::make_unique<Impl>();
+        std::size_t bytes = 0;
+        const int blocks = (n + 63) / 64, parts = column_parts(n);
+        dnnl::stream stream(cpu_engine());
+        for (int p = 0; p < parts; ++p) {
+            Impl::Part part;
+            part.n0 = std::min(n, blocks * p / parts * 64);
+            part.n = std::min(n, blocks * (p + 1) / parts * 64) - part.n0;
+            // The layout the library picks for a typical activation height; it is the same for every M
+            // (checked for M = 1, the one most likely to differ).
+            const auto probe = matmul_desc(64, part.n, k, memory::desc({k, part.n}, DataType::f32, Tag::any));
+            part.layout = probe.weights_desc();
+            if (is_reference_impl(probe) || is_reference_impl(matmul_desc(1, part.n, k, part.layout))) {
+                return unsupported("packed gemm: oneDNN has no optimised matmul for " + std::to_string(n) + "x" +
+                                   std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() + ")");
+            }
+            part.data = aligned_buffer(part.layout.get_size());
+            bytes += part.layout.get_size();
+            // B as oneDNN sees it: logical [k, n]; stored [n, k] means strides (1, ldb).
+            const float* first = b + static_cast<std::ptrdiff_t>(part.n0) * (b_transposed ? ldb : 1);
+            const memory::desc user_md({k, part.n}, DataType::f32,
+                                       b_transposed ? memory::dims{1, ldb} : memory::dims{ldb, 1});
+            memory user(user_md, cpu_engine(), const_cast<float*>(first));  // only read by the reorder
+            memory packed(part.layout, cpu_engine(), part.data.get());
+            dnnl::reorder(user, packed).execute(stream, user, packed);
+            impl->parts.push_back(std::move(part));
+        }
+        stream.wait();
+        return std::unique_ptr<const PackedWeights>(new PackedWeights(n, k, bytes, std::move(impl)));
+    } catch (const std::bad_alloc&) {
+        return resource_exhausted("packed gemm: out of memory packing " + std::to_string(n) + "x" + std::to_string(k) +
+                                  " weights");
+    } catch (const std::exception& e) {
+        return internal_error(std::string("packed gemm: oneDNN: ") + e.what());
+    }
+}
+
+namespace {
+
+struct ShapeKey {
+    int m, n, k;
+    bool operator==(const ShapeKey&) const = default;
+};
+struct ShapeKeyHash {
+    std::size_t operator()(const ShapeKey& s) const {
+        return (static_cast<std::size_t>(s.m) * 0x9E3779B1u) ^ (static_cast<std::size_t>(s.n) << 20) ^
+               static_cast<std::size_t>(s.k);
+    }
+};
+
+// One compiled matmul and the memory objects its arguments are bound through (data handles set per call).
+struct Compiled {
+    dnnl::matmul primitive;
+    memory a, b, c, scratchpad;
+    std::size_t scratchpad_bytes = 0;
+};
+
+// Texts give many distinct M values; past this many shapes the cache starts again rather than grow unbounded.
+constexpr std::size_t kMaxCompiledPerThread = 256;
+
+// Everything one thread needs to execute; never shared.
+struct ThreadState {
+    dnnl::stream stream{cpu_engine()};
+    std::unordered_map<ShapeKey, Compiled, ShapeKeyHash> compiled;
+    AlignedBuffer scratchpad;  // oneDNN aligns its sub-buffers from the base
+    std::size_t scratchpad_bytes = 0;
+    std::vector<float> staged_a, staged_c;
+
+    void* scratchpad_of_size(std::size_t bytes) {
+        if (bytes > scratchpad_bytes || !scratchpad) {
+            scratchpad = aligned_buffer(bytes);
+            scratchpad_bytes = bytes;
+        }
+        return scratchpad.get();
+    }
+
+    Compiled& compiled_for(int m, int n, int k, const memory::desc& layout) {
+        const ShapeKey key{m, n, k};
+        if (auto it = compiled.find(key); it != compiled.end()) return it->second;
+        if (compiled.size() >= kMaxCompiledPerThread) compiled.clear();
+        const auto pd = matmul_desc(m, n, k, layout);
+        Compiled c{dnnl::matmul(pd),
+                   memory(pd.src_desc(), cpu_engine(), nullptr),
+                   memory(pd.weights_desc(), cpu_engine(), nullptr),
+                   memory(pd.dst_desc(), cpu_engine(), nullptr),
+                   memory(pd.scratchpad_desc(), cpu_engine(), nullptr),
+                   pd.scratchpad_desc().get_size()};
+        return compiled.emplace(key, std::move(c)).first->second;
+    }
+};
+
+// Only out of memory gets here: pack() already compiled a kernel for this layout. A tower pass has no error
+// path, and a wrong embedding is worse than stopping, so stop loudly.
+[[noreturn]] void fail(int m, int n, int k, const char* what) {
+    std::fprintf(stderr, "hailo-clip: packed gemm %dx%dx%d failed: %s\n", m, n, k, what);
+    std::abort();
+}
+
+ThreadState& thread_state() {
+    thread_local ThreadState state;
+    return state;
+}
+
+// C[:, part] = A * B[:, part], on the calling thread, single-threaded inside oneDNN.
+void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* a, float* c, int ldc) {
+    try {
+        keep_onednn_single_threaded();
+        ThreadState& ts = thread_state();
+        const bool direct = part.n0 == 0 && part.n == ldc;
+        float* out = c + part.n0;
+        if (!direct) {
+            const std::size_t size = static_cast<std::size_t>(m) * static_cast<std::size_t>(part.n);
+            if (ts.staged_c.size() < size) ts.staged_c.resize(size);
+            out = ts.staged_c.data();
+        }
+        Compiled& cp = ts.compiled_for(m, part.n, k, part.layout);
+        void* scratchpad = ts.scratchpad_of_size(cp.scratchpad_bytes);
+        cp.a.set_data_handle(const_cast<float*>(a));
+        cp.b.set_data_handle(part.data.get());
+        cp.c.set_data_handle(out);
+        cp.scratchpad.set_data_handle(scratchpad);
+        cp.primitive.execute(ts.stream, {{DNNL_ARG_SRC, cp.a},
+                                         {DNNL_ARG_WEIGHTS, cp.b},
+                                         {DNNL_ARG_DST, cp.c},
+                                         {DNNL_ARG_SCRATCHPAD, cp.scratchpad}});
+        ts.stream.wait();
+        if (!direct) {
+            for (int r = 0; r < m; ++r) {
+                std::memcpy(c + static_cast<std::ptrdiff_t>(r) * ldc + part.n0,
+                            out + static_cast<std::ptrdiff_t>(r) * part.n,
+                            sizeof(float) * static_cast<std::size_t>(part.n));
+            }
+        }
+    } catch (const std::exception& e) {
+        fail(m, part.n, k, e.what());
+    }
+}
+
+// The threads of one calling thread's products: helpers sleep on a condition variable between products, so
+// they cost nothing when idle and never spin against other work on a busy machine.
+class Team {
+  public:
+    Team() = default;
+    Team(const Team&) = delete;
+    Team& operator=(const Team&) = delete;
+    ~Team() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        start_.notify_all();
+        for (auto& t : helpers_)
+            t.join();
+    }
+
+    // Runs job(i) for i in [0, count) on `threads` threads (the caller is one of them); returns when all are done.
+    void run(int threads, int count, const std::function<void(int)>& job) {
+        threads = std::min(threads, count);
+        if (threads <= 1) {
+            for (int i = 0; i < count; ++i)
+                job(i);
+            return;
+        }
+        while (static_cast<int>(helpers_.size()) < threads - 1) {
+            const int index = static_cast<int>(helpers_.size()) + 1;
+            helpers_.emplace_back([this, index] { helper_loop(index); });
+        }
+        {
+            std::lock_guard lock(mutex_);
+            job_ = &job;
+            count_ = count;
+            stride_ = threads;
+            pending_ = threads - 1;
+            ++generation_;
+        }
+        start_.notify_all();
+        for (int i = 0; i < count; i += threads)
+            job(i);
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+    }
+
+  private:
+    void helper_loop(int index) {
+        std::uint64_t seen = 0;
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+            if (stop_) return;
+            seen = generation_;
+            if (index >= stride_) continue;  // this product uses fewer threads
+            const std::function<void(int)>* job = job_;
+            const int count = count_, stride = stride_;
+            lock.unlock();
+            for (int i = index; i < count; i += stride)
+                (*job)(i);
+            lock.lock();
+            if (--pending_ == 0) done_.notify_one();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable start_, done_;
+    std::vector<std::thread> helpers_;
+    const std::function<void(int)>* job_ = nullptr;
+    int count_ = 0, stride_ = 0, pending_ = 0;
+    std::uint64_t generation_ = 0;
+    bool stop_ = false;
+};
+
+Team& thread_team() {
+    thread_local Team team;
+    return team;
+}
+
+}  // namespace
+
+void gemm_f32_packed(const PackedGemmArgs& g) {
+    if (g.m <= 0) return;
+    const PackedWeights::Impl& w = g.b->impl();
+    const int k = g.b->k();
+    const float* a = g.a;
+    if (g.lda != k) {
+        try {
+            std::vector<float>& staged = thread_state().staged_a;
+            const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(k);
+            if (staged.size() < size) staged.resize(size);
+            for (int r = 0; r < g.m; ++r) {
+                std::memcpy(staged.data() + static_cast<std::ptrdiff_t>(r) * k,
+                            g.a + static_cast<std::ptrdiff_t>(r) * g.lda, sizeof(float) * static_cast<std::size_t>(k));
+            }
+            a = staged.data();
+        } catch (const std::exception& e) {
+            fail(g.m, g.b->n(), k, e.what());
+        }
+    }
+    const auto parts = static_cast<int>(w.parts.size());
+    if (parts == 1) {
+        run_part(w.parts[0], g.m, k, a, g.c, g.ldc);
+        return;
+    }
+    const std::function<void(int)> job = [&](int i) {
+        run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc);
+    };
+    try {
+        thread_team().run(gemm_threads(), parts, job);
+    } catch (const std::exception& e) {  // starting a helper thread failed
+        fail(g.m, g.b->n(), k, e.what());
+    }
+}
+
+bool packed_gemm_available() {
+    return true;
+}
+
+std::string_view packed_gemm_backend_name() {
+    return "onednn";
+}
+
+}  // namespace hclip

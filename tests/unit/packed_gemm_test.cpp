@@ -1,0 +1,151 @@
+// The packed-weight GEMM against the scalar reference over awkward shapes (one row, primes, widths that are no
+// multiple of any vector length), both storage orders of B, strided operands, and several threads sharing one
+// packed matrix.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
+
+namespace hclip {
+namespace {
+
+std::vector<float> random_vector(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v)
+        x = d(rng);
+    return v;
+}
+
+// The same bound as the plain GEMM's test: float32 accumulation error grows like sqrt(k) * eps.
+double tolerance(int k) {
+    return 1e-5 * std::sqrt(static_cast<double>(k)) * 4.0;
+}
+
+struct Case {
+    int m, n, k;
+    bool b_transposed;
+    bool strided;  // padded lda / ldc (the staging path)
+};
+
+// Runs one product through the packed path and the reference; returns the worst |difference| and checks that
+// the padding columns of C are untouched.
+double worst_difference(const Case& t, const PackedWeights& packed, const std::vector<float>& b, int ldb,
+                        unsigned seed) {
+    const int lda = t.strided ? t.k + 3 : t.k, ldc = t.strided ? t.n + 2 : t.n;
+    const auto a = random_vector(static_cast<std::size_t>(t.m) * static_cast<std::size_t>(lda), seed);
+    std::vector<float> fast(static_cast<std::size_t>(t.m) * static_cast<std::size_t>(ldc), 7.0f), ref = fast;
+    gemm_f32_packed({.m = t.m, .a = a.data(), .lda = lda, .b = &packed, .c = fast.data(), .ldc = ldc});
+    gemm_f32_reference({.m = t.m,
+                        .n = t.n,
+                        .k = t.k,
+                        .a = a.data(),
+                        .lda = lda,
+                        .b = b.data(),
+                        .ldb = ldb,
+                        .b_transposed = t.b_transposed,
+                        .c = ref.data(),
+                        .ldc = ldc});
+    double worst = 0.0;
+    for (int i = 0; i < t.m; ++i) {
+        for (int j = 0; j < ldc; ++j) {
+            const std::size_t at =
+                static_cast<std::size_t>(i) * static_cast<std::size_t>(ldc) + static_cast<std::size_t>(j);
+            if (j >= t.n) {
+                EXPECT_EQ(fast[at], 7.0f) << "padding column " << j << " of row " << i << " was written";
+                continue;
+            }
+            worst = std::max(worst, std::fabs(static_cast<double>(fast[at]) - static_cast<double>(ref[at])));
+        }
+    }
+    return worst;
+}
+
+class PackedGemmShapes : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+  protected:
+    void SetUp() override {
+        if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
+    }
+};
+
+TEST_P(PackedGemmShapes, MatchesReferenceBothStorageOrdersDenseAndStrided) {
+    const auto [m, n, k] = GetParam();
+    for (bool transposed : {true, false}) {
+        // B with a padded leading dimension: packing must read only the logical matrix.
+        const int ldb = (transposed ? k : n) + 5;
+        const auto b = random_vector(static_cast<std::size_t>(transposed ? n : k) * static_cast<std::size_t>(ldb), 2);
+        auto packed = PackedWeights::pack(b.data(), n, k, ldb, transposed);
+        ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+        EXPECT_EQ((*packed)->n(), n);
+        EXPECT_EQ((*packed)->k(), k);
+        EXPECT_GE((*packed)->bytes(), sizeof(float) * static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
+        for (bool strided : {false, true}) {
+            const Case c{m, n, k, transposed, strided};
+            EXPECT_LE(worst_difference(c, **packed, b, ldb, 1), tolerance(k))
+                << m << "x" << n << "x" << k << (transposed ? " B^T" : " B") << (strided ? " strided" : "");
+        }
+    }
+}
+
+// M: one row, a short prompt, one image's tokens, a full text context, eight images. N and K: primes, 1, and
+// sizes that are no multiple of 4, 8, 16 or 64.
+INSTANTIATE_TEST_SUITE_P(OddShapes, PackedGemmShapes,
+                         ::testing::Combine(::testing::Values(1, 7, 50, 77, 400), ::testing::Values(1, 13, 97, 131),
+                                            ::testing::Values(1, 17, 64, 257)));
+
+TEST(PackedGemm, ModelSizedMatrices) {
+    if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
+    for (const Case& c :
+         {Case{50, 2304, 768, true, false}, Case{7, 512, 2048, true, false}, Case{3, 512, 768, false, false}}) {
+        const int ldb = c.b_transposed ? c.k : c.n;
+        const auto b = random_vector(static_cast<std::size_t>(c.n) * static_cast<std::size_t>(c.k), 3);
+        auto packed = PackedWeights::pack(b.data(), c.n, c.k, ldb, c.b_transposed);
+        ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+        EXPECT_LE(worst_difference(c, **packed, b, ldb, 4), tolerance(c.k)) << c.m << "x" << c.n << "x" << c.k;
+    }
+}
+
+TEST(PackedGemm, ThreadsShareOnePackedMatrix) {
+    if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
+    const int n = 97, k = 131;
+    const auto b = random_vector(static_cast<std::size_t>(n) * k, 5);
+    auto packed = PackedWeights::pack(b.data(), n, k, k, true);
+    ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+    // Each thread computes with its own row count, so each compiles and caches its own kernels concurrently.
+    std::vector<double> worst(4, 0.0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 20; ++round) {
+                const Case c{1 + 7 * t + round % 3, n, k, true, round % 2 == 1};
+                worst[static_cast<std::size_t>(t)] =
+                    std::max(worst[static_cast<std::size_t>(t)],
+                             worst_difference(c, **packed, b, k, static_cast<unsigned>(10 * t + round)));
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    for (double w : worst)
+        EXPECT_LE(w, tolerance(k));
+}
+
+TEST(PackedGemm, RejectsBadShapesAndReportsAvailability) {
+    const std::vector<float> b(16, 1.0f);
+    EXPECT_FALSE(PackedWeights::pack(b.data(), 0, 4, 4, true).ok());
+    EXPECT_FALSE(PackedWeights::pack(b.data(), 4, 4, 3, true).ok());  // ldb shorter than a row
+    EXPECT_FALSE(PackedWeights::pack(nullptr, 4, 4, 4, true).ok());
+    if (!packed_gemm_available()) {
+        EXPECT_EQ(PackedWeights::pack(b.data(), 4, 4, 4, true).status().code(), StatusCode::kUnsupported);
+        EXPECT_EQ(packed_gemm_backend_name(), "none");
+    }
+}
+
+}  // namespace
+}  // namespace hclip

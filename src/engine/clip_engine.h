@@ -20,9 +20,10 @@ namespace hclip {
 
 struct EngineOptions {
     std::string model_dir;
-    int max_batch = 8;     // images or texts per tower pass
-    int gemm_threads = 0;  // threads inside one matrix product; 0 = one per core
-    DecodeOptions decode;  // includes the decompression-bomb limit
+    int max_batch = 8;         // images or texts per tower pass
+    int gemm_threads = 0;      // threads inside one matrix product; 0 = one per core
+    bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
+    DecodeOptions decode;      // includes the decompression-bomb limit
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

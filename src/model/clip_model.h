@@ -8,16 +8,23 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
 
 namespace hclip {
 
+struct ModelOptions {
+    // Pack the weight matrices of the linear layers, the patch embedding and the projections once, for the
+    // packed GEMM (kernels/packed_gemm.h). Ignored by builds without one (packed_gemm_available()).
+    bool pack_weights = true;
+};
+
 class ClipModel {
   public:
     // Loads `model.safetensors` (or `open_clip_model.safetensors`) from `path` (a directory, or the file itself),
     // with `config.json` (Hugging Face), `open_clip_config.json` and `preprocessor_config.json` when present.
-    static Result<std::shared_ptr<const ClipModel>> load(const std::string& path);
+    static Result<std::shared_ptr<const ClipModel>> load(const std::string& path, const ModelOptions& options = {});
 
     const ClipConfig& config() const { return config_; }
     const VisionWeights& vision() const { return vision_; }
@@ -28,6 +35,9 @@ class ClipModel {
     std::size_t converted_bytes() const { return converted_bytes_; }
     // The stored dtype of the weights ("F32", "F16", "BF16", or "mixed").
     const std::string& stored_dtype() const { return stored_dtype_; }
+    // Bytes of packed weight matrices (0 when not packed) and how many matrices were packed.
+    std::size_t packed_bytes() const { return packed_bytes_; }
+    std::size_t packed_count() const { return packed_.size(); }
 
     ClipModel(const ClipModel&) = delete;
     ClipModel& operator=(const ClipModel&) = delete;
@@ -42,6 +52,8 @@ class ClipModel {
     SafetensorsFile file_;
     std::vector<std::vector<float>> converted_;
     std::size_t converted_bytes_ = 0;
+    std::vector<std::unique_ptr<const PackedWeights>> packed_;
+    std::size_t packed_bytes_ = 0;
     std::string weights_path_;
     std::string model_dir_;
     std::string stored_dtype_;

@@ -1,10 +1,14 @@
 // Views of a loaded model's weights. Pointers point into the memory-mapped checkpoint (F32) or into buffers the
 // model owns (tensors converted from F16/BF16); either way they live as long as the ClipModel.
+// A matrix packed at load for the packed GEMM has `packed` set and its plain `weight` set to null: the plain
+// copy is then released (its mapped pages dropped, its converted buffer freed).
 #pragma once
 
 #include <vector>
 
 namespace hclip {
+
+class PackedWeights;
 
 // PyTorch Linear: weight [out, in], y = x W^T + b.
 struct LinearWeights {
@@ -12,6 +16,7 @@ struct LinearWeights {
     const float* bias = nullptr;
     int out = 0;
     int in = 0;
+    const PackedWeights* packed = nullptr;
 };
 
 struct NormWeights {
@@ -25,6 +30,9 @@ struct BlockWeights {
     LinearWeights fc1, fc2;
     // True when q, k and v are consecutive rows of one [3W, W] tensor (OpenAI layout): one GEMM computes all three.
     bool qkv_contiguous = false;
+    // [Wq; Wk; Wv] packed as one [3W, W] matrix (either layout), with [bq; bk; bv]: one GEMM for all three.
+    const PackedWeights* qkv_packed = nullptr;
+    const float* qkv_bias = nullptr;
 };
 
 // The final projection, y = x P. OpenAI stores P as [in, out]; Hugging Face stores P^T as [out, in].
@@ -33,12 +41,14 @@ struct ProjectionWeights {
     int in = 0;
     int out = 0;
     bool stored_transposed = false;
+    const PackedWeights* packed = nullptr;
 };
 
 struct VisionWeights {
     const float* patch_embedding = nullptr;     // conv weight [width, 3, patch, patch], no bias
     const float* class_embedding = nullptr;     // [width]
     const float* position_embedding = nullptr;  // [tokens, width]
+    const PackedWeights* patch_embedding_packed = nullptr;
     NormWeights ln_pre, ln_post;
     std::vector<BlockWeights> blocks;
     ProjectionWeights projection;

@@ -1,5 +1,9 @@
 // Loading: find the files, recognise the layout, infer the architecture from tensor shapes (checked against any
 // config file), then bind every tensor with its expected shape.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -8,6 +12,7 @@
 #include <set>
 
 #include "core/mapped_file.h"
+#include "kernels/packed_gemm.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
 
@@ -76,7 +81,7 @@ class ModelLoader {
   public:
     explicit ModelLoader(ClipModel& model) : m_(model) {}
 
-    Status load(const std::string& path) {
+    Status load(const std::string& path, const ModelOptions& options) {
         HCLIP_RETURN_IF_ERROR(locate_files(path));
         HCLIP_ASSIGN_OR_RETURN(m_.file_, SafetensorsFile::open(m_.weights_path_));
         HCLIP_RETURN_IF_ERROR(detect_layout());
@@ -84,6 +89,7 @@ class ModelLoader {
         HCLIP_RETURN_IF_ERROR(bind_vision());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
+        if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights());
         return {};
     }
 
@@ -433,14 +439,102 @@ class ModelLoader {
             m_.stored_dtype_ = "mixed";
     }
 
+    // Packing: every weight matrix a GEMM reads is packed once; the plain copy is released right away, so the
+    // peak during loading stays near one copy. A matrix the library cannot pack (unsupported) stays plain.
+    Status pack_weights() {
+        for (auto* tower : {&m_.vision_.blocks, &m_.text_.blocks}) {
+            for (BlockWeights& b : *tower) {
+                HCLIP_RETURN_IF_ERROR(pack_qkv(b));
+                for (LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
+                    HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
+                    if (l->packed != nullptr) l->weight = nullptr;
+                }
+            }
+        }
+        VisionWeights& v = m_.vision_;
+        const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
+        HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
+                               pack_matrix(v.patch_embedding, m_.config_.vision.width, patch_len, patch_len, true));
+        if (v.patch_embedding_packed != nullptr) v.patch_embedding = nullptr;
+        for (ProjectionWeights* p : {&m_.vision_.projection, &m_.text_.projection}) {
+            HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in,
+                                                          p->stored_transposed ? p->in : p->out, p->stored_transposed));
+            if (p->packed != nullptr) p->weight = nullptr;
+        }
+        return {};
+    }
+
+    // q, k and v as one [3W, W] matrix: the OpenAI tensor as it is, Hugging Face's three stacked into a copy.
+    Status pack_qkv(BlockWeights& b) {
+        const int w = b.q.in;
+        const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
+        if (b.qkv_contiguous) {
+            HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(b.q.weight, 3 * w, w, w, true, 3 * ww));
+            b.qkv_bias = b.q.bias;
+        } else {
+            std::vector<float> stacked(3 * ww);
+            std::vector<float> bias(3 * static_cast<std::size_t>(w));
+            const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};
+            for (std::size_t i = 0; i < 3; ++i) {
+                std::copy_n(parts[i]->weight, ww, stacked.begin() + static_cast<std::ptrdiff_t>(i * ww));
+                std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
+            }
+            HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0));
+            if (b.qkv_packed == nullptr) return {};
+            for (const LinearWeights* part : parts)
+                release(part->weight, ww);
+            m_.converted_.push_back(std::move(bias));
+            b.qkv_bias = m_.converted_.back().data();
+        }
+        if (b.qkv_packed != nullptr) b.q.weight = b.k.weight = b.v.weight = nullptr;
+        return {};
+    }
+
+    // Packs B (see PackedWeights::pack) and releases the `release_count` floats at `b`, by default all of B.
+    // Null (and B kept) when the library has no fast kernel for this shape.
+    Result<const PackedWeights*> pack_matrix(const float* b, int n, int k, int ldb, bool transposed,
+                                             std::optional<std::size_t> release_count = std::nullopt) {
+        auto packed = PackedWeights::pack(b, n, k, ldb, transposed);
+        if (!packed.ok()) {
+            if (packed.status().code() == StatusCode::kUnsupported) return static_cast<const PackedWeights*>(nullptr);
+            return packed.status();
+        }
+        const PackedWeights* raw = packed->get();
+        m_.packed_bytes_ += raw->bytes();
+        m_.packed_.push_back(std::move(packed).value());
+        release(b, release_count.value_or(static_cast<std::size_t>(n) * static_cast<std::size_t>(k)));
+        return raw;
+    }
+
+    // The plain copy of a packed matrix is never read again: free it if the model converted it, else tell the
+    // kernel the mapped pages can go (they are read-only file pages, re-read from the file if ever touched).
+    void release(const float* data, std::size_t count) {
+        if (count == 0) return;
+        for (auto& buf : m_.converted_) {
+            if (buf.data() == data && buf.size() == count) {
+                m_.converted_bytes_ -= buf.size() * sizeof(float);
+                std::vector<float>().swap(buf);
+                return;
+            }
+        }
+#if defined(MADV_DONTNEED)
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto begin = reinterpret_cast<std::uintptr_t>(data);
+        const std::uintptr_t end = begin + count * sizeof(float);
+        const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+        // Advice only: a failure leaves the pages mapped, which is harmless.
+        if (last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#endif
+    }
+
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
 };
 
-Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path) {
+Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {
     std::shared_ptr<ClipModel> model(new ClipModel());
     ModelLoader loader(*model);
-    Status s = loader.load(path);
+    Status s = loader.load(path, options);
     if (!s.ok()) return s.with_context("loading model from '" + path + "'");
     return std::shared_ptr<const ClipModel>(std::move(model));
 }

@@ -4,6 +4,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/packed_gemm.h"
 
 namespace hclip {
 
@@ -23,6 +24,11 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
 }
 
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
+    if (lin.packed != nullptr) {
+        gemm_f32_packed({.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out});
+        add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
+        return;
+    }
     gemm_f32({.m = rows,
               .n = lin.out,
               .k = lin.in,
@@ -37,6 +43,10 @@ void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y
 }
 
 void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int rows, float* y) {
+    if (p.packed != nullptr) {
+        gemm_f32_packed({.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out});
+        return;
+    }
     gemm_f32({.m = rows,
               .n = p.out,
               .k = p.in,
@@ -54,6 +64,11 @@ namespace {
 // qkv[rows, 3W] = x * [Wq; Wk; Wv]^T + [bq; bk; bv]
 void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, float* qkv) {
     const int ld = 3 * width;
+    if (b.qkv_packed != nullptr) {
+        gemm_f32_packed({.m = rows, .a = x, .lda = width, .b = b.qkv_packed, .c = qkv, .ldc = ld});
+        add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
+        return;
+    }
     if (b.qkv_contiguous) {
         gemm_f32({.m = rows,
                   .n = ld,

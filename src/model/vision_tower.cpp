@@ -5,6 +5,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/packed_gemm.h"
 
 namespace hclip {
 
@@ -60,16 +61,25 @@ void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
         }
         float* x = x_.data() + static_cast<std::ptrdiff_t>(b) * tokens * width;
         std::memcpy(x, w.class_embedding, sizeof(float) * static_cast<std::size_t>(width));
-        gemm_f32({.m = c.num_patches(),
-                  .n = width,
-                  .k = patch_len,
-                  .a = patches_.data(),
-                  .lda = patch_len,
-                  .b = w.patch_embedding,
-                  .ldb = patch_len,
-                  .b_transposed = true,
-                  .c = x + width,
-                  .ldc = width});
+        if (w.patch_embedding_packed != nullptr) {
+            gemm_f32_packed({.m = c.num_patches(),
+                             .a = patches_.data(),
+                             .lda = patch_len,
+                             .b = w.patch_embedding_packed,
+                             .c = x + width,
+                             .ldc = width});
+        } else {
+            gemm_f32({.m = c.num_patches(),
+                      .n = width,
+                      .k = patch_len,
+                      .a = patches_.data(),
+                      .lda = patch_len,
+                      .b = w.patch_embedding,
+                      .ldb = patch_len,
+                      .b_transposed = true,
+                      .c = x + width,
+                      .ldc = width});
+        }
         add_inplace(x, w.position_embedding, static_cast<std::size_t>(tokens) * static_cast<std::size_t>(width));
         sequences_.push_back({b * tokens, tokens});
     }

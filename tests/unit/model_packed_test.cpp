@@ -1,0 +1,122 @@
+// The towers with and without packed weights, each against the float64 oracle outputs of the fixtures with the
+// golden test's tolerance, so both paths stay proved whichever is the default. Packing must also release the
+// plain copies (the model's converted buffers shrink) and leave no weight matrix unpacked.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/mapped_file.h"
+#include "engine/zero_shot.h"
+#include "io/safetensors.h"
+#include "kernels/packed_gemm.h"
+#include "model/clip_model.h"
+#include "model/text_tower.h"
+#include "model/vision_tower.h"
+#include "support/fixtures.h"
+#include "support/golden.h"
+
+namespace hclip {
+namespace {
+
+constexpr double kEmbeddingTolerance = 5e-5;  // fixtures README: float32 engine acceptance
+
+void normalize_rows(std::vector<float>& m, int dim) {
+    for (std::size_t r = 0; r < m.size() / static_cast<std::size_t>(dim); ++r) {
+        l2_normalize(std::span<float>(m).subspan(r * static_cast<std::size_t>(dim), static_cast<std::size_t>(dim)));
+    }
+}
+
+void expect_all_packed(const std::vector<BlockWeights>& blocks) {
+    for (const BlockWeights& b : blocks) {
+        EXPECT_NE(b.qkv_packed, nullptr);
+        EXPECT_EQ(b.q.weight, nullptr);
+        for (const LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
+            EXPECT_NE(l->packed, nullptr);
+            EXPECT_EQ(l->weight, nullptr);
+        }
+    }
+}
+
+class PackedModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PackedModel, BothPathsMatchOracle) {
+    const std::string name = GetParam();
+    const std::string dir = testing::fixture("models/" + name);
+    auto json_text = read_file(dir + "/expected.json");
+    ASSERT_TRUE(json_text.ok()) << json_text.status().to_string();
+    const auto j = nlohmann::json::parse(*json_text);
+    const auto images = j.at("images").get<std::vector<std::string>>();
+    const auto n_texts = j.at("texts").size();
+    auto expected = SafetensorsFile::open(dir + "/expected.safetensors");
+    ASSERT_TRUE(expected.ok()) << expected.status().to_string();
+    auto pre = SafetensorsFile::open(testing::fixture("preprocess/expected.safetensors"));
+    ASSERT_TRUE(pre.ok()) << pre.status().to_string();
+    std::vector<float> pixels;
+    for (const auto& image : images) {
+        auto p = pre->read_f32(image);
+        ASSERT_TRUE(p.ok()) << p.status().to_string();
+        pixels.insert(pixels.end(), p->begin(), p->end());
+    }
+    auto flat_ids = expected->read_i64("text_ids");
+    ASSERT_TRUE(flat_ids.ok());
+    std::vector<std::vector<std::int32_t>> ids(n_texts);
+    for (std::size_t t = 0; t < n_texts; ++t) {
+        for (std::size_t i = 0; i < 77; ++i)
+            ids[t].push_back(static_cast<std::int32_t>((*flat_ids)[t * 77 + i]));
+    }
+
+    std::size_t converted_unpacked = 0;
+    for (bool pack : {false, true}) {
+        SCOPED_TRACE(pack ? "packed" : "plain");
+        auto model = ClipModel::load(dir, {.pack_weights = pack});
+        ASSERT_TRUE(model.ok()) << model.status().to_string();
+        const ClipModel& m = **model;
+        if (pack && packed_gemm_available()) {
+            expect_all_packed(m.vision().blocks);
+            expect_all_packed(m.text().blocks);
+            EXPECT_NE(m.vision().patch_embedding_packed, nullptr);
+            EXPECT_NE(m.vision().projection.packed, nullptr);
+            EXPECT_NE(m.text().projection.packed, nullptr);
+            EXPECT_GT(m.packed_bytes(), 0u);
+            // Converted (F16/BF16) copies of packed matrices are freed.
+            if (converted_unpacked > 0) {
+                EXPECT_LT(m.converted_bytes(), converted_unpacked);
+            }
+        } else {
+            EXPECT_EQ(m.packed_count(), 0u);
+            converted_unpacked = m.converted_bytes();
+        }
+
+        const int e = m.config().embed_dim;
+        const int n_img = static_cast<int>(images.size());
+        VisionTower vision(*model, 3);  // batches of 3: chunking and a short last chunk
+        std::vector<float> image_embeds(static_cast<std::size_t>(n_img * e));
+        ASSERT_TRUE(vision.encode(pixels, n_img, image_embeds).ok());
+        normalize_rows(image_embeds, e);
+        testing::expect_close(name + " image_embeds_normalized", image_embeds,
+                              expected->read_f32("image_embeds_normalized").value(), static_cast<std::size_t>(e),
+                              kEmbeddingTolerance);
+
+        TextTower text(*model, 5);
+        std::vector<float> text_embeds(ids.size() * static_cast<std::size_t>(e));
+        Status s = text.encode(ids, text_embeds);
+        ASSERT_TRUE(s.ok()) << s.to_string();
+        normalize_rows(text_embeds, e);
+        testing::expect_close(name + " text_embeds_normalized", text_embeds,
+                              expected->read_f32("text_embeds_normalized").value(), static_cast<std::size_t>(e),
+                              kEmbeddingTolerance);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllViTFixtures, PackedModel,
+                         ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
+                                           "tiny-hf-bf16"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                             std::string n = param_info.param;
+                             for (char& c : n)
+                                 c = (c == '-') ? '_' : c;
+                             return n;
+                         });
+
+}  // namespace
+}  // namespace hclip

@@ -1,5 +1,7 @@
 #include "cli/json_output.h"
 
+#include "core/float_format.h"
+
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -8,11 +10,7 @@
 namespace hclip::cli {
 
 double json_float(float value) {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf) - 1, value);
-    if (ec != std::errc()) return static_cast<double>(value);
-    *end = '\0';
-    return std::strtod(buf, nullptr);
+    return shortest_double(value);
 }
 
 nlohmann::json json_floats(std::span<const float> values) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "server/serve_command.h"
 
 namespace hclip::cli {
 
@@ -20,6 +21,7 @@ constexpr const char* kUsage =
     "usage: hailo-clip COMMAND [options]\n"
     "\n"
     "commands:\n"
+    "  serve       [--config PATH] [--model-dir DIR] [--host HOST] [--port N]   the REST service\n"
     "  embed-image --model-dir DIR FILE...        image embeddings (L2-normalized; --raw for the projection)\n"
     "  embed-text  --model-dir DIR TEXT...        text embeddings (L2-normalized; --raw for the projection)\n"
     "  classify    --model-dir DIR --image FILE --prompt TEXT [--prompt TEXT ...]\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
         if (command == "classify") return run_classify(args);
         if (command == "tokenize") return run_tokenize(args);
         if (command == "bench") return run_bench(args);
+        if (command == "serve") return hclip::server::run_serve(args);
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(kUsage, stdout);
             return 0;

@@ -8,7 +8,9 @@ packages=(
     libopenblas-dev
     libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev
     libutf8proc-dev zlib1g-dev nlohmann-json3-dev
+    libyaml-cpp-dev libcpp-httplib-dev
     libgtest-dev libgmock-dev
+    python3-pytest python3-requests python3-yaml curl
 )
 # Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.
 if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then

@@ -1,0 +1,205 @@
+#include "server/config/service_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/mapped_file.h"
+
+namespace hclip::server {
+
+namespace {
+
+std::string describe(const YAML::Node& node) {
+    if (node.IsScalar()) return "'" + node.Scalar() + "'";
+    if (node.IsSequence()) return "a list";
+    if (node.IsMap()) return "a mapping";
+    return "nothing";
+}
+
+Status type_error(const std::string& key, const YAML::Node& node, const std::string& expected) {
+    return invalid_argument(key + " is " + describe(node) + "; expected " + expected);
+}
+
+// Scalars are read by hand rather than with yaml-cpp's as<T>(), which accepts "1e3" for an int or "yes" for a
+// string silently; here a value means exactly one thing.
+Status read_int(const YAML::Node& node, const std::string& key, long long min, long long max, long long& out) {
+    if (!node.IsScalar() || node.Tag() == "!") return type_error(key, node, "a whole number");
+    const std::string& s = node.Scalar();
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(s, &used, 10);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != s.size()) return type_error(key, node, "a whole number");
+    if (v < min || v > max) {
+        return invalid_argument(key + " is " + s + "; expected a whole number from " + std::to_string(min) + " to " +
+                                std::to_string(max));
+    }
+    out = v;
+    return {};
+}
+
+Status read_double(const YAML::Node& node, const std::string& key, double min, double max, double& out) {
+    if (!node.IsScalar() || node.Tag() == "!") return type_error(key, node, "a number");
+    const std::string& s = node.Scalar();
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) return type_error(key, node, "a number");
+    if (v < min || v > max) {
+        std::ostringstream m;
+        m << key << " is " << s << "; expected a number from " << min << " to " << max;
+        return invalid_argument(m.str());
+    }
+    out = v;
+    return {};
+}
+
+Status read_bool(const YAML::Node& node, const std::string& key, bool& out) {
+    if (node.IsScalar()) {
+        const std::string& s = node.Scalar();
+        if (s == "true" || s == "True" || s == "TRUE") {
+            out = true;
+            return {};
+        }
+        if (s == "false" || s == "False" || s == "FALSE") {
+            out = false;
+            return {};
+        }
+    }
+    return type_error(key, node, "true or false");
+}
+
+Status read_string(const YAML::Node& node, const std::string& key, std::string& out) {
+    if (!node.IsScalar() || node.Scalar().empty()) return type_error(key, node, "a non-empty string");
+    out = node.Scalar();
+    return {};
+}
+
+using Reader = std::function<Status(const YAML::Node&, const std::string&)>;
+
+Status read_section(const YAML::Node& root, const std::string& section, const std::map<std::string, Reader>& keys) {
+    const YAML::Node node = root[section];
+    if (!node || node.IsNull()) return {};
+    if (!node.IsMap()) return type_error(section, node, "a mapping of settings");
+    for (const auto& kv : node) {
+        const std::string key = kv.first.Scalar();
+        const std::string full = section + "." + key;
+        auto it = keys.find(key);
+        if (it == keys.end()) {
+            std::string known;
+            for (const auto& [k, _] : keys)
+                known += (known.empty() ? "" : ", ") + k;
+            return invalid_argument("unknown setting " + full + "; " + section + " accepts: " + known);
+        }
+        HCLIP_RETURN_IF_ERROR(it->second(kv.second, full));
+    }
+    return {};
+}
+
+Reader int_into(int& dst, long long min, long long max) {
+    return [&dst, min, max](const YAML::Node& n, const std::string& key) {
+        long long v = 0;
+        HCLIP_RETURN_IF_ERROR(read_int(n, key, min, max, v));
+        dst = static_cast<int>(v);
+        return Status();
+    };
+}
+Reader u64_into(std::uint64_t& dst, long long min, long long max) {
+    return [&dst, min, max](const YAML::Node& n, const std::string& key) {
+        long long v = 0;
+        HCLIP_RETURN_IF_ERROR(read_int(n, key, min, max, v));
+        dst = static_cast<std::uint64_t>(v);
+        return Status();
+    };
+}
+Reader double_into(double& dst, double min, double max) {
+    return [&dst, min, max](const YAML::Node& n, const std::string& key) { return read_double(n, key, min, max, dst); };
+}
+Reader bool_into(bool& dst) {
+    return [&dst](const YAML::Node& n, const std::string& key) { return read_bool(n, key, dst); };
+}
+Reader string_into(std::string& dst) {
+    return [&dst](const YAML::Node& n, const std::string& key) { return read_string(n, key, dst); };
+}
+
+Status parse_into(const YAML::Node& root, ServiceConfig& c) {
+    if (!root || root.IsNull()) return {};  // an empty file means all defaults
+    if (!root.IsMap()) return invalid_argument("the configuration must be a mapping of sections (server, clip, ...)");
+    const std::set<std::string> sections = {"server", "clip", "performance", "limits"};
+    for (const auto& kv : root) {
+        if (!sections.count(kv.first.Scalar())) {
+            return invalid_argument("unknown section '" + kv.first.Scalar() +
+                                    "'; the sections are server, clip, performance and limits");
+        }
+    }
+    HCLIP_RETURN_IF_ERROR(read_section(root, "server",
+                                       {{"host", string_into(c.server.host)},
+                                        {"port", int_into(c.server.port, 0, 65535)},
+                                        {"debug", bool_into(c.server.debug)},
+                                        {"http_threads", int_into(c.server.http_threads, 1, 1024)}}));
+    HCLIP_RETURN_IF_ERROR(read_section(root, "clip",
+                                       {{"model", string_into(c.clip.model)},
+                                        {"model_dir", string_into(c.clip.model_dir)},
+                                        {"embedding_dimension", int_into(c.clip.embedding_dimension, 1, 65536)},
+                                        {"device", int_into(c.clip.device, 0, 64)},
+                                        {"image_size", int_into(c.clip.image_size, 1, 4096)},
+                                        {"batch_size", int_into(c.clip.batch_size, 1, 256)},
+                                        {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
+                                        {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)}}));
+    HCLIP_RETURN_IF_ERROR(read_section(root, "performance",
+                                       {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
+                                        {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
+                                        {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
+                                        {"gemm_threads", int_into(c.performance.gemm_threads, 1, 256)}}));
+    HCLIP_RETURN_IF_ERROR(read_section(root, "limits",
+                                       {{"max_body_bytes", u64_into(c.limits.max_body_bytes, 1024, 1ll << 32)},
+                                        {"max_image_pixels", u64_into(c.limits.max_image_pixels, 1, 1ll << 32)},
+                                        {"max_prompts", int_into(c.limits.max_prompts, 1, 100000)},
+                                        {"max_prompt_bytes", u64_into(c.limits.max_prompt_bytes, 1, 1ll << 24)}}));
+    return {};
+}
+
+}  // namespace
+
+Result<ServiceConfig> parse_service_config(const std::string& yaml_text, const std::string& source) {
+    ServiceConfig config;
+    config.source = source;
+    try {
+        const YAML::Node root = YAML::Load(yaml_text);
+        Status s = parse_into(root, config);
+        if (!s.ok()) return s.with_context("configuration " + source);
+    } catch (const YAML::Exception& e) {  // yaml-cpp reports syntax errors by exception: converted at this edge
+        return invalid_argument("configuration " + source + " is not valid YAML: " + e.what());
+    }
+    return config;
+}
+
+Result<ServiceConfig> load_service_config(const std::string& path) {
+    HCLIP_ASSIGN_OR_RETURN(std::string text, read_file(path));
+    return parse_service_config(text, path);
+}
+
+Status check_config_against_model(const ServiceConfig& c, int model_embedding_dimension, int model_image_size) {
+    if (c.clip.embedding_dimension != model_embedding_dimension) {
+        return invalid_argument("clip.embedding_dimension is " + std::to_string(c.clip.embedding_dimension) +
+                                " but the model in " + c.clip.model_dir + " has " +
+                                std::to_string(model_embedding_dimension) + "-dimension embeddings; set " +
+                                "clip.embedding_dimension: " + std::to_string(model_embedding_dimension));
+    }
+    if (c.clip.image_size != model_image_size) {
+        return invalid_argument("clip.image_size is " + std::to_string(c.clip.image_size) + " but the model in " +
+                                c.clip.model_dir + " takes " + std::to_string(model_image_size) +
+                                " px images; set clip.image_size: " + std::to_string(model_image_size));
+    }
+    return {};
+}
+
+}  // namespace hclip::server

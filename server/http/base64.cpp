@@ -1,0 +1,72 @@
+#include "server/http/base64.h"
+
+#include <array>
+
+namespace hclip::server {
+
+namespace {
+
+constexpr std::array<std::int8_t, 256> make_table() {
+    std::array<std::int8_t, 256> t{};
+    for (auto& v : t)
+        v = -1;
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    return t;
+}
+constexpr auto kTable = make_table();
+
+bool is_space(char c) {
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
+    std::vector<std::uint8_t> out;
+    out.reserve(text.size() / 4 * 3 + 3);
+    std::uint32_t acc = 0;
+    int bits = 0, symbols = 0, padding = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (is_space(c)) continue;
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        const std::int8_t v = kTable[static_cast<unsigned char>(c)];
+        if (v < 0 || padding > 0) {
+            return invalid_argument("'image' is not valid base64: unexpected character at position " +
+                                    std::to_string(i));
+        }
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        ++symbols;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xffu));
+        }
+    }
+    if (symbols == 0) return invalid_argument("'image' is empty");
+    const int rem = symbols % 4;
+    if (rem == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
+        return invalid_argument("'image' is not valid base64: its length or padding is wrong (truncated data?)");
+    }
+    return out;
+}
+
+Result<std::vector<std::uint8_t>> decode_image_field(std::string_view field) {
+    if (field.substr(0, 5) == "data:") {
+        const auto comma = field.find(',');
+        if (comma == std::string_view::npos) return invalid_argument("'image' data URI has no ',' before the data");
+        const std::string_view meta = field.substr(5, comma - 5);
+        if (meta.size() < 7 || meta.substr(meta.size() - 7) != ";base64") {
+            return invalid_argument("'image' data URI must be base64 encoded (data:image/...;base64,...)");
+        }
+        return decode_base64(field.substr(comma + 1));
+    }
+    return decode_base64(field);
+}
+
+}  // namespace hclip::server

@@ -1,0 +1,203 @@
+#include "server/http/http_server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+
+#include "core/timer.h"
+#include "server/http/error_mapping.h"
+#include "server/http/json_api.h"
+#include "server/log.h"
+
+namespace hclip::server {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Set when a request starts being handled on this thread; read by the logger after the response is written.
+thread_local Clock::time_point t_request_start{};
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+    res.status = status;
+    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, const Status& status) {
+    const int code = http_status_for(status);
+    if (code == 503) res.set_header("Retry-After", "1");
+    if (code >= 500) log_warning(status.to_string());
+    send_json(res, code, error_body(status.message()));
+}
+
+bool is_json_content_type(const httplib::Request& req) {
+    std::string type = req.get_header_value("Content-Type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ')
+        type.pop_back();
+    for (char& c : type)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return type == "application/json";
+}
+
+const char* reason_for(int status) {
+    switch (status) {
+        case 400:
+            return "bad request";
+        case 404:
+            return "no such endpoint";
+        case 405:
+            return "method not allowed";
+        case 408:
+            return "the request was not received in time";
+        case 413:
+            return "the request body is too large";
+        case 414:
+            return "the request URI is too long";
+        case 415:
+            return "unsupported content type";
+        default:
+            return "request failed";
+    }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ClipService& service, std::string version)
+    : service_(service), version_(std::move(version)), http_(std::make_unique<httplib::Server>()) {
+    const ServiceConfig& c = service_.config();
+    const auto threads = static_cast<std::size_t>(c.server.http_threads);
+    http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http_->set_payload_max_length(static_cast<std::size_t>(c.limits.max_body_bytes));
+    // Slow clients: a request must arrive within these bounds or the connection is closed.
+    http_->set_read_timeout(std::chrono::seconds(10));
+    http_->set_write_timeout(std::chrono::seconds(10));
+    http_->set_keep_alive_timeout(5);
+    install_routes();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::install_routes() {
+    const std::string model = service_.config().clip.model;
+    const double timeout_s = service_.config().performance.request_timeout;
+    const auto deadline_from_now = [timeout_s] {
+        return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+    };
+
+    http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+        t_request_start = Clock::now();
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+        const HealthReport h = service_.health();
+        send_json(res, h.healthy ? 200 : 503, health_response(h, version_));
+    });
+
+    // POST endpoints share the envelope: content type, JSON object, deadline, timing, error mapping.
+    using Endpoint = std::function<Result<Json>(const Json& body, Clock::time_point deadline, Stopwatch& clock)>;
+    const auto post = [this, deadline_from_now](const std::string& path, Endpoint endpoint) {
+        http_->Post(path, [endpoint, deadline_from_now](const httplib::Request& req, httplib::Response& res) {
+            Stopwatch clock;
+            const auto deadline = deadline_from_now();
+            if (!is_json_content_type(req)) {
+                send_json(res, 415, error_body("send the request as JSON with 'Content-Type: application/json'"));
+                return;
+            }
+            auto body = parse_json_object(req.body);
+            if (!body.ok()) return send_error(res, body.status());
+            auto result = endpoint(*body, deadline, clock);
+            if (!result.ok()) return send_error(res, result.status());
+            send_json(res, 200, *result);
+        });
+    };
+    post("/v1/classify", [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
+        HCLIP_ASSIGN_OR_RETURN(ClassifyRequest request, parse_classify_request(body));
+        HCLIP_ASSIGN_OR_RETURN(ClassifyResult result, service_.classify(request, deadline));
+        return classify_response(result, clock.elapsed_ms(), model);
+    });
+    post("/v1/embed/image",
+         [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
+             HCLIP_ASSIGN_OR_RETURN(auto image, parse_embed_image_request(body));
+             HCLIP_ASSIGN_OR_RETURN(EmbedResult result, service_.embed_image(image, deadline));
+             return embed_response(result, clock.elapsed_ms(), model);
+         });
+    post("/v1/embed/text",
+         [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
+             HCLIP_ASSIGN_OR_RETURN(std::string text, parse_embed_text_request(body));
+             HCLIP_ASSIGN_OR_RETURN(EmbedResult result, service_.embed_text(text, deadline));
+             return embed_response(result, clock.elapsed_ms(), model);
+         });
+
+    // Known paths with the wrong method: 405 with the allowed method, not 404.
+    const auto wrong_method = [](const char* allowed) {
+        return [allowed](const httplib::Request& req, httplib::Response& res) {
+            res.set_header("Allow", allowed);
+            send_json(res, 405, error_body(req.method + " is not allowed on " + req.path + "; use " + allowed));
+        };
+    };
+    for (const char* path : {"/v1/classify", "/v1/embed/image", "/v1/embed/text"}) {
+        http_->Get(path, wrong_method("POST"));
+        http_->Put(path, wrong_method("POST"));
+        http_->Patch(path, wrong_method("POST"));
+        http_->Delete(path, wrong_method("POST"));
+    }
+    http_->Post("/health", wrong_method("GET"));
+    http_->Put("/health", wrong_method("GET"));
+    http_->Patch("/health", wrong_method("GET"));
+    http_->Delete("/health", wrong_method("GET"));
+
+    // Errors produced by the HTTP layer itself (unknown route, body too large, ...) also get a JSON body.
+    http_->set_error_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message = reason_for(res.status);
+            if (res.status == 404) message += ": " + req.method + " " + req.path;
+            send_json(res, res.status, error_body(message));
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+    http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+            if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        log_error("unexpected exception while handling a request: " + what);
+        send_json(res, 500, error_body("internal error"));
+    });
+    http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+        double ms = 0.0;
+        if (t_request_start != Clock::time_point{}) {
+            ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
+        }
+        t_request_start = {};
+        char line[96];
+        std::snprintf(line, sizeof line, " %d %.1f ms", res.status, ms);
+        log_info(req.method + " " + req.path + line);
+    });
+}
+
+Result<int> HttpServer::bind(const std::string& host, int port) {
+    int bound = port;
+    if (port == 0) {
+        bound = http_->bind_to_any_port(host);
+        if (bound <= 0) return unavailable("cannot listen on " + host + " (no free port)");
+    } else if (!http_->bind_to_port(host, port)) {
+        return unavailable("cannot listen on " + host + ":" + std::to_string(port) +
+                           " (is the address valid, and the port free and permitted?)");
+    }
+    return bound;
+}
+
+void HttpServer::serve() {
+    http_->listen_after_bind();
+}
+
+void HttpServer::stop() {
+    http_->stop();
+}
+
+}  // namespace hclip::server

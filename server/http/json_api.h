@@ -1,0 +1,23 @@
+// JSON request bodies to native requests (with messages a client can act on), and results to JSON bodies.
+// The JSON field names are those of the API specification.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/status.h"
+#include "server/clip_service.h"
+
+namespace hclip::server {
+
+Result<nlohmann::json> parse_json_object(const std::string& body);
+Result<ClassifyRequest> parse_classify_request(const nlohmann::json& body);
+Result<std::vector<std::uint8_t>> parse_embed_image_request(const nlohmann::json& body);
+Result<std::string> parse_embed_text_request(const nlohmann::json& body);
+
+nlohmann::json classify_response(const ClassifyResult& result, double elapsed_ms, const std::string& model);
+nlohmann::json embed_response(const EmbedResult& result, double elapsed_ms, const std::string& model);
+nlohmann::json health_response(const HealthReport& health, const std::string& version);
+nlohmann::json error_body(const std::string& message);
+
+}  // namespace hclip::server

@@ -1,0 +1,168 @@
+#include "server/serve_command.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "server/clip_service.h"
+#include "server/config/service_config.h"
+#include "server/http/http_server.h"
+#include "server/log.h"
+
+#ifndef HCLIP_VERSION
+#define HCLIP_VERSION "unknown"
+#endif
+
+namespace hclip::server {
+
+namespace {
+
+// SIGTERM/SIGINT may arrive on any thread (libraries start threads of their own), so the handler only writes to a
+// pipe, which is async-signal-safe; a watcher thread does the actual stopping.
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int signo) {
+    const unsigned char b = static_cast<unsigned char>(signo);
+    [[maybe_unused]] const ssize_t n = ::write(g_signal_pipe[1], &b, 1);
+}
+
+Status install_signal_handlers() {
+    if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) return internal_error("cannot create the signal pipe");
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (::sigaction(SIGTERM, &sa, nullptr) != 0 || ::sigaction(SIGINT, &sa, nullptr) != 0) {
+        return internal_error("cannot install the SIGTERM/SIGINT handlers");
+    }
+    std::signal(SIGPIPE, SIG_IGN);  // a client closing its connection must not kill the service
+    return {};
+}
+
+struct ServeOptions {
+    std::string config_path;
+    bool config_explicit = false;
+    std::string model_dir, host;
+    int port = -1;
+};
+
+Result<ServeOptions> parse_args(const std::vector<std::string>& args) {
+    ServeOptions o;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (i + 1 >= args.size()) return invalid_argument("unknown or incomplete option '" + a + "'");
+        const std::string& v = args[++i];
+        if (a == "--config") {
+            o.config_path = v;
+            o.config_explicit = true;
+        } else if (a == "--model-dir") {
+            o.model_dir = v;
+        } else if (a == "--host") {
+            o.host = v;
+        } else if (a == "--port") {
+            char* end = nullptr;
+            const long p = std::strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || p < 0 || p > 65535) return invalid_argument("--port must be 0 to 65535");
+            o.port = static_cast<int>(p);
+        } else {
+            return invalid_argument("unknown option '" + a + "'");
+        }
+    }
+    if (!o.config_explicit) {
+        if (const char* env = std::getenv("HAILO_CLIP_CONFIG"); env != nullptr && *env != '\0') {
+            o.config_path = env;
+            o.config_explicit = true;
+        } else {
+            o.config_path = kDefaultConfigPath;
+        }
+    }
+    return o;
+}
+
+Result<ServiceConfig> resolve_config(const ServeOptions& o) {
+    ServiceConfig config;
+    std::error_code ec;
+    if (o.config_explicit || std::filesystem::exists(o.config_path, ec)) {
+        HCLIP_ASSIGN_OR_RETURN(config, load_service_config(o.config_path));
+    } else {
+        log_info("no configuration file at " + o.config_path + "; using the built-in defaults");
+    }
+    if (!o.model_dir.empty()) config.clip.model_dir = o.model_dir;
+    if (!o.host.empty()) config.server.host = o.host;
+    if (o.port >= 0) config.server.port = o.port;
+    return config;
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+    auto options = parse_args(args);
+    if (!options.ok()) {
+        log_error(options.status().message() +
+                  "\nusage: hailo-clip serve [--config PATH] [--model-dir DIR] [--host HOST] [--port N]");
+        return 2;
+    }
+    log_info(std::string("hailo-clip ") + HCLIP_VERSION + " starting");
+    auto config = resolve_config(*options);
+    if (!config.ok()) {
+        log_error("cannot start: " + config.status().message());
+        return 1;
+    }
+    set_debug_logging(config->server.debug);
+    log_info("configuration: " + config->source);
+    log_info("loading model '" + config->clip.model + "' from " + config->clip.model_dir);
+
+    if (Status s = install_signal_handlers(); !s.ok()) {
+        log_error("cannot start: " + s.message());
+        return 1;
+    }
+    auto service = ClipService::create(*config);
+    if (!service.ok()) {
+        // No mock, no fallback: without a working model there is no service.
+        log_error("cannot start: " + service.status().to_string());
+        return 1;
+    }
+    const ClipEngine& engine = (*service)->engine();
+    log_info("model: " + engine.model().config().summary() + ", weights " + engine.model().stored_dtype() + " (" +
+             engine.model().weights_path() + ")");
+    log_info("embedding dimension " + std::to_string(engine.embed_dim()) + ", backend cpu, " +
+             std::to_string(config->performance.worker_threads) + " inference workers x " +
+             std::to_string(config->performance.gemm_threads) + " GEMM threads, batch " +
+             std::to_string(config->clip.batch_size) + ", queue " + std::to_string(config->performance.max_queue_size) +
+             ", request timeout " + std::to_string(config->performance.request_timeout) + " s");
+    log_info("warm-up inference passed");
+
+    HttpServer http(**service, HCLIP_VERSION);
+    auto port = http.bind(config->server.host, config->server.port);
+    if (!port.ok()) {
+        log_error("cannot start: " + port.status().message());
+        return 1;
+    }
+    log_info("listening on http://" + config->server.host + ":" + std::to_string(*port));
+
+    std::thread watcher([&http] {
+        unsigned char signo = 0;
+        while (::read(g_signal_pipe[0], &signo, 1) < 0 && errno == EINTR) {
+        }
+        log_info(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                 "; stopping: no new connections, finishing requests in flight");
+        http.stop();
+    });
+    http.serve();  // returns once stopped and the in-flight requests are answered
+    const auto drain = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(config->performance.request_timeout));
+    (*service)->shutdown(drain);
+    if (watcher.joinable()) {
+        // serve() can also return on its own (listen failure): wake the watcher so it can exit.
+        on_stop_signal(0);
+        watcher.join();
+    }
+    log_info("stopped");
+    return 0;
+}
+
+}  // namespace hclip::server

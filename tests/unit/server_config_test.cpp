@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "server/config/service_config.h"
+
+namespace hclip::server {
+namespace {
+
+TEST(ServiceConfig, EmptyFileMeansDefaults) {
+    auto c = parse_service_config("", "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->server.host, "0.0.0.0");
+    EXPECT_EQ(c->server.port, 5000);
+    EXPECT_FALSE(c->server.debug);
+    EXPECT_EQ(c->clip.model, "clip-vit-b-32");
+    EXPECT_EQ(c->clip.embedding_dimension, 512);
+    EXPECT_EQ(c->performance.worker_threads, 2);
+    EXPECT_EQ(c->performance.request_timeout, 30.0);
+    EXPECT_EQ(c->performance.max_queue_size, 10);
+    EXPECT_EQ(c->clip.logit_scale, 100.0);
+}
+
+TEST(ServiceConfig, TheSeedReadmeConfigParses) {
+    const char* seed = R"(
+server:
+  host: 0.0.0.0
+  port: 5000
+  debug: false
+
+clip:
+  # Model selection
+  model: clip-resnet-50x4
+  embedding_dimension: 640
+  device: 0
+  image_size: 224
+  batch_size: 1
+
+performance:
+  worker_threads: 2
+  request_timeout: 30
+)";
+    auto c = parse_service_config(seed, "seed.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->clip.model, "clip-resnet-50x4");
+    EXPECT_EQ(c->clip.batch_size, 1);
+    // ... and is then refused against a 512-dimension model, naming the key, the value and the expectation.
+    Status s = check_config_against_model(*c, 512, 224);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("clip.embedding_dimension is 640"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("512"), std::string::npos) << s.message();
+}
+
+struct BadCase {
+    const char* yaml;
+    const char* words;
+};
+
+class BadConfig : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfig, IsRefusedNamingTheKey) {
+    auto c = parse_service_config(GetParam().yaml, "bad.yaml");
+    ASSERT_FALSE(c.ok()) << GetParam().yaml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(GetParam().words), std::string::npos) << c.status().message();
+    EXPECT_NE(c.status().message().find("bad.yaml"), std::string::npos) << c.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadConfig,
+    ::testing::Values(BadCase{"server:\n  prot: 5000\n", "unknown setting server.prot"},
+                      BadCase{"srever:\n  port: 5000\n", "unknown section 'srever'"},
+                      BadCase{"server:\n  port: http\n", "server.port is 'http'; expected a whole number"},
+                      BadCase{"server:\n  port: 70000\n", "from 0 to 65535"},
+                      BadCase{"server:\n  port: \"5000\"\n", "server.port"},
+                      BadCase{"server:\n  debug: maybe\n", "true or false"},
+                      BadCase{"clip:\n  logit_scale: -1\n", "clip.logit_scale"},
+                      BadCase{"clip:\n  batch_size: 2.5\n", "clip.batch_size"},
+                      BadCase{"performance:\n  worker_threads: 0\n", "performance.worker_threads"},
+                      BadCase{"performance:\n  request_timeout: fast\n", "expected a number"},
+                      BadCase{"clip: [1, 2]\n", "clip is a list"},
+                      BadCase{"clip:\n  model_dir: [a]\n", "clip.model_dir"},
+                      BadCase{"server: {port: 1\n", "not valid YAML"}, BadCase{"- just\n- a list\n", "mapping"}));
+
+TEST(ServiceConfig, MissingFileIsNotFound) {
+    auto c = load_service_config("/nonexistent/hailo-clip.yaml");
+    EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace hclip::server

@@ -28,6 +28,8 @@ constexpr const char* kUsage =
     "              [--top-k N] [--threshold X] [--logit-scale S]   zero-shot classification\n"
     "  tokenize    TEXT...                        CLIP token ids ([--model-dir DIR] for the model's vocabulary)\n"
     "  bench       --model-dir DIR [--image FILE] [--iterations N]   per-stage timings\n"
+    "  selftest    [--model-dir DIR] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] [--json]\n"
+    "              [--require-reference]   check the model against published reference outputs\n"
     "\n"
     "common options: --threads N (GEMM threads, default: all cores), --batch N (tower batch, default 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name)\n"
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
         if (command == "classify") return run_classify(args);
         if (command == "tokenize") return run_tokenize(args);
         if (command == "bench") return run_bench(args);
+        if (command == "selftest") return run_selftest(args);
         if (command == "serve") return hclip::server::run_serve(args);
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(kUsage, stdout);

@@ -8,8 +8,9 @@ std::set<std::string> engine_value_flags() {
     return {"--model-dir", "--threads", "--batch", "--max-pixels", "--model-name"};
 }
 
-Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args) {
+Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights) {
     EngineOptions options;
+    options.pack_weights = pack_weights;
     HCLIP_ASSIGN_OR_RETURN(options.model_dir, model_dir_from(args));
     HCLIP_ASSIGN_OR_RETURN(options.gemm_threads, args.int_value("--threads", 0, 0, 256));
     HCLIP_ASSIGN_OR_RETURN(options.max_batch, args.int_value("--batch", 8, 1, 1024));

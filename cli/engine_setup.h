@@ -13,7 +13,8 @@ namespace hclip::cli {
 // The options of engine_from_args, to add to a subcommand's own.
 std::set<std::string> engine_value_flags();
 
-Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args);
+// `pack_weights`: see EngineOptions (the bench compares both).
+Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights = true);
 
 // The model's name: --model-name, else the model directory's name ("clip-vit-b-32").
 std::string model_name_from(const Args& args, const ClipEngine& engine);

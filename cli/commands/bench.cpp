@@ -1,11 +1,17 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
+//                  [--packing both|on|off]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
-// peak measured on this machine in the same run.
+// peak measured on this machine in the same run. With packing "both" (the default where the build packs
+// weights) the towers run with packed weights and with the plain GEMM in the same run, case by case, so the
+// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <span>
+#include <string>
 
+#include "backends/cpu/cpu_encoders.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/engine_setup.h"
@@ -16,6 +22,7 @@
 #include "engine/embedding.h"
 #include "image/preprocess.h"
 #include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
 #include "model/flops.h"
 
 namespace hclip::cli {
@@ -34,10 +41,21 @@ double median_ms(int iterations, const std::function<void()>& fn) {
     return times[times.size() / 2];
 }
 
-double gemm_gflops(int m, int n, int k, int iterations) {
+// GFLOP/s of one [m, k] x [n, k]^T product through the plain GEMM, or through a packed copy of B.
+double gemm_gflops(int m, int n, int k, int iterations, bool packed) {
     std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(n) * k, 0.25f),
         c(static_cast<std::size_t>(m) * n);
+    std::unique_ptr<const PackedWeights> pw;
+    if (packed) {
+        auto r = PackedWeights::pack(b.data(), n, k, k, true);
+        if (!r.ok()) return 0.0;
+        pw = std::move(r).value();
+    }
     const double ms = median_ms(iterations, [&] {
+        if (pw) {
+            gemm_f32_packed({.m = m, .a = a.data(), .lda = k, .b = pw.get(), .c = c.data(), .ldc = n});
+            return;
+        }
         gemm_f32({.m = m,
                   .n = n,
                   .k = k,
@@ -52,17 +70,45 @@ double gemm_gflops(int m, int n, int k, int iterations) {
     return 2.0 * m * n * k / (ms * 1e6);
 }
 
+// Resident set size of this process in MB (Linux; 0 where /proc is not there).
+double rss_mb(const char* field = "VmRSS:") {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::string(field).size())) / 1024.0;
+    }
+    return 0.0;
+}
+
+// One model's towers, as a worker has them.
+struct Towers {
+    std::unique_ptr<ImageEncoder> image;
+    std::unique_ptr<TextEncoder> text;
+};
+
 }  // namespace
 
 int run_bench(const Argv& argv) {
     auto flags = engine_value_flags();
-    flags.insert({"--image", "--iterations"});
+    flags.insert({"--image", "--iterations", "--packing"});
     auto args = Args::parse(argv, flags, {});
     if (!args.ok()) return fail(args.status().message(), kExitUsage);
     auto iterations = args->int_value("--iterations", 10, 1, 100000);
     if (!iterations.ok()) return fail(iterations.status().message(), kExitUsage);
-    auto engine_r = engine_from_args(*args);
+    const std::string packing = args->value("--packing").value_or(packed_gemm_available() ? "both" : "off");
+    if (packing != "both" && packing != "on" && packing != "off") {
+        return fail("--packing must be both, on or off", kExitUsage);
+    }
+    if (packing != "off" && !packed_gemm_available()) {
+        return fail("--packing " + packing + ": this build has no packed gemm (configured without oneDNN)", kExitUsage);
+    }
+    const bool primary_packed = packing != "off";
+    const double rss_start = rss_mb();
+    Stopwatch load_sw;
+    auto engine_r = engine_from_args(*args, primary_packed);
     if (!engine_r.ok()) return fail(engine_r.status().to_string());
+    const double load_ms = load_sw.elapsed_ms();
+    const double rss_loaded = rss_mb();
     ClipEngine& engine = **engine_r;
     const ClipConfig& cfg = engine.model().config();
     const int n = *iterations;
@@ -77,13 +123,6 @@ int run_bench(const Argv& argv) {
     } else {
         image_bytes = make_synthetic_jpeg(640, 480);
     }
-
-    // Peak: a large square product, and the shape of a ViT MLP layer at the configured batch.
-    const int peak_iters = std::max(3, n / 2);
-    const double peak_square = gemm_gflops(1024, 1024, 1024, peak_iters);
-    const int vit_rows = cfg.vision.num_tokens() * engine.options().max_batch;
-    const double peak_vit = gemm_gflops(vit_rows, cfg.vision.mlp_width, cfg.vision.width, peak_iters);
-    const double peak = std::max(peak_square, peak_vit);
 
     Image decoded;
     bool decode_failed = false;
@@ -107,61 +146,123 @@ int run_bench(const Argv& argv) {
         normalize_rgb8_to_chw(rgb, s, spec, chw);
     });
 
-    auto image_encoder = engine.create_image_encoder();
-    auto text_encoder = engine.create_text_encoder();
     const auto e = static_cast<std::size_t>(cfg.embed_dim);
     const int batch = engine.options().max_batch;
     std::vector<float> out(e * static_cast<std::size_t>(batch));
-    const double image_ms = median_ms(n, [&] { (void)image_encoder->encode(rgb, 1, std::span(out).first(e)); });
     std::vector<std::uint8_t> rgb_batch;
     for (int i = 0; i < batch; ++i)
         rgb_batch.insert(rgb_batch.end(), rgb.begin(), rgb.end());
-    const double image_batch_ms =
-        median_ms(std::max(1, n / 2), [&] { (void)image_encoder->encode(rgb_batch, batch, out); });
-
     const std::vector<std::vector<std::int32_t>> short_text = {engine.tokenize("a photo of a cat").ids};
     // Over 77 tokens: truncated to the full context, the text tower's worst case.
     std::string long_prompt;
-    while (engine.tokenize(long_prompt).full_length <= 80) long_prompt += "a photo of a cat on a shelf, ";
+    while (engine.tokenize(long_prompt).full_length <= 80)
+        long_prompt += "a photo of a cat on a shelf, ";
     const std::vector<std::int32_t> long_ids = engine.tokenize(long_prompt).ids;
     const std::vector<std::vector<std::int32_t>> long_text = {long_ids};
-    const double short_ms = median_ms(n, [&] { (void)text_encoder->encode(short_text, std::span(out).first(e)); });
-    const double long_ms = median_ms(n, [&] { (void)text_encoder->encode(long_text, std::span(out).first(e)); });
     const std::vector<std::vector<std::int32_t>> short_batch(static_cast<std::size_t>(batch), short_text[0]);
-    const double short_batch_ms = median_ms(n, [&] { (void)text_encoder->encode(short_batch, out); });
 
-    const auto gflops = [](double flops, double ms) { return flops / (ms * 1e6); };
-    const double img_flops = vision_flops(cfg);
+    // The engine's towers, run once at full batch so the memory figure is the steady state; then, to compare,
+    // a second model without packing (its own mapping: the memory figures are those of a one-model run).
+    std::vector<Towers> towers;
+    towers.push_back({engine.create_image_encoder(), engine.create_text_encoder()});
+    (void)towers[0].image->encode(rgb_batch, batch, out);
+    (void)towers[0].text->encode(long_text, std::span(out).first(e));
+    const double rss_ran = rss_mb();
+    if (packing == "both") {
+        auto plain = ClipModel::load(engine.model().model_dir(), {.pack_weights = false});
+        if (!plain.ok()) return fail(plain.status().to_string());
+        towers.push_back({make_cpu_image_encoder(*plain, batch), make_cpu_text_encoder(*plain, batch)});
+    }
+
+    // Peak: a large square product, and the shape of a ViT MLP layer at the configured batch, through the plain
+    // GEMM and, where there is one, the packed one.
+    const int peak_iters = std::max(3, n / 2);
+    const int vit_rows = cfg.vision.num_tokens() * batch;
+    double peak = 0.0;
+    std::string peak_detail;
+    for (bool packed : {false, true}) {
+        if (packed && !packed_gemm_available()) continue;
+        const double square = gemm_gflops(1024, 1024, 1024, peak_iters, packed);
+        const double vit = gemm_gflops(vit_rows, cfg.vision.mlp_width, cfg.vision.width, peak_iters, packed);
+        peak = std::max({peak, square, vit});
+        char text[160];
+        std::snprintf(text, sizeof text, "%s%s 1024^3: %.1f, %dx%dx%d: %.1f", peak_detail.empty() ? "" : "; ",
+                      packed ? "packed" : "plain", square, vit_rows, cfg.vision.mlp_width, cfg.vision.width, vit);
+        peak_detail += text;
+    }
+
+    // Each case runs on every model back to back, so the packed/plain ratio shares the machine's state.
+    struct Case {
+        std::string name;
+        double flops = 0.0;
+        int per = 1;  // items per call: times are reported per item
+        std::function<void(Towers&)> run;
+        std::vector<double> ms;
+    };
     const int short_tokens = static_cast<int>(short_text[0].size());
     const int long_tokens = static_cast<int>(long_ids.size());
+    const auto item_runs = [&](int per) { return per > 1 ? std::max(1, n / 2) : n; };
+    std::vector<Case> cases;
+    cases.push_back({"image tower, batch 1",
+                     vision_flops(cfg),
+                     1,
+                     [&](Towers& t) { (void)t.image->encode(rgb, 1, std::span(out).first(e)); },
+                     {}});
+    cases.push_back({"image tower, batch " + std::to_string(batch) + " (per image)",
+                     vision_flops(cfg),
+                     batch,
+                     [&](Towers& t) { (void)t.image->encode(rgb_batch, batch, out); },
+                     {}});
+    cases.push_back({"text tower, " + std::to_string(short_tokens) + " tokens",
+                     text_flops(cfg, short_tokens),
+                     1,
+                     [&](Towers& t) { (void)t.text->encode(short_text, std::span(out).first(e)); },
+                     {}});
+    cases.push_back(
+        {"text tower, " + std::to_string(short_tokens) + " tokens, batch " + std::to_string(batch) + " (per text)",
+         text_flops(cfg, short_tokens),
+         batch,
+         [&](Towers& t) { (void)t.text->encode(short_batch, out); },
+         {}});
+    cases.push_back({"text tower, " + std::to_string(long_tokens) + " tokens",
+                     text_flops(cfg, long_tokens),
+                     1,
+                     [&](Towers& t) { (void)t.text->encode(long_text, std::span(out).first(e)); },
+                     {}});
+    for (Case& c : cases) {
+        for (Towers& t : towers)
+            c.ms.push_back(median_ms(item_runs(c.per), [&] { c.run(t); }) / c.per);
+    }
 
+    const auto gflops = [](double flops, double ms) { return flops / (ms * 1e6); };
     std::printf("hailo-clip bench: %s\n", cfg.summary().c_str());
-    std::printf("gemm: %s, %d thread(s); image: %s; median of %d runs\n", std::string(gemm_backend_name()).c_str(),
+    std::printf("gemm: %s, packed gemm: %s, %d thread(s); image: %s; median of %d runs\n",
+                std::string(gemm_backend_name()).c_str(), std::string(packed_gemm_backend_name()).c_str(),
                 gemm_threads(), image_label.c_str(), n);
-    std::printf("%-34s %10s %12s %10s\n", "stage", "ms", "GFLOP/s", "% of peak");
-    const auto row = [&](const char* name, double ms, double flops) {
-        if (flops > 0) {
-            std::printf("%-34s %10.2f %12.1f %9.0f%%\n", name, ms, gflops(flops, ms), 100.0 * gflops(flops, ms) / peak);
-        } else {
-            std::printf("%-34s %10.2f %12s %10s\n", name, ms, "-", "-");
+    std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
+    std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
+    const char* first = primary_packed ? "packed" : "plain";
+    std::printf("%-40s %10s %8s %6s", "tower", first, "GFLOP/s", "%peak");
+    if (towers.size() > 1) std::printf(" %10s %8s %6s %8s", "plain", "GFLOP/s", "%peak", "speed-up");
+    std::printf("\n");
+    for (const Case& c : cases) {
+        std::printf("%-40s %7.2f ms %8.1f %5.0f%%", c.name.c_str(), c.ms[0], gflops(c.flops, c.ms[0]),
+                    100.0 * gflops(c.flops, c.ms[0]) / peak);
+        if (c.ms.size() > 1) {
+            std::printf(" %7.2f ms %8.1f %5.0f%% %7.2fx", c.ms[1], gflops(c.flops, c.ms[1]),
+                        100.0 * gflops(c.flops, c.ms[1]) / peak, c.ms[1] / c.ms[0]);
         }
-    };
-    row("decode", decode_ms, 0);
-    row("preprocess (resize, crop, norm)", preprocess_ms, 0);
-    row("image tower, batch 1", image_ms, img_flops);
-    char label[64];
-    std::snprintf(label, sizeof label, "image tower, batch %d (per image)", batch);
-    row(label, image_batch_ms / batch, img_flops);
-    std::snprintf(label, sizeof label, "text tower, %d tokens", short_tokens);
-    row(label, short_ms, text_flops(cfg, short_tokens));
-    std::snprintf(label, sizeof label, "text tower, %d tokens, batch %d (per text)", short_tokens, batch);
-    row(label, short_batch_ms / batch, text_flops(cfg, short_tokens));
-    std::snprintf(label, sizeof label, "text tower, %d tokens", long_tokens);
-    row(label, long_ms, text_flops(cfg, long_tokens));
-    std::printf("gemm peak: %.1f GFLOP/s (1024^3: %.1f; %dx%dx%d: %.1f)\n", peak, peak_square, vit_rows,
-                cfg.vision.mlp_width, cfg.vision.width, peak_vit);
-    std::printf("throughput: %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n",
-                1000.0 * batch / image_batch_ms, batch, 1000.0 * batch / short_batch_ms, batch);
+        std::printf("\n");
+    }
+    std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
+    std::printf("throughput (%s): %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n", first,
+                1000.0 / cases[1].ms[0], batch, 1000.0 / cases[3].ms[0], batch);
+    std::printf(
+        "memory (%s): load %.0f ms; RSS %.0f MB after load, %.0f MB after both towers ran (process start "
+        "%.0f MB); packed weights %.0f MB, converted %.0f MB\n",
+        first, load_ms, rss_loaded, rss_ran, rss_start,
+        static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
+        static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
     return 0;
 }
 

@@ -1,10 +1,13 @@
 #include "server/clip_service.h"
 
 #include <cmath>
+#include <cstdio>
 #include <unordered_map>
 
+#include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
+#include "server/log.h"
 
 namespace hclip::server {
 
@@ -88,7 +91,11 @@ Result<ClassifyResult> ClipService::classify(const ClassifyRequest& request, Clo
         return invalid_argument("'threshold' must be between 0 and 1");
     }
 
+    Stopwatch clock;
     HCLIP_ASSIGN_OR_RETURN(PreparedImage image, engine_->prepare_image(request.image));
+    const double prepare_ms = clock.elapsed_ms();
+    const std::string source =
+        image.source.format + " " + std::to_string(image.source.width) + "x" + std::to_string(image.source.height);
 
     // Prompts: from the cache, or tokenized and encoded once each (duplicates within the request share one pass).
     const auto d = static_cast<std::size_t>(engine_->embed_dim());
@@ -111,7 +118,17 @@ Result<ClassifyResult> ClipService::classify(const ClassifyRequest& request, Clo
         if (inserted) input.texts.push_back(std::move(t.ids));
         fill.emplace_back(i, it->second);
     }
+    const std::size_t encoded = input.texts.size();
+    clock.reset();
     HCLIP_ASSIGN_OR_RETURN(InferenceOutput out, infer(std::move(input), deadline));
+    if (debug_logging()) {
+        char line[160];
+        std::snprintf(line, sizeof line,
+                      "classify: %s image, decode+resize %.1f ms, %zu prompts (%zu encoded), "
+                      "queue+inference %.1f ms",
+                      source.c_str(), prepare_ms, request.prompts.size(), encoded, clock.elapsed_ms());
+        log_debug(line);
+    }
     for (const auto& [prompt_index, text_index] : fill) {
         std::copy_n(out.text_embeddings.begin() + static_cast<std::ptrdiff_t>(text_index * d), d,
                     text_embeddings.begin() + static_cast<std::ptrdiff_t>(prompt_index * d));

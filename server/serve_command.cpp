@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -129,11 +130,14 @@ int run_serve(const std::vector<std::string>& args) {
     const ClipEngine& engine = (*service)->engine();
     log_info("model: " + engine.model().config().summary() + ", weights " + engine.model().stored_dtype() + " (" +
              engine.model().weights_path() + ")");
-    log_info("embedding dimension " + std::to_string(engine.embed_dim()) + ", backend cpu, " +
-             std::to_string(config->performance.worker_threads) + " inference workers x " +
-             std::to_string(config->performance.gemm_threads) + " GEMM threads, batch " +
-             std::to_string(config->clip.batch_size) + ", queue " + std::to_string(config->performance.max_queue_size) +
-             ", request timeout " + std::to_string(config->performance.request_timeout) + " s");
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "embedding dimension %d, backend cpu, %d inference workers x %d GEMM threads, batch %d, queue %d, "
+                  "request timeout %g s, prompt cache %d",
+                  engine.embed_dim(), config->performance.worker_threads, config->performance.gemm_threads,
+                  config->clip.batch_size, config->performance.max_queue_size, config->performance.request_timeout,
+                  config->clip.text_cache_size);
+    log_info(line);
     log_info("warm-up inference passed");
 
     HttpServer http(**service, HCLIP_VERSION);

@@ -123,3 +123,15 @@ def test_request_timeout_gives_504_and_the_service_recovers(start_service):
     assert r.status_code == 504, r.text
     assert "request_timeout" in r.json()["error"]
     assert requests.get(service.url + "/health", timeout=10).json()["status"] == "healthy"
+
+
+def test_startup_lines_and_debug_detail(start_service):
+    service = start_service(tiny_config(server={"debug": True}))
+    r = service.post("/v1/classify", {"image": fixture_image_b64("chelsea.png"), "prompts": ["a cat", "a dog"]})
+    assert r.status_code == 200
+    service.stop()
+    log = service.log()
+    for words in ["configuration:", "model: ViT width 192", "embedding dimension 48, backend cpu",
+                  "warm-up inference passed", "listening on http://127.0.0.1:", "POST /v1/classify 200",
+                  "DEBUG classify: PNG 451x300 image", "2 prompts (2 encoded)", "received SIGTERM", "stopped"]:
+        assert words in log, (words, log)

@@ -87,3 +87,36 @@ TEST(ServiceConfig, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace hclip::server
+
+namespace hclip::server {
+namespace {
+
+// The shipped example must parse and must state exactly the built-in defaults, so the comments stay true.
+TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
+    auto c = load_service_config(std::string(HCLIP_SOURCE_DIR) + "/config/hailo-clip.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    const ServiceConfig d;
+    EXPECT_EQ(c->server.host, d.server.host);
+    EXPECT_EQ(c->server.port, d.server.port);
+    EXPECT_EQ(c->server.debug, d.server.debug);
+    EXPECT_EQ(c->server.http_threads, d.server.http_threads);
+    EXPECT_EQ(c->clip.model, d.clip.model);
+    EXPECT_EQ(c->clip.model_dir, d.clip.model_dir);
+    EXPECT_EQ(c->clip.embedding_dimension, d.clip.embedding_dimension);
+    EXPECT_EQ(c->clip.device, d.clip.device);
+    EXPECT_EQ(c->clip.image_size, d.clip.image_size);
+    EXPECT_EQ(c->clip.batch_size, d.clip.batch_size);
+    EXPECT_EQ(c->clip.logit_scale, d.clip.logit_scale);
+    EXPECT_EQ(c->clip.text_cache_size, d.clip.text_cache_size);
+    EXPECT_EQ(c->performance.worker_threads, d.performance.worker_threads);
+    EXPECT_EQ(c->performance.request_timeout, d.performance.request_timeout);
+    EXPECT_EQ(c->performance.max_queue_size, d.performance.max_queue_size);
+    EXPECT_EQ(c->performance.gemm_threads, d.performance.gemm_threads);
+    EXPECT_EQ(c->limits.max_body_bytes, d.limits.max_body_bytes);
+    EXPECT_EQ(c->limits.max_image_pixels, d.limits.max_image_pixels);
+    EXPECT_EQ(c->limits.max_prompts, d.limits.max_prompts);
+    EXPECT_EQ(c->limits.max_prompt_bytes, d.limits.max_prompt_bytes);
+}
+
+}  // namespace
+}  // namespace hclip::server

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <thread>
 
 #include "core/timer.h"
 #include "server/http/error_mapping.h"
@@ -193,10 +194,17 @@ Result<int> HttpServer::bind(const std::string& host, int port) {
 }
 
 void HttpServer::serve() {
-    http_->listen_after_bind();
+    if (!stop_requested_.load()) http_->listen_after_bind();
+    serve_returned_.store(true);
 }
 
 void HttpServer::stop() {
+    stop_requested_.store(true);
+    // httplib ignores stop() until its accept loop runs; a signal can arrive just before that, so wait for it
+    // (or for serve() to have returned without listening).
+    while (!http_->is_running() && !serve_returned_.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     http_->stop();
 }
 

@@ -2,6 +2,7 @@
 // everything (including unknown routes, wrong methods and oversized bodies), and one log line per request.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -23,7 +24,7 @@ class HttpServer {
     Result<int> bind(const std::string& host, int port);
     // Serves until stop() is called; returns after the in-flight requests have been answered.
     void serve();
-    // Stops accepting connections. Safe to call from another thread.
+    // Stops accepting connections. Safe to call from another thread, also before serve() has started.
     void stop();
 
   private:
@@ -32,6 +33,8 @@ class HttpServer {
     ClipService& service_;
     std::string version_;
     std::unique_ptr<httplib::Server> http_;
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> serve_returned_{false};
 };
 
 }  // namespace hclip::server

@@ -135,3 +135,13 @@ def test_startup_lines_and_debug_detail(start_service):
                   "warm-up inference passed", "listening on http://127.0.0.1:", "POST /v1/classify 200",
                   "DEBUG classify: PNG 451x300 image", "2 prompts (2 encoded)", "received SIGTERM", "stopped"]:
         assert words in log, (words, log)
+
+
+def test_sigterm_right_after_startup_still_stops(tmp_path):
+    # A signal that arrives as soon as the service says it listens (before its accept loop runs) must stop it.
+    for attempt in range(5):
+        sub = tmp_path / str(attempt)
+        sub.mkdir()
+        service = Service(tiny_config(), sub).wait_ready()
+        service.proc.send_signal(signal.SIGTERM)
+        assert service.proc.wait(30) == 0, service.log()

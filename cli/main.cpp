@@ -28,10 +28,12 @@ constexpr const char* kUsage =
     "              [--top-k N] [--threshold X] [--logit-scale S]   zero-shot classification\n"
     "  tokenize    TEXT...                        CLIP token ids ([--model-dir DIR] for the model's vocabulary)\n"
     "  bench       --model-dir DIR [--image FILE] [--iterations N]   per-stage timings\n"
-    "  selftest    [--model-dir DIR] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] [--json]\n"
+    "  selftest    [--model-dir DIR | --config FILE] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] "
+    "[--json]\n"
     "              [--require-reference]   check the model against published reference outputs\n"
     "\n"
-    "common options: --threads N (GEMM threads, default: all cores), --batch N (tower batch, default 8),\n"
+    "common options: --config FILE (the service's model and limits), --threads N (GEMM threads, default: all\n"
+    "                cores), --batch N (tower batch, default 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name)\n"
     "HAILO_CLIP_MODEL_DIR stands in for --model-dir.\n";
 

@@ -1,4 +1,4 @@
-// hailo-clip selftest [--model-dir DIR] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] [--json]
+// hailo-clip selftest [--model-dir DIR | --config FILE] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] [--json]
 // Checks the installed model against published reference outputs (src/selftest, docs/selftest.md).
 #include <cstdio>
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -139,6 +140,29 @@ TEST(Cli, ResNetModelIsRefusedClearly) {
     CliRun r = run_cli({"embed-text", "--model-dir", testing::fixture("models/tiny-openai-resnet"), "a cat"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hclip
+
+namespace hclip {
+namespace {
+
+// --config FILE: the model commands use the service's model directory and name.
+TEST(Cli, ConfigFileSelectsTheServiceModel) {
+    const std::string config = ::testing::TempDir() + "hclip_cli_config.yaml";
+    {
+        std::ofstream out(config);
+        out << "clip:\n  model: tiny-from-config\n  model_dir: " << kModel << "\n  embedding_dimension: 48\n";
+    }
+    CliRun r = run_cli({"embed-text", "--config", config, "a photo of a cat"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["model"], "tiny-from-config");
+    EXPECT_EQ(j["dimension"], 48);
+    r = run_cli({"embed-text", "--config", "/nonexistent/hailo-clip.yaml", "a"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("/nonexistent/hailo-clip.yaml"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ void keep_onednn_single_threaded() {
 // The column parts a matrix is packed as: one per core, in whole 64-column blocks (the library's N block).
 int column_parts(int n) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return std::clamp((n + 63) / 64, 1, std::min(cores, 16));
+    return std::clamp((n + 63) / 64, 1, std::min(cores, 8));
 }
 
 }  // namespace

@@ -168,6 +168,7 @@ int run_bench(const Argv& argv) {
     (void)towers[0].image->encode(rgb_batch, batch, out);
     (void)towers[0].text->encode(long_text, std::span(out).first(e));
     const double rss_ran = rss_mb();
+    const double rss_peak = rss_mb("VmHWM:");
     if (packing == "both") {
         auto plain = ClipModel::load(engine.model().model_dir(), {.pack_weights = false});
         if (!plain.ok()) return fail(plain.status().to_string());
@@ -258,9 +259,9 @@ int run_bench(const Argv& argv) {
     std::printf("throughput (%s): %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n", first,
                 1000.0 / cases[1].ms[0], batch, 1000.0 / cases[3].ms[0], batch);
     std::printf(
-        "memory (%s): load %.0f ms; RSS %.0f MB after load, %.0f MB after both towers ran (process start "
-        "%.0f MB); packed weights %.0f MB, converted %.0f MB\n",
-        first, load_ms, rss_loaded, rss_ran, rss_start,
+        "memory (%s): load %.0f ms; RSS %.0f MB after load, %.0f MB after both towers ran, peak %.0f MB "
+        "(process start %.0f MB); packed weights %.0f MB, converted %.0f MB\n",
+        first, load_ms, rss_loaded, rss_ran, rss_peak, rss_start,
         static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
     return 0;

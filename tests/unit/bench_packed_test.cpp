@@ -1,0 +1,73 @@
+// `hailo-clip bench` compares packed and plain weights in one run and reports memory; its options are checked.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "kernels/packed_gemm.h"
+#include "support/fixtures.h"
+
+namespace hclip {
+namespace {
+
+struct CliResult {
+    int exit_code = -1;
+    std::string out;
+};
+
+// stdout and stderr together, with the exit code.
+CliResult run_cli(const std::vector<std::string>& args) {
+    std::string cmd = std::string("'") + HCLIP_CLI_PATH + "'";
+    for (const auto& a : args)
+        cmd += " '" + a + "'";
+    cmd += " 2>&1";
+    CliResult r;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) return r;
+    std::array<char, 4096> buf{};
+    std::size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
+        r.out.append(buf.data(), n);
+    const int status = pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+const std::string kModel = testing::fixture("models/tiny-openai");
+
+TEST(BenchPacked, DefaultRunComparesBothPathsAndReportsMemory) {
+    const CliResult r = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--batch", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("image tower, batch 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("image tower, batch 2 (per image)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gemm peak"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("RSS"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("speed-up") != std::string::npos, packed_gemm_available()) << r.out;
+}
+
+TEST(BenchPacked, OnePathAtATime) {
+    const CliResult off = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--packing", "off"});
+    ASSERT_EQ(off.exit_code, 0) << off.out;
+    EXPECT_NE(off.out.find("memory (plain)"), std::string::npos) << off.out;
+    EXPECT_EQ(off.out.find("speed-up"), std::string::npos) << off.out;
+    const CliResult on = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--packing", "on"});
+    if (packed_gemm_available()) {
+        ASSERT_EQ(on.exit_code, 0) << on.out;
+        EXPECT_NE(on.out.find("memory (packed)"), std::string::npos) << on.out;
+    } else {
+        EXPECT_EQ(on.exit_code, 2) << on.out;  // a usage error that says why
+        EXPECT_NE(on.out.find("no packed gemm"), std::string::npos) << on.out;
+    }
+}
+
+TEST(BenchPacked, RejectsUnknownPackingMode) {
+    const CliResult r = run_cli({"bench", "--model-dir", kModel, "--packing", "sometimes"});
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find("--packing"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace hclip

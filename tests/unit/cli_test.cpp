@@ -13,42 +13,13 @@
 #include "core/mapped_file.h"
 #include "io/safetensors.h"
 #include "support/fixtures.h"
+#include "support/run_cli.h"
 
 namespace hclip {
 namespace {
 
-struct CliRun {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s)
-        q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-CliRun run_cli(const std::vector<std::string>& args) {
-    const std::string err_file = ::testing::TempDir() + "hclip_cli_stderr.txt";
-    std::string cmd = quote(HCLIP_CLI_PATH);
-    for (const auto& a : args)
-        cmd += " " + quote(a);
-    cmd += " 2>" + quote(err_file);
-    CliRun r;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return r;
-    std::array<char, 4096> buf{};
-    std::size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
-        r.out.append(buf.data(), n);
-    const int status = pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    auto err = read_file(err_file);
-    if (err.ok()) r.err = *err;
-    return r;
-}
+using testing::CliRun;
+using testing::run_cli;
 
 const std::string kModel = testing::fixture("models/tiny-openai");
 

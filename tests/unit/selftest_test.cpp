@@ -28,6 +28,7 @@
 #include "selftest/selftest.h"
 #include "selftest/sha256.h"
 #include "support/fixtures.h"
+#include "support/run_cli.h"
 
 namespace hclip {
 namespace {
@@ -821,38 +822,8 @@ TEST_F(SelfTest, MissingPictureIsAnErrorNotAVerdict) {
 // ---------------------------------------------------------------------------------------------------------------
 // The binary: exit codes, text and JSON output.
 
-struct CliRun {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string shell_quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s)
-        q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-CliRun run_cli(const std::vector<std::string>& args) {
-    const std::string err_file = ::testing::TempDir() + "hclip_selftest_cli_stderr.txt";
-    std::string cmd = shell_quote(HCLIP_CLI_PATH);
-    for (const auto& a : args)
-        cmd += " " + shell_quote(a);
-    cmd += " 2>" + shell_quote(err_file);
-    CliRun r;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) return r;
-    std::array<char, 4096> buf{};
-    std::size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
-        r.out.append(buf.data(), n);
-    const int status = pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    auto err = read_file(err_file);
-    if (err.ok()) r.err = *err;
-    return r;
-}
+using testing::CliRun;
+using testing::run_cli;
 
 class SelfTestCli : public SelfTest {
   protected:

@@ -132,11 +132,11 @@ int run_serve(const std::vector<std::string>& args) {
              engine.model().weights_path() + ")");
     char line[256];
     std::snprintf(line, sizeof line,
-                  "embedding dimension %d, backend cpu, %d inference workers x %d GEMM threads, batch %d, queue %d, "
+                  "embedding dimension %d, backend %s, %d inference workers x %d GEMM threads, batch %d, queue %d, "
                   "request timeout %g s, prompt cache %d",
-                  engine.embed_dim(), config->performance.worker_threads, config->performance.gemm_threads,
-                  config->clip.batch_size, config->performance.max_queue_size, config->performance.request_timeout,
-                  config->clip.text_cache_size);
+                  engine.embed_dim(), (*service)->health().backend.c_str(), config->performance.worker_threads,
+                  config->performance.gemm_threads, config->clip.batch_size, config->performance.max_queue_size,
+                  config->performance.request_timeout, config->clip.text_cache_size);
     log_info(line);
     log_info("warm-up inference passed");
 

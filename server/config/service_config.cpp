@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -129,15 +130,28 @@ Reader bool_into(bool& dst) {
 Reader string_into(std::string& dst) {
     return [&dst](const YAML::Node& n, const std::string& key) { return read_string(n, key, dst); };
 }
+Reader one_of_into(std::string& dst, std::vector<std::string> allowed) {
+    return [&dst, allowed](const YAML::Node& n, const std::string& key) {
+        std::string list;
+        for (const auto& a : allowed)
+            list += (list.empty() ? "" : ", ") + a;
+        std::string v;
+        if (!read_string(n, key, v).ok() || std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+            return type_error(key, n, "one of " + list);
+        }
+        dst = v;
+        return Status();
+    };
+}
 
 Status parse_into(const YAML::Node& root, ServiceConfig& c) {
     if (!root || root.IsNull()) return {};  // an empty file means all defaults
     if (!root.IsMap()) return invalid_argument("the configuration must be a mapping of sections (server, clip, ...)");
-    const std::set<std::string> sections = {"server", "clip", "performance", "limits"};
+    const std::set<std::string> sections = {"server", "clip", "performance", "limits", "hailo"};
     for (const auto& kv : root) {
         if (!sections.count(kv.first.Scalar())) {
             return invalid_argument("unknown section '" + kv.first.Scalar() +
-                                    "'; the sections are server, clip, performance and limits");
+                                    "'; the sections are server, clip, performance, limits and hailo");
         }
     }
     HCLIP_RETURN_IF_ERROR(read_section(root, "server",
@@ -153,7 +167,20 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                         {"image_size", int_into(c.clip.image_size, 1, 4096)},
                                         {"batch_size", int_into(c.clip.batch_size, 1, 256)},
                                         {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
-                                        {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)}}));
+                                        {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
+                                        {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})}}));
+    HCLIP_RETURN_IF_ERROR(
+        read_section(root, "hailo",
+                     {{"image_hef", string_into(c.hailo.image_hef)},
+                      {"text_hef", string_into(c.hailo.text_hef)},
+                      {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
+                      {"text_projection", string_into(c.hailo.text_projection)},
+                      {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
+                      {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
+                      {"group_id", string_into(c.hailo.group_id)},
+                      {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
+                      {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)},
+                      {"device_emulation", one_of_into(c.hailo.device_emulation, {"none", "cpu-stand-in"})}}));
     HCLIP_RETURN_IF_ERROR(read_section(root, "performance",
                                        {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
                                         {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},

@@ -28,6 +28,24 @@ struct ClipSection {
     int batch_size = 8;             // images or texts per tower pass (also across requests)
     double logit_scale = 100.0;
     int text_cache_size = 1024;  // prompt embeddings kept (0 disables the cache)
+    // Which encoders serve: "cpu", "hailo" (the NPU, see the hailo section) or "auto" (hailo in builds with
+    // HailoRT, the CPU otherwise).
+    std::string backend = "auto";
+};
+
+// The Hailo NPU backend (clip.backend: hailo). Paths default to where hailo-apps' resource download puts them.
+struct HailoSection {
+    std::string image_hef = "/usr/local/hailo/resources/models/hailo10h/clip_vit_b_32_image_encoder.hef";
+    std::string text_hef = "/usr/local/hailo/resources/models/hailo10h/clip_vit_b_32_text_encoder.hef";
+    std::string token_embedding_lut = "/usr/local/hailo/resources/npy/token_embedding_lut.npy";
+    std::string text_projection = "/usr/local/hailo/resources/npy/text_projection.npy";
+    std::string text_encoder = "hailo";   // "hailo", or "cpu": prompts on the CPU with clip.model_dir's weights
+    std::string on_unavailable = "fail";  // at start-up: "fail" (exit non-zero) or "cpu" (serve on the CPU)
+    std::string group_id = "SHARED";      // processes with the same VDevice group id share the chip
+    int timeout_ms = 2000;                // one frame on the NPU
+    int retry_max_seconds = 30;           // back-off limit while reinitializing a lost device
+    // Test builds without HailoRT only: "cpu-stand-in" emulates the HEFs on the CPU (reported as hailo-emulated).
+    std::string device_emulation = "none";
 };
 
 struct PerformanceSection {
@@ -49,6 +67,7 @@ struct ServiceConfig {
     ClipSection clip;
     PerformanceSection performance;
     LimitsSection limits;
+    HailoSection hailo;
     std::string source = "built-in defaults";  // the file it came from, for the start-up log
 };
 

@@ -114,6 +114,8 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
         l2_normalize(std::span<float>(image_out).subspan(r, d));
     for (std::size_t r = 0; r + d <= text_out.size(); r += d)
         l2_normalize(std::span<float>(text_out).subspan(r, d));
+    // Recorded before any answer is released, so a caller that checks /health right after its answer sees it.
+    record(true, "");
     std::size_t img_at = 0, txt_at = 0;
     for (auto& job : batch) {
         InferenceOutput out;
@@ -126,7 +128,6 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
         txt_at += nt;
         job->promise.set_value(std::move(out));
     }
-    record(true, "");
 }
 
 void InferencePool::record(bool ok, const std::string& error) {

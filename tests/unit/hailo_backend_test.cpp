@@ -22,6 +22,7 @@
 #include "io/safetensors.h"
 #include "model/text_rows.h"
 #include "model/text_tower.h"
+#include "server/config/service_config.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
 
@@ -536,6 +537,33 @@ TEST(HailoRuntime, ConcurrentWorkersShareOneDevice) {
         th.join();
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(env.faults->device_opens.load(), 1);
+}
+
+TEST(HailoConfig, SectionIsReadAndCheckedStrictly) {
+    auto c = server::parse_service_config(
+        "clip:\n  backend: hailo\nhailo:\n  image_hef: /x/i.hef\n  text_encoder: cpu\n  on_unavailable: cpu\n"
+        "  group_id: UNIQUE\n  timeout_ms: 500\n  retry_max_seconds: 5\n  device_emulation: cpu-stand-in\n",
+        "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->clip.backend, "hailo");
+    EXPECT_EQ(c->hailo.image_hef, "/x/i.hef");
+    EXPECT_EQ(c->hailo.text_encoder, "cpu");
+    EXPECT_EQ(c->hailo.on_unavailable, "cpu");
+    EXPECT_EQ(c->hailo.group_id, "UNIQUE");
+    EXPECT_EQ(c->hailo.timeout_ms, 500);
+    EXPECT_EQ(c->hailo.retry_max_seconds, 5);
+    EXPECT_EQ(c->hailo.device_emulation, "cpu-stand-in");
+    EXPECT_EQ(server::ServiceConfig().clip.backend, "auto");
+    EXPECT_EQ(server::ServiceConfig().hailo.on_unavailable, "fail");
+    for (const char* bad : {"clip:\n  backend: npu\n", "hailo:\n  on_unavailable: retry\n",
+                            "hailo:\n  text_encoder: gpu\n", "hailo:\n  timeout_ms: 0\n", "hailo:\n  hef: x\n",
+                            "hailo:\n  device_emulation: yes\n", "hailo:\n  group_id: ''\n"}) {
+        auto r = server::parse_service_config(bad, "bad.yaml");
+        EXPECT_FALSE(r.ok()) << bad;
+        if (!r.ok()) {
+            EXPECT_NE(r.status().message().find("bad.yaml"), std::string::npos);
+        }
+    }
 }
 
 TEST(StandInFaults, Parse) {

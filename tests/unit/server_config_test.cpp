@@ -108,6 +108,17 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->clip.batch_size, d.clip.batch_size);
     EXPECT_EQ(c->clip.logit_scale, d.clip.logit_scale);
     EXPECT_EQ(c->clip.text_cache_size, d.clip.text_cache_size);
+    EXPECT_EQ(c->clip.backend, d.clip.backend);
+    EXPECT_EQ(c->hailo.image_hef, d.hailo.image_hef);
+    EXPECT_EQ(c->hailo.text_hef, d.hailo.text_hef);
+    EXPECT_EQ(c->hailo.token_embedding_lut, d.hailo.token_embedding_lut);
+    EXPECT_EQ(c->hailo.text_projection, d.hailo.text_projection);
+    EXPECT_EQ(c->hailo.text_encoder, d.hailo.text_encoder);
+    EXPECT_EQ(c->hailo.on_unavailable, d.hailo.on_unavailable);
+    EXPECT_EQ(c->hailo.group_id, d.hailo.group_id);
+    EXPECT_EQ(c->hailo.timeout_ms, d.hailo.timeout_ms);
+    EXPECT_EQ(c->hailo.retry_max_seconds, d.hailo.retry_max_seconds);
+    EXPECT_EQ(c->hailo.device_emulation, d.hailo.device_emulation);
     EXPECT_EQ(c->performance.worker_threads, d.performance.worker_threads);
     EXPECT_EQ(c->performance.request_timeout, d.performance.request_timeout);
     EXPECT_EQ(c->performance.max_queue_size, d.performance.max_queue_size);

@@ -1,0 +1,189 @@
+// The real NPU session over HailoRT's InferModel API (HailoRT 4.23 and 5.x; built only where find_package(HailoRT)
+// succeeds). Kept to the calls the integration notes document: one VDevice with the round-robin model scheduler
+// and a group id, create_infer_model per HEF, host formats set before anything is sized, configure once, then a
+// synchronous run per frame with reusable bindings. No activate(): the scheduler owns activation.
+//
+// This file cannot be compiled on machines without HailoRT; the `hailo` CTest label runs it on a device.
+#include <hailo/hailort.hpp>
+
+#include <unistd.h>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "backends/hailo/hailo_status.h"
+#include "backends/hailo/npu_session.h"
+
+namespace hclip::hailo {
+
+namespace {
+
+// HailoRT asks for page-aligned buffers whose allocation is a whole number of pages (it may write up to the end of
+// the last page of an output). Frames are copied through these, never through the caller's vectors.
+class PageBuffer {
+  public:
+    explicit PageBuffer(std::size_t bytes) : size_(bytes) {
+        const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        const std::size_t rounded = (bytes + page - 1) / page * page;
+        data_ = std::aligned_alloc(page, rounded == 0 ? page : rounded);
+        if (data_ != nullptr) std::memset(data_, 0, rounded == 0 ? page : rounded);
+    }
+    ~PageBuffer() { std::free(data_); }
+    PageBuffer(const PageBuffer&) = delete;
+    PageBuffer& operator=(const PageBuffer&) = delete;
+    void* data() const { return data_; }
+    std::size_t size() const { return size_; }
+
+  private:
+    void* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+hailo_format_type_t format_type(HostFormat f) {
+    return f == HostFormat::kFloat32 ? HAILO_FORMAT_TYPE_FLOAT32 : HAILO_FORMAT_TYPE_UINT8;
+}
+
+NpuTensorInfo describe(const hailort::InferModel::InferStream& s, HostFormat f) {
+    const hailo_3d_image_shape_t shape = s.shape();
+    return {s.name(), {shape.height, shape.width, shape.features}, f, s.get_frame_size()};
+}
+
+class HailoRtModel final : public NpuModel {
+  public:
+    // The VDevice is shared so it outlives every model configured on it.
+    std::shared_ptr<hailort::VDevice> device;
+    std::shared_ptr<hailort::InferModel> model;
+    hailort::ConfiguredInferModel configured;
+    hailort::ConfiguredInferModel::Bindings bindings;
+    std::vector<NpuTensorInfo> in_info, out_info;
+    std::unique_ptr<PageBuffer> in_buffer, out_buffer;
+    std::string hef_path;
+    bool is_configured = false;
+
+    ~HailoRtModel() override {
+        // Stop the pipeline before the InferModel and the VDevice go away.
+        if (is_configured) (void)configured.shutdown();
+    }
+
+    const std::vector<NpuTensorInfo>& inputs() const override { return in_info; }
+    const std::vector<NpuTensorInfo>& outputs() const override { return out_info; }
+
+    NpuStatus run(std::span<const std::uint8_t> in, std::span<float> out, std::chrono::milliseconds timeout) override {
+        if (in.size() != in_buffer->size() || out.size_bytes() != out_buffer->size()) {
+            return {code::kInvalidOperation, "running " + hef_path + ": buffer size differs from the frame size"};
+        }
+        std::memcpy(in_buffer->data(), in.data(), in.size());
+        const hailo_status s = configured.run(bindings, timeout);
+        if (s != HAILO_SUCCESS) return {static_cast<int>(s), "inference on the Hailo device"};
+        std::memcpy(out.data(), out_buffer->data(), out.size_bytes());
+        return {};
+    }
+};
+
+class HailoRtDevice final : public NpuDevice {
+  public:
+    std::shared_ptr<hailort::VDevice> vdevice;
+    std::string text;
+
+    NpuStatus open_model(const std::string& hef_path, const NpuModelRequest& request,
+                         std::unique_ptr<NpuModel>& out) override {
+        const std::string what = "configuring " + hef_path + " on the Hailo device";
+        auto m = std::make_unique<HailoRtModel>();
+        m->device = vdevice;
+        m->hef_path = hef_path;
+        auto infer_model = vdevice->create_infer_model(hef_path);
+        if (!infer_model) return {static_cast<int>(infer_model.status()), "loading " + hef_path};
+        m->model = infer_model.release();
+        m->model->set_batch_size(1);
+        // Host formats first: HailoRT sizes frames (and checks buffers) in the requested format.
+        for (const std::string& name : m->model->get_input_names()) {
+            auto s = m->model->input(name);
+            if (!s) return {static_cast<int>(s.status()), what};
+            s->set_format_type(format_type(request.input));
+        }
+        for (const std::string& name : m->model->get_output_names()) {
+            auto s = m->model->output(name);
+            if (!s) return {static_cast<int>(s.status()), what};
+            s->set_format_type(format_type(request.output));
+        }
+        for (const auto& s : m->model->inputs())
+            m->in_info.push_back(describe(s, request.input));
+        for (const auto& s : m->model->outputs())
+            m->out_info.push_back(describe(s, request.output));
+        // More than one input or output: the backend reports it with the HEF's tensor list.
+        if (m->in_info.size() != 1 || m->out_info.size() != 1) {
+            out = std::move(m);
+            return {};
+        }
+        auto configured = m->model->configure();
+        if (!configured) return {static_cast<int>(configured.status()), what};
+        m->configured = configured.release();
+        m->is_configured = true;
+        auto bindings = m->configured.create_bindings();
+        if (!bindings) return {static_cast<int>(bindings.status()), what};
+        m->bindings = bindings.release();
+        m->in_buffer = std::make_unique<PageBuffer>(m->in_info[0].frame_bytes);
+        m->out_buffer = std::make_unique<PageBuffer>(m->out_info[0].frame_bytes);
+        if (m->in_buffer->data() == nullptr || m->out_buffer->data() == nullptr) {
+            return {code::kInternalFailure, what + ": out of memory for the frame buffers"};
+        }
+        auto in = m->bindings.input();
+        if (!in) return {static_cast<int>(in.status()), what};
+        hailo_status s = in->set_buffer(hailort::MemoryView(m->in_buffer->data(), m->in_buffer->size()));
+        if (s != HAILO_SUCCESS) return {static_cast<int>(s), what};
+        auto o = m->bindings.output();
+        if (!o) return {static_cast<int>(o.status()), what};
+        s = o->set_buffer(hailort::MemoryView(m->out_buffer->data(), m->out_buffer->size()));
+        if (s != HAILO_SUCCESS) return {static_cast<int>(s), what};
+        out = std::move(m);
+        return {};
+    }
+
+    std::string description() const override { return text; }
+    bool emulated() const override { return false; }
+};
+
+NpuStatus open_device(const NpuDeviceOptions& options, std::unique_ptr<NpuDevice>& out) {
+    hailo_vdevice_params_t params;
+    hailo_status s = hailo_init_vdevice_params(&params);
+    if (s != HAILO_SUCCESS) return {static_cast<int>(s), "preparing the Hailo device parameters"};
+    // One VDevice per process, both models on it, the scheduler switching between them (and other processes of
+    // the same group). A second VDevice, or another process under another group id, gives error 74.
+    params.scheduling_algorithm = HAILO_SCHEDULING_ALGORITHM_ROUND_ROBIN;
+    params.group_id = options.group_id.empty() ? HAILO_UNIQUE_VDEVICE_GROUP_ID : options.group_id.c_str();
+    hailo_device_id_t id{};
+    if (options.device_index > 0) {
+        auto ids = hailort::Device::scan();
+        if (!ids) return {static_cast<int>(ids.status()), "listing the Hailo devices"};
+        if (static_cast<std::size_t>(options.device_index) >= ids->size()) {
+            return {code::kNotFound, "clip.device is " + std::to_string(options.device_index) + " but " +
+                                         std::to_string(ids->size()) + " Hailo device(s) were found"};
+        }
+        const std::string& chosen = (*ids)[static_cast<std::size_t>(options.device_index)];
+        std::strncpy(id.id, chosen.c_str(), sizeof(id.id) - 1);
+        params.device_ids = &id;
+        params.device_count = 1;
+    }
+    auto vdevice = hailort::VDevice::create(params);
+    if (!vdevice)
+        return {static_cast<int>(vdevice.status()),
+                "creating the Hailo VDevice (group " + std::string(params.group_id) + ")"};
+    auto d = std::make_unique<HailoRtDevice>();
+    d->vdevice = std::shared_ptr<hailort::VDevice>(vdevice.release());
+    hailo_version_t v{};
+    std::string version = "HailoRT";
+    if (hailo_get_library_version(&v) == HAILO_SUCCESS) {
+        version += " " + std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.revision);
+    }
+    d->text = "Hailo NPU via " + version + ", group " + std::string(params.group_id) + ", round-robin scheduler";
+    out = std::move(d);
+    return {};
+}
+
+}  // namespace
+
+NpuDeviceFactory hailort_device_factory() {
+    return open_device;
+}
+
+}  // namespace hclip::hailo

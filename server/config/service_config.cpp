@@ -124,6 +124,18 @@ Reader u64_into(std::uint64_t& dst, long long min, long long max) {
 Reader double_into(double& dst, double min, double max) {
     return [&dst, min, max](const YAML::Node& n, const std::string& key) { return read_double(n, key, min, max, dst); };
 }
+// An optional string: empty is allowed and means "not set".
+Reader optional_string_into(std::string& dst) {
+    return [&dst](const YAML::Node& n, const std::string& key) {
+        if (n.IsNull()) {
+            dst.clear();
+            return Status();
+        }
+        if (!n.IsScalar()) return type_error(key, n, "a string");
+        dst = n.Scalar();
+        return Status();
+    };
+}
 Reader bool_into(bool& dst) {
     return [&dst](const YAML::Node& n, const std::string& key) { return read_bool(n, key, dst); };
 }
@@ -144,6 +156,40 @@ Reader one_of_into(std::string& dst, std::vector<std::string> allowed) {
     };
 }
 
+bool is_space(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+// A key travels in an HTTP header: printable ASCII without spaces, and long enough not to be guessed.
+Status check_api_key(const std::string& key, const std::string& where) {
+    if (key.empty()) return {};
+    for (char ch : key) {
+        if (ch < 0x21 || ch > 0x7e) {
+            return invalid_argument(where + ": the key must be printable ASCII without spaces");
+        }
+    }
+    if (key.size() < 16) return invalid_argument(where + ": the key is shorter than 16 characters");
+    return {};
+}
+
+// The key from server.api_key_file, so the secret need not sit in a world-readable config file.
+Status resolve_api_key(ServerSection& s) {
+    if (s.api_key_file.empty()) return check_api_key(s.api_key, "server.api_key");
+    if (!s.api_key.empty()) return invalid_argument("set server.api_key or server.api_key_file, not both");
+    auto text = read_file(s.api_key_file);
+    if (!text.ok()) return text.status().with_context("server.api_key_file");
+    std::string key = *text;
+    while (!key.empty() && is_space(key.back()))
+        key.pop_back();
+    std::size_t start = 0;
+    while (start < key.size() && is_space(key[start]))
+        ++start;
+    key.erase(0, start);
+    if (key.empty()) return invalid_argument("server.api_key_file " + s.api_key_file + " holds no key");
+    s.api_key = std::move(key);
+    return check_api_key(s.api_key, "server.api_key_file " + s.api_key_file);
+}
+
 Status parse_into(const YAML::Node& root, ServiceConfig& c) {
     if (!root || root.IsNull()) return {};  // an empty file means all defaults
     if (!root.IsMap()) return invalid_argument("the configuration must be a mapping of sections (server, clip, ...)");
@@ -158,7 +204,12 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                        {{"host", string_into(c.server.host)},
                                         {"port", int_into(c.server.port, 0, 65535)},
                                         {"debug", bool_into(c.server.debug)},
-                                        {"http_threads", int_into(c.server.http_threads, 1, 1024)}}));
+                                        {"http_threads", int_into(c.server.http_threads, 1, 1024)},
+                                        {"read_timeout", double_into(c.server.read_timeout, 0.001, 3600)},
+                                        {"write_timeout", double_into(c.server.write_timeout, 0.001, 3600)},
+                                        {"keep_alive_timeout", double_into(c.server.keep_alive_timeout, 0.001, 3600)},
+                                        {"api_key", optional_string_into(c.server.api_key)},
+                                        {"api_key_file", optional_string_into(c.server.api_key_file)}}));
     HCLIP_RETURN_IF_ERROR(read_section(root, "clip",
                                        {{"model", string_into(c.clip.model)},
                                         {"model_dir", string_into(c.clip.model_dir)},
@@ -191,7 +242,7 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                         {"max_image_pixels", u64_into(c.limits.max_image_pixels, 1, 1ll << 32)},
                                         {"max_prompts", int_into(c.limits.max_prompts, 1, 100000)},
                                         {"max_prompt_bytes", u64_into(c.limits.max_prompt_bytes, 1, 1ll << 24)}}));
-    return {};
+    return resolve_api_key(c.server);
 }
 
 }  // namespace

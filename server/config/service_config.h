@@ -17,6 +17,16 @@ struct ServerSection {
     int port = 5000;
     bool debug = false;
     int http_threads = 16;  // connections served at once; each keeps one thread while it is open
+    // Slow clients: seconds a client may stay silent while sending its request (headers or body) before the
+    // connection is closed, seconds a response may wait for the client to read it, and seconds an idle
+    // keep-alive connection is kept.
+    double read_timeout = 10.0;
+    double write_timeout = 10.0;
+    double keep_alive_timeout = 5.0;
+    // When set, every endpoint but /health needs "Authorization: Bearer <api_key>". api_key_file names a file
+    // holding the key (read at start-up, surrounding whitespace ignored); at most one of the two may be set.
+    std::string api_key;
+    std::string api_key_file;
 };
 
 struct ClipSection {

@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cmath>
+#include <string_view>
 #include <thread>
 
 #include "core/timer.h"
@@ -41,6 +43,37 @@ bool is_json_content_type(const httplib::Request& req) {
     return type == "application/json";
 }
 
+// Compares a presented key with the configured one in time that depends only on the configured key's length, so
+// response times do not reveal how many leading characters were right.
+bool same_key(std::string_view presented, std::string_view expected) {
+    unsigned diff = presented.size() == expected.size() ? 0u : 1u;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const char p = i < presented.size() ? presented[i] : '\0';
+        diff |= static_cast<unsigned>(static_cast<unsigned char>(p) ^ static_cast<unsigned char>(expected[i]));
+    }
+    return diff == 0;
+}
+
+bool authorized(const httplib::Request& req, const std::string& api_key) {
+    if (api_key.empty() || req.path == "/health") return true;
+    const std::string header = req.get_header_value("Authorization");
+    constexpr std::string_view kScheme = "Bearer ";
+    if (header.size() < kScheme.size()) return false;
+    for (std::size_t i = 0; i < kScheme.size(); ++i) {  // the scheme name is case-insensitive (RFC 7235)
+        if (std::tolower(static_cast<unsigned char>(header[i])) != std::tolower(static_cast<unsigned char>(kScheme[i])))
+            return false;
+    }
+    return same_key(std::string_view(header).substr(kScheme.size()), api_key);
+}
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::chrono::microseconds seconds(double s) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(s));
+}
+
 const char* reason_for(int status) {
     switch (status) {
         case 400:
@@ -70,10 +103,10 @@ HttpServer::HttpServer(ClipService& service, std::string version)
     const auto threads = static_cast<std::size_t>(c.server.http_threads);
     http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http_->set_payload_max_length(static_cast<std::size_t>(c.limits.max_body_bytes));
-    // Slow clients: a request must arrive within these bounds or the connection is closed.
-    http_->set_read_timeout(std::chrono::seconds(10));
-    http_->set_write_timeout(std::chrono::seconds(10));
-    http_->set_keep_alive_timeout(5);
+    // Slow clients: a client silent for longer than these while sending or reading gets its connection closed.
+    http_->set_read_timeout(seconds(c.server.read_timeout));
+    http_->set_write_timeout(seconds(c.server.write_timeout));
+    http_->set_keep_alive_timeout(static_cast<time_t>(std::ceil(c.server.keep_alive_timeout)));
     install_routes();
 }
 
@@ -86,8 +119,15 @@ void HttpServer::install_routes() {
         return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
     };
 
-    http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    const std::string api_key = service_.config().server.api_key;
+    http_->set_pre_routing_handler([api_key](const httplib::Request& req, httplib::Response& res) {
         t_request_start = Clock::now();
+        if (!authorized(req, api_key)) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            res.set_header("Connection", "close");  // the body was not read: do not parse it as the next request
+            send_json(res, 401, error_body("this service needs an API key: send 'Authorization: Bearer <key>'"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
         return httplib::Server::HandlerResponse::Unhandled;
     });
 
@@ -182,6 +222,11 @@ void HttpServer::install_routes() {
 }
 
 Result<int> HttpServer::bind(const std::string& host, int port) {
+    if (service_.config().server.api_key.empty() && !is_loopback(host)) {
+        log_warning("listening on " + host +
+                    " without server.api_key: anyone who can reach this address can use "
+                    "the service");
+    }
     int bound = port;
     if (port == 0) {
         bound = http_->bind_to_any_port(host);

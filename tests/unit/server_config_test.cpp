@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "server/config/service_config.h"
 
 namespace hclip::server {
@@ -78,7 +80,38 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"performance:\n  request_timeout: fast\n", "expected a number"},
                       BadCase{"clip: [1, 2]\n", "clip is a list"},
                       BadCase{"clip:\n  model_dir: [a]\n", "clip.model_dir"},
-                      BadCase{"server: {port: 1\n", "not valid YAML"}, BadCase{"- just\n- a list\n", "mapping"}));
+                      BadCase{"server: {port: 1\n", "not valid YAML"}, BadCase{"- just\n- a list\n", "mapping"},
+                      BadCase{"server:\n  read_timeout: 0\n", "server.read_timeout"},
+                      BadCase{"server:\n  write_timeout: soon\n", "server.write_timeout"},
+                      BadCase{"server:\n  api_key: short\n", "shorter than 16"},
+                      BadCase{"server:\n  api_key: \"a key with spaces in it\"\n", "printable ASCII"},
+                      BadCase{"server:\n  api_key: 0123456789abcdef\n  api_key_file: /k\n", "not both"}));
+
+TEST(ServiceConfig, ApiKeyFileIsReadAndTrimmed) {
+    const std::string path = ::testing::TempDir() + "hclip_api_key_test";
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("  0123456789abcdef-key\n", f);
+        std::fclose(f);
+    }
+    auto c = parse_service_config("server:\n  api_key_file: " + path + "\n", "k.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->server.api_key, "0123456789abcdef-key");
+    std::remove(path.c_str());
+    auto missing = parse_service_config("server:\n  api_key_file: " + path + "\n", "k.yaml");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().message().find("server.api_key_file"), std::string::npos);
+}
+
+TEST(ServiceConfig, TimeoutsAreRead) {
+    auto c =
+        parse_service_config("server:\n  read_timeout: 2.5\n  write_timeout: 3\n  keep_alive_timeout: 1\n", "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->server.read_timeout, 2.5);
+    EXPECT_EQ(c->server.write_timeout, 3.0);
+    EXPECT_EQ(c->server.keep_alive_timeout, 1.0);
+}
 
 TEST(ServiceConfig, MissingFileIsNotFound) {
     auto c = load_service_config("/nonexistent/hailo-clip.yaml");
@@ -100,6 +133,11 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->server.port, d.server.port);
     EXPECT_EQ(c->server.debug, d.server.debug);
     EXPECT_EQ(c->server.http_threads, d.server.http_threads);
+    EXPECT_EQ(c->server.read_timeout, d.server.read_timeout);
+    EXPECT_EQ(c->server.write_timeout, d.server.write_timeout);
+    EXPECT_EQ(c->server.keep_alive_timeout, d.server.keep_alive_timeout);
+    EXPECT_EQ(c->server.api_key, d.server.api_key);
+    EXPECT_EQ(c->server.api_key_file, d.server.api_key_file);
     EXPECT_EQ(c->clip.model, d.clip.model);
     EXPECT_EQ(c->clip.model_dir, d.clip.model_dir);
     EXPECT_EQ(c->clip.embedding_dimension, d.clip.embedding_dimension);

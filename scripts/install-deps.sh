@@ -11,6 +11,7 @@ packages=(
     libyaml-cpp-dev libcpp-httplib-dev
     libgtest-dev libgmock-dev
     python3-pytest python3-requests python3-yaml curl
+    clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
 )
 # Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.
 if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then

@@ -136,6 +136,9 @@ Result<Image> decode_gif(std::span<const std::uint8_t> bytes, const DecodeOption
     if (frame.Left < 0 || frame.Top < 0 || frame.Width < 0 || frame.Height < 0) {
         return corrupt_error(kGif, "invalid frame geometry");
     }
+    // A first frame without pixels leaves nothing to show; refused rather than guessed at (found by fuzzing:
+    // a zero-width frame reached the row copy with no row buffer).
+    if (frame.Width == 0 || frame.Height == 0) return corrupt_error(kGif, "the first frame is empty");
     const int canvas_width = std::max(gif->SWidth, frame.Left + frame.Width);
     const int canvas_height = std::max(gif->SHeight, frame.Top + frame.Height);
     HCLIP_RETURN_IF_ERROR(check_dimensions(kGif, canvas_width, canvas_height, options.max_pixels));

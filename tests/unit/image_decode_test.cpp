@@ -662,5 +662,17 @@ TEST(ImageDecodeThreads, ConcurrentDecodesAgree) {
         EXPECT_EQ(f, 0);
 }
 
+// Found by fuzzing (tests/fuzz/corpus/fuzz_image/regression-gif-empty-frame.gif): a 6x5 GIF whose first frame is
+// 0 pixels wide reached the row copy with no row buffer.
+TEST(ImageDecodeMalformed, GifWithAnEmptyFirstFrameIsRefused) {
+    const Bytes gif = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x06, 0x00, 0x05, 0x00, 0x91, 0x00, 0x00, 0x00, 0x00, 0x00,
+                       0xff, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                       0x00, 0x2f, 0x00, 0x02, 0x08, 0x44, 0x34, 0x86, 0x9a, 0xd7, 0xeb, 0x98, 0x29, 0x00, 0x3b};
+    auto image = decode_image(gif);
+    ASSERT_FALSE(image.ok());
+    EXPECT_EQ(image.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(image.status().message().find("empty"), std::string::npos) << image.status().message();
+}
+
 }  // namespace
 }  // namespace hclip

@@ -1,0 +1,25 @@
+// Every decoder (the format is chosen from the bytes, as in the service) and the whole preprocessing path.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "image/decode.h"
+#include "image/preprocess.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::span<const std::uint8_t> bytes(data, size);
+    (void)hclip::probe_image(bytes);
+    hclip::DecodeOptions options;
+    // Small enough that a claimed huge picture is refused rather than tripping libFuzzer's memory limit; still
+    // far above any seed, so the decoders run on everything of a plausible size.
+    options.max_pixels = std::uint64_t{1} << 22;
+    auto image = hclip::decode_image(bytes, options);
+    if (!image.ok()) return 0;
+    if (!image->valid()) __builtin_trap();  // the decoder promised a complete image
+    // Small: the resize is exercised on every shape without slowing the fuzzer.
+    constexpr int kSize = 32;
+    std::vector<std::uint8_t> rgb(kSize * kSize * 3);
+    (void)hclip::resize_crop_to_rgb8(*image, kSize, rgb);
+    return 0;
+}

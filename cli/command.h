@@ -14,6 +14,7 @@ int run_classify(const Argv& args);
 int run_tokenize(const Argv& args);
 int run_bench(const Argv& args);
 int run_selftest(const Argv& args);
+int run_models(const Argv& args);
 
 // Prints "hailo-clip: <message>" on stderr and returns `exit_code`.
 int fail(const std::string& message, int exit_code = 1);

@@ -31,6 +31,8 @@ constexpr const char* kUsage =
     "  selftest    [--model-dir DIR | --config FILE] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] "
     "[--json]\n"
     "              [--require-reference]   check the model against published reference outputs\n"
+    "  models      pull NAME [--dest DIR] [--base-url URL] | list [--dir DIR] | verify NAME [--dir DIR]\n"
+    "              download, list and check the service's models (default DIR /var/lib/hailo-clip/models)\n"
     "\n"
     "common options: --config FILE (the service's model and limits), --threads N (GEMM threads, default: all\n"
     "                cores), --batch N (tower batch, default 8),\n"
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
         if (command == "tokenize") return run_tokenize(args);
         if (command == "bench") return run_bench(args);
         if (command == "selftest") return run_selftest(args);
+        if (command == "models") return run_models(args);
         if (command == "serve") return hclip::server::run_serve(args);
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(kUsage, stdout);

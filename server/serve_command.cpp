@@ -13,6 +13,7 @@
 #include "server/config/service_config.h"
 #include "server/http/http_server.h"
 #include "server/log.h"
+#include "server/systemd_notify.h"
 
 #ifndef HCLIP_VERSION
 #define HCLIP_VERSION "unknown"
@@ -116,6 +117,8 @@ int run_serve(const std::vector<std::string>& args) {
     set_debug_logging(config->server.debug);
     log_info("configuration: " + config->source);
     log_info("loading model '" + config->clip.model + "' from " + config->clip.model_dir);
+    SystemdNotifier systemd;
+    systemd.status("loading model '" + config->clip.model + "' from " + config->clip.model_dir);
 
     if (Status s = install_signal_handlers(); !s.ok()) {
         log_error("cannot start: " + s.message());
@@ -147,18 +150,23 @@ int run_serve(const std::vector<std::string>& args) {
         return 1;
     }
     log_info("listening on http://" + config->server.host + ":" + std::to_string(*port));
+    // Ready only now: the model is loaded, the warm-up inference passed and the port is bound.
+    systemd.ready("serving '" + config->clip.model + "' on " + config->server.host + ":" + std::to_string(*port));
+    systemd.start_watchdog([&service] { return (*service)->health().healthy; });
 
-    std::thread watcher([&http] {
+    std::thread watcher([&http, &systemd] {
         unsigned char signo = 0;
         while (::read(g_signal_pipe[0], &signo, 1) < 0 && errno == EINTR) {
         }
         log_info(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
                  "; stopping: no new connections, finishing requests in flight");
+        systemd.stopping("stopping: finishing requests in flight");
         http.stop();
     });
     http.serve();  // returns once stopped and the in-flight requests are answered
     const auto drain = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(config->performance.request_timeout));
+    systemd.stop_watchdog();
     (*service)->shutdown(drain);
     if (watcher.joinable()) {
         // serve() can also return on its own (listen failure): wake the watcher so it can exit.

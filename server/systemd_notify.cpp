@@ -1,0 +1,82 @@
+#include "server/systemd_notify.h"
+
+#include <chrono>
+#include <cstdint>
+
+#include "server/log.h"
+
+#ifdef HCLIP_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+namespace hclip::server {
+
+namespace {
+
+void notify(const std::string& message) {
+#ifdef HCLIP_HAVE_SYSTEMD
+    // unset_environment = 0: the watchdog thread needs NOTIFY_SOCKET after READY=1.
+    sd_notify(0, message.c_str());
+#else
+    (void)message;
+#endif
+}
+
+// STATUS= is one line: systemctl status shows it as is.
+std::string status_line(const std::string& text) {
+    std::string line = "STATUS=";
+    for (char c : text)
+        line += (c == '\n') ? ' ' : c;
+    return line;
+}
+
+}  // namespace
+
+void SystemdNotifier::status(const std::string& text) {
+    notify(status_line(text));
+}
+
+void SystemdNotifier::ready(const std::string& status_text) {
+    notify("READY=1\n" + status_line(status_text));
+}
+
+void SystemdNotifier::stopping(const std::string& status_text) {
+    notify("STOPPING=1\n" + status_line(status_text));
+}
+
+void SystemdNotifier::start_watchdog(std::function<bool()> healthy) {
+#ifdef HCLIP_HAVE_SYSTEMD
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    const auto interval = std::chrono::microseconds(usec / 2);
+    log_info("systemd watchdog: pinging every " + std::to_string(usec / 2000) + " ms while healthy");
+    thread_ = std::thread([this, interval, healthy = std::move(healthy)] {
+        bool was_healthy = true;
+        std::unique_lock lock(mutex_);
+        while (!stop_) {
+            const bool ok = healthy();
+            if (ok) {
+                sd_notify(0, "WATCHDOG=1");
+            } else if (was_healthy) {
+                log_error("unhealthy: no longer pinging the systemd watchdog");
+                notify(status_line("unhealthy: the last inference failed; watchdog pings stopped"));
+            }
+            was_healthy = ok;
+            cv_.wait_for(lock, interval, [this] { return stop_; });
+        }
+    });
+#else
+    (void)healthy;
+#endif
+}
+
+void SystemdNotifier::stop_watchdog() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace hclip::server

@@ -1,0 +1,71 @@
+// The models `hailo-clip models` knows (a data file, assets/models.json, installed as
+// share/hailo-clip/models.json), and the manifest written beside a pulled model.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace hclip::models {
+
+struct KnownFile {
+    std::string name;
+    std::optional<std::uint64_t> size;  // when known in advance
+    std::string sha256;                 // lowercase hex, empty when not known in advance
+};
+
+struct KnownModel {
+    std::string name;  // "clip-vit-b-32": the folder under the models directory
+    std::string description;
+    std::string repository;  // "openai/clip-vit-base-patch32"
+    std::string revision = "main";
+    int embedding_dimension = 0;
+    std::vector<KnownFile> files;
+};
+
+// Reads and checks the catalog file.
+Result<std::vector<KnownModel>> load_catalog(const std::filesystem::path& file);
+
+// <program>/../share/hailo-clip/models.json (installed, and the build tree), the install data folder chosen at
+// build time, then the source tree's assets/models.json.
+Result<std::filesystem::path> find_catalog();
+
+// The entry called `name`, or an error listing the known names.
+Result<KnownModel> find_known_model(const std::vector<KnownModel>& catalog, const std::string& name);
+
+// What was verified at pull time; written as hailo-clip-manifest.json inside the model folder.
+inline constexpr const char* kManifestName = "hailo-clip-manifest.json";
+
+struct ManifestFile {
+    std::string name;
+    std::uint64_t size = 0;
+    std::string sha256;
+    std::string sha256_source;  // "catalog", "server" (stated by the server) or "computed" (nothing to compare)
+};
+
+struct Manifest {
+    std::string name, repository, revision, source_url, downloaded_at;
+    std::vector<ManifestFile> files;
+};
+
+Status write_manifest(const std::filesystem::path& model_dir, const Manifest& manifest);
+Result<Manifest> read_manifest(const std::filesystem::path& model_dir);
+
+struct FileCheck {
+    std::string name;
+    bool ok = false;
+    std::string detail;
+};
+
+// Every file of the manifest re-checked: present, same size, same SHA-256.
+Result<std::vector<FileCheck>> verify_against_manifest(const std::filesystem::path& model_dir);
+
+// How to put a model in place without the network: which files, from where, to where.
+std::string manual_copy_hint(const KnownModel& model, const std::string& base_url,
+                             const std::filesystem::path& dest_dir);
+
+}  // namespace hclip::models

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, builds with warnings as errors, runs every test, then runs the
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole test suite: installs what it needs, builds with warnings as errors, runs every test (unit, end-to-end,
+# hostile requests, a 60 s soak), then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, the
+# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md).
 #   scripts/test.sh            everything
 #   SKIP_SANITIZERS=1 scripts/test.sh   the plain build only
+#   SKIP_FUZZ=1 scripts/test.sh         everything but the fuzzing
 # Fixtures are read from $HAILO_CLIP_FIXTURES (default: ../shared/fixtures beside the source tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +26,32 @@ run_suite() {
 }
 
 echo "=== build and test (RelWithDebInfo, -Werror)"
-run_suite build
+HCLIP_SOAK_SECONDS=${HCLIP_SOAK_SECONDS:-60} HCLIP_SOAK_REPORT="$(pwd)/build/soak-report.json" run_suite build
 
 if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "=== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
     # OpenBLAS's own threads are not instrumented; one thread keeps the reports about our code.
     OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        HCLIP_SOAK_SECONDS=30 HCLIP_SOAK_REPORT="$(pwd)/build-asan/soak-report.json" \
         run_suite build-asan -DHCLIP_SANITIZE=address,undefined
+
+    echo "=== concurrency tests under ThreadSanitizer"
+    tsan_tests=(server_parts_test tokenizer_test image_decode_test image_preprocess_test)
+    # Without -Werror: GCC's flow warnings (-Wstringop-overflow) misfire on TSan-instrumented code; the plain and
+    # ASan builds above already hold the code to zero warnings.
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_SANITIZE=thread >/dev/null
+    cmake --build build-tsan -j "$jobs" --target "${tsan_tests[@]}"
+    # Third-party libraries are not instrumented: one OpenBLAS thread, and suppressions naming only those
+    # libraries (tests/tsan.supp). Any report fails the run (exit code 66).
+    export OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(pwd)/tests/tsan.supp"
+    build-tsan/tests/server_parts_test
+    build-tsan/tests/tokenizer_test --gtest_filter='*Concurrent*'
+    build-tsan/tests/image_decode_test --gtest_filter='*Concurrent*'
+    build-tsan/tests/image_preprocess_test --gtest_filter='*Concurrent*'
+    unset OPENBLAS_NUM_THREADS TSAN_OPTIONS
+fi
+
+if [ "${SKIP_FUZZ:-0}" != "1" ]; then
+    echo "=== fuzzing, ${FUZZ_SECONDS:-20} s per target"
+    FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 fi

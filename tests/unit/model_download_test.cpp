@@ -80,6 +80,9 @@ class FixtureServer {
         });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
+        // cpp-httplib ignores stop() until it is listening: wait for that, or the destructor could hang.
+        while (!server_.is_running())
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ~FixtureServer() {
         server_.stop();

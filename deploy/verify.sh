@@ -149,6 +149,17 @@ while IFS=$'\t' read -r st name text; do
     report "$st" "$name" "$text"
 done <<<"$http_checks"
 
+# 3b. the Hailo device, where the Hailo runtime is installed (silent elsewhere: a CPU-only machine has none)
+if command -v hailortcli >/dev/null 2>&1; then
+    if identity=$(timeout 30 hailortcli fw-control identify 2>&1); then
+        summary=$(printf '%s\n' "$identity" | grep -E 'Board Name|Device Architecture|Firmware Version' |
+            sed 's/  */ /g' | paste -sd ';' -)
+        report PASS device "${summary:-identified}"
+    else
+        report FAIL device "hailortcli fw-control identify failed: $(printf '%s\n' "$identity" | tail -n 1)"
+    fi
+fi
+
 # 4. the self-test: the installed model and engine against published reference outputs
 if [ ! -x "$binary" ]; then
     report FAIL self-test "no program at $binary (--binary PATH)"
@@ -159,7 +170,6 @@ else
     selftest_rc=$?
     set -e
     selftest_err=$(tail -n 1 "$err_file")
-    rm -f /tmp/hailo-clip-verify.$$
     line=$(printf '%s' "$selftest_json" | python3 -c '
 import json, sys
 rc = int(sys.argv[1])

@@ -314,6 +314,31 @@ def test_verify_against_a_service_started_by_the_test(tmp_path):
     assert "FAIL  classify       not tried: the service does not answer" in r.stdout
 
 
+def test_verify_reports_the_hailo_device_when_the_runtime_is_installed(tmp_path):
+    # A stand-in for hailortcli on PATH: what `hailortcli fw-control identify` prints on a Hailo-10H.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "hailortcli"
+    fake.write_text("#!/bin/sh\necho 'Executing on device: 0001:01:00.0'\necho 'Firmware Version: 5.0.0'\n"
+                    "echo 'Board Name: Hailo-10H'\necho 'Device Architecture: HAILO10H'\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    service = e2e.Service(e2e.tiny_config(), tmp_path).wait_ready()
+    try:
+        r = run([DEPLOY / "verify.sh", "--url", service.url, "--no-systemd", "--config", service.config_path,
+                 "--binary", CLI], env=env)
+        assert ("PASS  device         Firmware Version: 5.0.0;Board Name: Hailo-10H;Device Architecture: HAILO10H"
+                in r.stdout.splitlines()), r.stdout
+        fake.write_text("#!/bin/sh\necho 'Failed to identify: HAILO_OUT_OF_PHYSICAL_DEVICES(74)' >&2\nexit 1\n")
+        r = run([DEPLOY / "verify.sh", "--url", service.url, "--no-systemd", "--config", service.config_path,
+                 "--binary", CLI], env=env)
+        assert ("FAIL  device         hailortcli fw-control identify failed: Failed to identify: "
+                "HAILO_OUT_OF_PHYSICAL_DEVICES(74)") in r.stdout.splitlines(), r.stdout
+        assert r.returncode == 1
+    finally:
+        assert service.stop() == 0
+
+
 def test_verify_without_systemd_flag_fails_clearly(tmp_path):
     if pathlib.Path("/run/systemd/system").is_dir():
         pytest.skip("this machine runs systemd; the message under test is for machines without it")

@@ -110,10 +110,8 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
             job->promise.set_value(failure);
         return;
     }
-    for (std::size_t r = 0; r + d <= image_out.size(); r += d)
-        l2_normalize(std::span<float>(image_out).subspan(r, d));
-    for (std::size_t r = 0; r + d <= text_out.size(); r += d)
-        l2_normalize(std::span<float>(text_out).subspan(r, d));
+    l2_normalize_rows(image_out, d);
+    l2_normalize_rows(text_out, d);
     // Recorded before any answer is released, so a caller that checks /health right after its answer sees it.
     record(true, "");
     std::size_t img_at = 0, txt_at = 0;

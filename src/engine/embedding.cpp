@@ -2,14 +2,6 @@
 
 namespace hclip {
 
-namespace {
-void normalize_rows(std::vector<float>& m, int dim) {
-    const auto d = static_cast<std::size_t>(dim);
-    for (std::size_t r = 0; r + d <= m.size(); r += d)
-        l2_normalize(std::span<float>(m).subspan(r, d));
-}
-}  // namespace
-
 Result<std::vector<float>> embed_images(ImageEncoder& encoder, std::span<const PreparedImage> images, int embed_dim,
                                         bool normalize) {
     std::vector<std::uint8_t> rgb;
@@ -17,7 +9,7 @@ Result<std::vector<float>> embed_images(ImageEncoder& encoder, std::span<const P
         rgb.insert(rgb.end(), img.rgb.begin(), img.rgb.end());
     std::vector<float> out(images.size() * static_cast<std::size_t>(embed_dim));
     HCLIP_RETURN_IF_ERROR(encoder.encode(rgb, static_cast<int>(images.size()), out));
-    if (normalize) normalize_rows(out, embed_dim);
+    if (normalize) l2_normalize_rows(out, static_cast<std::size_t>(embed_dim));
     return out;
 }
 
@@ -25,7 +17,7 @@ Result<std::vector<float>> embed_texts(TextEncoder& encoder, std::span<const std
                                        int embed_dim, bool normalize) {
     std::vector<float> out(texts.size() * static_cast<std::size_t>(embed_dim));
     HCLIP_RETURN_IF_ERROR(encoder.encode(texts, out));
-    if (normalize) normalize_rows(out, embed_dim);
+    if (normalize) l2_normalize_rows(out, static_cast<std::size_t>(embed_dim));
     return out;
 }
 

@@ -16,6 +16,11 @@ void l2_normalize(std::span<float> v) {
         x = static_cast<float>(static_cast<double>(x) * inv);
 }
 
+void l2_normalize_rows(std::span<float> rows, std::size_t dim) {
+    for (std::size_t r = 0; dim > 0 && r + dim <= rows.size(); r += dim)
+        l2_normalize(rows.subspan(r, dim));
+}
+
 float dot(std::span<const float> a, std::span<const float> b) {
     double acc = 0.0;
     const std::size_t n = std::min(a.size(), b.size());

@@ -13,6 +13,9 @@ inline constexpr float kDefaultLogitScale = 100.0f;
 // Scales `v` to unit L2 norm in place (a zero vector is left as is). Accumulates in double.
 void l2_normalize(std::span<float> v);
 
+// l2_normalize on each `dim`-long row of a row-major matrix.
+void l2_normalize_rows(std::span<float> rows, std::size_t dim);
+
 // Dot product of two equally long vectors (the cosine when both are unit length).
 float dot(std::span<const float> a, std::span<const float> b);
 

@@ -323,8 +323,7 @@ class Runner {
     }
 
     std::vector<float> normalized(std::vector<float> m) const {
-        for (std::size_t r = 0; r + dim_ <= m.size(); r += dim_)
-            l2_normalize(std::span<float>(m).subspan(r, dim_));
+        l2_normalize_rows(m, dim_);
         return m;
     }
 

@@ -17,4 +17,11 @@ inline std::string fixture(const std::string& relative) {
     return (fixtures_dir() / relative).string();
 }
 
+// A fixture model's name as a gtest parameter name ("tiny-openai" -> "tiny_openai").
+inline std::string fixture_test_name(std::string name) {
+    for (char& c : name)
+        c = (c == '-') ? '_' : c;
+    return name;
+}
+
 }  // namespace hclip::testing

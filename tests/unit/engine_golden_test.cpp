@@ -86,10 +86,7 @@ TEST_P(EngineGolden, DecodedImagesAndTokenizedTextsMatchOracle) {
 INSTANTIATE_TEST_SUITE_P(ViTFixtures, EngineGolden,
                          ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
-                             std::string n = param_info.param;
-                             for (char& c : n)
-                                 c = (c == '-') ? '_' : c;
-                             return n;
+                             return testing::fixture_test_name(param_info.param);
                          });
 
 TEST(ZeroShot, RankingTopKAndThreshold) {

@@ -120,10 +120,7 @@ INSTANTIATE_TEST_SUITE_P(AllViTFixtures, ModelGolden,
                          ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
                                            "tiny-hf-bf16"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
-                             std::string n = param_info.param;
-                             for (char& c : n)
-                                 c = (c == '-') ? '_' : c;
-                             return n;
+                             return testing::fixture_test_name(param_info.param);
                          });
 
 TEST(ModelLoad, InfersArchitectureOfEachLayout) {

@@ -10,18 +10,12 @@
 
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
+#include "support/random.h"
 
 namespace hclip {
 namespace {
 
-std::vector<float> random_vector(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto& x : v)
-        x = d(rng);
-    return v;
-}
+using testing::random_vector;
 
 // The same bound as the plain GEMM's test: float32 accumulation error grows like sqrt(k) * eps.
 double tolerance(int k) {

@@ -13,7 +13,9 @@ namespace hclip::cli {
 // The options of engine_from_args, to add to a subcommand's own.
 std::set<std::string> engine_value_flags();
 
-// `pack_weights`: see EngineOptions (the bench compares both).
+// The engine of every model-using subcommand: the service's configuration (--config, else its defaults) through
+// server::engine_options_from_config, the flags on top (--backend, --image-backend, --text-backend, --threads, ...),
+// then ClipEngine::open, exactly as the service builds its own. `pack_weights`: see EngineOptions.
 Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights = true);
 
 // The model's name: --model-name, else the model directory's name ("clip-vit-b-32").

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/program_backends.h"
 #include "server/serve_command.h"
 
 namespace hclip::cli {
@@ -28,14 +29,16 @@ constexpr const char* kUsage =
     "              [--top-k N] [--threshold X] [--logit-scale S]   zero-shot classification\n"
     "  tokenize    TEXT...                        CLIP token ids ([--model-dir DIR] for the model's vocabulary)\n"
     "  bench       --model-dir DIR [--image FILE] [--iterations N]   per-stage timings\n"
-    "  selftest    [--model-dir DIR | --config FILE] [--backend cpu|hailo] [--expectations FILE] [--assets DIR] "
+    "  selftest    [--model-dir DIR | --config FILE] [--backend B] [--expectations FILE] [--assets DIR] "
     "[--json]\n"
     "              [--require-reference]   check the model against published reference outputs\n"
     "  models      pull NAME [--dest DIR] [--base-url URL] | list [--dir DIR] | verify NAME [--dir DIR]\n"
     "              download, list and check the service's models (default DIR /var/lib/hailo-clip/models)\n"
     "\n"
-    "common options: --config FILE (the service's model and limits), --threads N (GEMM threads, default: all\n"
-    "                cores), --batch N (tower batch, default 8),\n"
+    "common options: --config FILE (the service's model, backends and limits), --backend auto|cpu|hailo\n"
+    "                (default: the config's clip.backend, else auto), --image-backend B, --text-backend B (one\n"
+    "                tower elsewhere), --threads N (GEMM threads, default: all cores), --batch N (default: the\n"
+    "                config's clip.batch_size, else 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name)\n"
     "HAILO_CLIP_MODEL_DIR stands in for --model-dir.\n";
 
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
         std::fputs(kUsage, stderr);
         return kExitUsage;
     }
+    register_program_backends();
     const std::string command = argv[1];
     const Argv args(argv + 2, argv + argc);
     try {

@@ -2,13 +2,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <unordered_map>
 
-#include "backends/hailo/cpu_stand_in.h"
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
+#include "server/config/engine_options.h"
 #include "server/log.h"
 
 namespace hclip::server {
@@ -16,96 +15,23 @@ namespace hclip::server {
 Result<std::unique_ptr<ClipService>> ClipService::create(const ServiceConfig& config) {
     std::unique_ptr<ClipService> s(new ClipService());
     s->config_ = config;
-    EngineOptions options;
-    options.model_dir = config.clip.model_dir;
-    options.max_batch = config.clip.batch_size;
-    options.gemm_threads = config.performance.gemm_threads;
-    options.decode.max_pixels = config.limits.max_image_pixels;
-    HCLIP_ASSIGN_OR_RETURN(s->engine_, ClipEngine::load(options));
+    // The same path as every CLI command: the configuration's engine options, then ClipEngine::open, which picks
+    // the backends from the registry; every choice and fallback is logged there.
+    EngineOptions options = engine_options_from_config(config);
+    options.log = {.info = [](const std::string& m) { log_info(m); },
+                   .warning = [](const std::string& m) { log_warning(m); }};
+    HCLIP_ASSIGN_OR_RETURN(s->engine_, ClipEngine::open(options));
     HCLIP_RETURN_IF_ERROR(check_config_against_model(config, s->engine_->embed_dim(), s->engine_->image_size()));
-    HCLIP_RETURN_IF_ERROR(s->select_backend());
     s->cache_ = std::make_unique<TextEmbeddingCache>(static_cast<std::size_t>(config.clip.text_cache_size),
                                                      s->engine_->embed_dim());
     s->pool_ = std::make_unique<InferencePool>(s->engine_->embed_dim(), config.performance.worker_threads,
                                                config.performance.max_queue_size, config.clip.batch_size);
     const ClipEngine* engine = s->engine_.get();
-    EncoderFactory factory{
-        .image = [engine]() -> Result<std::unique_ptr<ImageEncoder>> { return engine->create_image_encoder(); },
-        .text = [engine]() -> Result<std::unique_ptr<TextEncoder>> { return engine->create_text_encoder(); }};
-    if (s->hailo_) {
-        std::shared_ptr<hailo::HailoBackend> npu = s->hailo_;
-        const int batch = config.clip.batch_size;
-        factory.image = [npu]() -> Result<std::unique_ptr<ImageEncoder>> { return npu->create_image_encoder(); };
-        factory.text = [npu, batch]() -> Result<std::unique_ptr<TextEncoder>> {
-            return npu->create_text_encoder(batch);
-        };
-    }
+    EncoderFactory factory{.image = [engine] { return engine->create_image_encoder(); },
+                           .text = [engine] { return engine->create_text_encoder(); }};
     HCLIP_RETURN_IF_ERROR(s->pool_->start(factory));
     HCLIP_RETURN_IF_ERROR(s->warm_up().with_context("warm-up inference"));
     return s;
-}
-
-// Which encoders serve. The choice and every fallback are logged, and /health reports the backend actually serving.
-Status ClipService::select_backend() {
-    const HailoSection& h = config_.hailo;
-    const bool have_hailort = hailo::hailort_device_factory() != nullptr;
-    const bool emulate = h.device_emulation == "cpu-stand-in";
-    if (emulate && have_hailort) {
-        return invalid_argument(
-            "hailo.device_emulation: cpu-stand-in exists only in builds without HailoRT; this "
-            "build has HailoRT, so set hailo.device_emulation: none");
-    }
-    std::string choice = config_.clip.backend;
-    if (choice == "auto") {
-        choice = have_hailort || emulate ? "hailo" : "cpu";
-        log_info(choice == "hailo" ? "clip.backend auto: this build has HailoRT; using the Hailo NPU"
-                                   : "clip.backend auto: this build has no HailoRT; using the CPU");
-    }
-    if (choice == "cpu") {
-        backend_name_ = "cpu";
-        return {};
-    }
-    hailo::NpuDeviceFactory factory = hailo::hailort_device_factory();
-    if (emulate) {
-        std::shared_ptr<hailo::StandInFaults> faults;
-        if (const char* spec = std::getenv("HAILO_CLIP_STAND_IN_FAULT"); spec != nullptr && *spec != '\0') {
-            HCLIP_ASSIGN_OR_RETURN(faults, hailo::parse_stand_in_faults(spec));
-            log_warning(std::string("HAILO_CLIP_STAND_IN_FAULT: injecting ") + spec + " into the stand-in");
-        }
-        factory = hailo::cpu_stand_in_factory(engine_->model_ptr(), faults);
-        log_warning(
-            "hailo.device_emulation is cpu-stand-in: the Hailo backend runs on a CPU EMULATION of the NPU "
-            "(test builds only); nothing runs on a Hailo device and /health reports hailo-emulated");
-    }
-    hailo::HailoBackendOptions o;
-    o.image_hef = h.image_hef;
-    o.text_hef = h.text_hef;
-    o.token_embedding_lut = h.token_embedding_lut;
-    o.text_projection = h.text_projection;
-    o.text_on_npu = h.text_encoder == "hailo";
-    o.device.device_index = config_.clip.device;
-    o.device.group_id = h.group_id;
-    o.timeout = std::chrono::milliseconds(h.timeout_ms);
-    o.retry_max = std::chrono::milliseconds(static_cast<long>(h.retry_max_seconds) * 1000);
-    o.log_warning = [](const std::string& m) { log_warning(m); };
-    o.log_info = [](const std::string& m) { log_info(m); };
-    auto started = hailo::HailoBackend::start(o, engine_->model_ptr(), factory);
-    if (started.ok()) {
-        hailo_ = std::move(started).value();
-        backend_name_ = hailo_->name();
-        log_info("Hailo backend: " + hailo_->description() + "; image encoder " + h.image_hef + "; text encoder " +
-                 (o.text_on_npu ? h.text_hef : std::string("on the CPU (hailo.text_encoder: cpu)")));
-        return {};
-    }
-    const Status& why = started.status();
-    // Only an unavailable device falls back; a wrong file or size is a configuration error that must be fixed.
-    if (why.code() == StatusCode::kUnavailable && h.on_unavailable == "cpu") {
-        log_warning("the Hailo NPU cannot be used: " + why.to_string() +
-                    "; hailo.on_unavailable is cpu, so the CPU serves (/health reports backend cpu)");
-        backend_name_ = "cpu";
-        return {};
-    }
-    return why.with_context("starting the Hailo backend");
 }
 
 Status ClipService::warm_up() {
@@ -252,7 +178,7 @@ HealthReport ClipService::health() const {
     const PoolHealth p = pool_->health();
     h.model_loaded = engine_ != nullptr;
     h.model = config_.clip.model;
-    h.backend = backend_name_;
+    h.backend = engine_->backend_name();
     h.embedding_dimension = engine_->embed_dim();
     h.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
     h.workers = pool_->workers();
@@ -268,14 +194,11 @@ HealthReport ClipService::health() const {
     h.status = h.healthy ? "healthy" : "unhealthy";
     if (!h.healthy)
         h.reason = p.last_error.empty() ? "no successful inference yet" : "last inference failed: " + p.last_error;
-    if (hailo_) {
-        // While a lost device is reopened every request gets 503; health says so at once.
-        const hailo::HailoState npu = hailo_->state();
-        if (!npu.ready) {
-            h.healthy = false;
-            h.status = "unhealthy";
-            h.reason = "the Hailo device is being reinitialized: " + npu.reason;
-        }
+    // While a lost device is reopened every request gets 503; health says so at once.
+    if (const BackendState backend = engine_->backend_state(); !backend.ready) {
+        h.healthy = false;
+        h.status = "unhealthy";
+        h.reason = backend.reason;
     }
     return h;
 }

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "backends/hailo/hailo_backend.h"
 #include "core/status.h"
 #include "engine/clip_engine.h"
 #include "server/config/service_config.h"
@@ -46,7 +45,7 @@ struct HealthReport {
     std::string reason;  // why not healthy
     bool model_loaded = false;
     std::string model;
-    std::string backend;  // the encoders actually serving: cpu, hailo, hailo-emulated (+cpu-text)
+    std::string backend;  // the encoders actually serving: cpu, hailo, hailo-emulated (+cpu-text): ClipEngine
     int embedding_dimension = 0;
     double uptime_seconds = 0.0;
     int workers = 0;
@@ -79,14 +78,11 @@ class ClipService {
   private:
     ClipService() = default;
     Status warm_up();
-    Status select_backend();
     Result<InferenceOutput> infer(InferenceInput input, Clock::time_point deadline);
     Status check_text(const std::string& text, const char* field) const;
 
     ServiceConfig config_;
     std::unique_ptr<ClipEngine> engine_;
-    std::shared_ptr<hailo::HailoBackend> hailo_;  // set when the Hailo backend serves
-    std::string backend_name_ = "cpu";
     std::unique_ptr<InferencePool> pool_;
     std::unique_ptr<TextEmbeddingCache> cache_;
     Clock::time_point started_ = Clock::now();

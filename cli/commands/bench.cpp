@@ -164,7 +164,11 @@ int run_bench(const Argv& argv) {
     // The engine's towers, run once at full batch so the memory figure is the steady state; then, to compare,
     // a second model without packing (its own mapping: the memory figures are those of a one-model run).
     std::vector<Towers> towers;
-    towers.push_back({engine.create_image_encoder(), engine.create_text_encoder()});
+    auto image_encoder = engine.create_image_encoder();
+    if (!image_encoder.ok()) return fail(image_encoder.status().to_string());
+    auto text_encoder = engine.create_text_encoder();
+    if (!text_encoder.ok()) return fail(text_encoder.status().to_string());
+    towers.push_back({std::move(image_encoder).value(), std::move(text_encoder).value()});
     (void)towers[0].image->encode(rgb_batch, batch, out);
     (void)towers[0].text->encode(long_text, std::span(out).first(e));
     const double rss_ran = rss_mb();
@@ -237,6 +241,7 @@ int run_bench(const Argv& argv) {
 
     const auto gflops = [](double flops, double ms) { return flops / (ms * 1e6); };
     std::printf("hailo-clip bench: %s\n", cfg.summary().c_str());
+    std::printf("backend: %s\n", engine.backend_name().c_str());
     std::printf("gemm: %s, packed gemm: %s, %d thread(s); image: %s; median of %d runs\n",
                 std::string(gemm_backend_name()).c_str(), std::string(packed_gemm_backend_name()).c_str(),
                 gemm_threads(), image_label.c_str(), n);

@@ -44,9 +44,13 @@ int run_classify(const Argv& argv) {
     for (const auto& p : prompts)
         ids.push_back((*engine)->tokenize(p).ids);
     const int dim = (*engine)->embed_dim();
-    auto image_embedding = embed_images(*(*engine)->create_image_encoder(), std::span(&*image, 1), dim, true);
+    auto image_encoder = (*engine)->create_image_encoder();
+    if (!image_encoder.ok()) return fail(image_encoder.status().to_string());
+    auto text_encoder = (*engine)->create_text_encoder();
+    if (!text_encoder.ok()) return fail(text_encoder.status().to_string());
+    auto image_embedding = embed_images(**image_encoder, std::span(&*image, 1), dim, true);
     if (!image_embedding.ok()) return fail(image_embedding.status().to_string());
-    auto text_embeddings = embed_texts(*(*engine)->create_text_encoder(), ids, dim, true);
+    auto text_embeddings = embed_texts(**text_encoder, ids, dim, true);
     if (!text_embeddings.ok()) return fail(text_embeddings.status().to_string());
     const auto cosines = cosine_similarities(*image_embedding, *text_embeddings, dim);
     const auto ranked =

@@ -45,7 +45,8 @@ int run_embed_image(const Argv& argv) {
         images.push_back(std::move(prepared).value());
     }
     auto encoder = (*engine)->create_image_encoder();
-    auto values = embed_images(*encoder, images, (*engine)->embed_dim(), !args->has("--raw"));
+    if (!encoder.ok()) return fail(encoder.status().to_string());
+    auto values = embed_images(**encoder, images, (*engine)->embed_dim(), !args->has("--raw"));
     if (!values.ok()) return fail(values.status().to_string());
     print_json(
         embeddings_json(model_name_from(*args, **engine), (*engine)->embed_dim(), args->positional(), *values, "file"));
@@ -62,7 +63,8 @@ int run_embed_text(const Argv& argv) {
     for (const auto& text : args->positional())
         ids.push_back((*engine)->tokenize(text).ids);
     auto encoder = (*engine)->create_text_encoder();
-    auto values = embed_texts(*encoder, ids, (*engine)->embed_dim(), !args->has("--raw"));
+    if (!encoder.ok()) return fail(encoder.status().to_string());
+    auto values = embed_texts(**encoder, ids, (*engine)->embed_dim(), !args->has("--raw"));
     if (!values.ok()) return fail(values.status().to_string());
     print_json(
         embeddings_json(model_name_from(*args, **engine), (*engine)->embed_dim(), args->positional(), *values, "text"));

@@ -220,18 +220,16 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                         {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
                                         {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
                                         {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})}}));
-    HCLIP_RETURN_IF_ERROR(
-        read_section(root, "hailo",
-                     {{"image_hef", string_into(c.hailo.image_hef)},
-                      {"text_hef", string_into(c.hailo.text_hef)},
-                      {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
-                      {"text_projection", string_into(c.hailo.text_projection)},
-                      {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
-                      {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
-                      {"group_id", string_into(c.hailo.group_id)},
-                      {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
-                      {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)},
-                      {"device_emulation", one_of_into(c.hailo.device_emulation, {"none", "cpu-stand-in"})}}));
+    HCLIP_RETURN_IF_ERROR(read_section(root, "hailo",
+                                       {{"image_hef", string_into(c.hailo.image_hef)},
+                                        {"text_hef", string_into(c.hailo.text_hef)},
+                                        {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
+                                        {"text_projection", string_into(c.hailo.text_projection)},
+                                        {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
+                                        {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
+                                        {"group_id", string_into(c.hailo.group_id)},
+                                        {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
+                                        {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)}}));
     HCLIP_RETURN_IF_ERROR(read_section(root, "performance",
                                        {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
                                         {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},

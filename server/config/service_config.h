@@ -38,8 +38,8 @@ struct ClipSection {
     int batch_size = 8;             // images or texts per tower pass (also across requests)
     double logit_scale = 100.0;
     int text_cache_size = 1024;  // prompt embeddings kept (0 disables the cache)
-    // Which encoders serve: "cpu", "hailo" (the NPU, see the hailo section) or "auto" (hailo in builds with
-    // HailoRT, the CPU otherwise).
+    // Which encoders serve: "cpu", "hailo" (the NPU, see the hailo section) or "auto" (hailo where this build has
+    // HailoRT and a Hailo device is present, the CPU otherwise). See engine_options.h.
     std::string backend = "auto";
 };
 
@@ -54,8 +54,6 @@ struct HailoSection {
     std::string group_id = "SHARED";      // processes with the same VDevice group id share the chip
     int timeout_ms = 2000;                // one frame on the NPU
     int retry_max_seconds = 30;           // back-off limit while reinitializing a lost device
-    // Test builds without HailoRT only: "cpu-stand-in" emulates the HEFs on the CPU (reported as hailo-emulated).
-    std::string device_emulation = "none";
 };
 
 struct PerformanceSection {

@@ -1,6 +1,7 @@
-// The engine facade: one immutable model + tokenizer + preprocessing, shared by every thread, and a factory for
-// per-worker encoder sessions. Preparing inputs (decode, resize, tokenize) is const and thread-safe, so callers
-// can do it on their own threads and leave the workers only the towers.
+// The engine facade: one immutable model + tokenizer + preprocessing, shared by every thread, the backends that
+// serve its two towers (chosen through the BackendRegistry), and a factory for per-worker encoder sessions.
+// Preparing inputs (decode, resize, tokenize) is const and thread-safe, so callers can do it on their own threads
+// and leave the workers only the towers.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "engine/backend.h"
+#include "engine/backend_options.h"
 #include "engine/encoder.h"
 #include "image/decode.h"
 #include "model/clip_model.h"
@@ -20,6 +23,17 @@ namespace hclip {
 
 struct EngineOptions {
     std::string model_dir;
+    // Which registered backend serves the towers: "auto" (the first registered backend other than the CPU whose
+    // probe says it can serve, else "cpu"), "cpu" or "hailo". image_backend / text_backend, when set, choose per
+    // tower (text on the CPU while images run on the NPU).
+    std::string backend = "auto";
+    std::string image_backend;
+    std::string text_backend;
+    // A chosen backend that is unavailable (its probe says no, or opening finds no usable device) hands its
+    // towers to the CPU instead of failing. Only when asked; always logged and listed in fallbacks().
+    bool fallback_to_cpu = false;
+    HailoOptions hailo;
+    EngineLog log;
     int max_batch = 8;         // images or texts per tower pass
     int gemm_threads = 0;      // threads inside one matrix product; 0 = one per core
     bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
@@ -35,7 +49,8 @@ struct PreparedImage {
 
 class ClipEngine {
   public:
-    static Result<std::unique_ptr<ClipEngine>> load(const EngineOptions& options);
+    // Loads the model and tokenizer and opens the backends of both towers from BackendRegistry::global().
+    static Result<std::unique_ptr<ClipEngine>> open(const EngineOptions& options);
 
     const ClipModel& model() const { return *model_; }
     const std::shared_ptr<const ClipModel>& model_ptr() const { return model_; }
@@ -51,16 +66,29 @@ class ClipEngine {
         return tokenizer_.encode(text, model_->config().text.context_length);
     }
 
-    // Per-worker sessions (CPU backend).
-    std::unique_ptr<ImageEncoder> create_image_encoder() const;
-    std::unique_ptr<TextEncoder> create_text_encoder() const;
+    // Per-worker sessions from the backend serving each tower. Thread-safe.
+    Result<std::unique_ptr<ImageEncoder>> create_image_encoder() const;
+    Result<std::unique_ptr<TextEncoder>> create_text_encoder() const;
+
+    // The backends actually serving ("cpu", "hailo", "hailo-emulated").
+    std::string image_backend() const { return image_->name(); }
+    std::string text_backend() const { return text_->name(); }
+    // Both in one word: "cpu", "hailo", or "hailo+cpu-text" when the text tower runs elsewhere.
+    std::string backend_name() const;
+    // Every fallback to the CPU that opening took, with its reason; empty when the choice was honoured.
+    const std::vector<std::string>& fallbacks() const { return fallbacks_; }
+    // Not ready while a serving backend cannot serve (a lost NPU being reopened), with its reason.
+    BackendState backend_state() const;
 
   private:
     ClipEngine() = default;
+    Status open_backends();
 
     EngineOptions options_;
     std::shared_ptr<const ClipModel> model_;
     ClipTokenizer tokenizer_;
+    std::shared_ptr<Backend> image_, text_;
+    std::vector<std::string> fallbacks_;
 };
 
 }  // namespace hclip

@@ -17,6 +17,8 @@ import yaml
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = pathlib.Path(os.environ.get("HAILO_CLIP_FIXTURES", SOURCE_DIR.parent / "shared" / "fixtures"))
 CLI = os.environ.get("HCLIP_CLI_PATH", str(SOURCE_DIR / "build" / "cli" / "hailo-clip"))
+# The test program: hailo-clip with the CPU stand-in of the NPU registered as its "hailo" backend.
+TEST_CLI = os.environ.get("HCLIP_TEST_CLI_PATH", str(SOURCE_DIR / "build" / "tests" / "hailo-clip-test"))
 MAKE_RANDOM_MODEL = os.environ.get("HCLIP_MAKE_RANDOM_MODEL", str(SOURCE_DIR / "build" / "tools" / "make_random_model"))
 TINY = FIXTURES / "models" / "tiny-openai"
 
@@ -33,11 +35,11 @@ def fixture_image_b64(name, data_uri=True):
 class Service:
     """One running service process. Its stderr is collected line by line."""
 
-    def __init__(self, config, tmp_path, extra_args=()):
+    def __init__(self, config, tmp_path, extra_args=(), program=CLI):
         self.config_path = tmp_path / "hailo-clip.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.lines = []
-        self.proc = subprocess.Popen([CLI, "serve", "--config", str(self.config_path), *extra_args],
+        self.proc = subprocess.Popen([program, "serve", "--config", str(self.config_path), *extra_args],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
         self.port = None
@@ -99,10 +101,10 @@ def tiny_service(tmp_path_factory):
 def start_service(tmp_path):
     started = []
 
-    def start(config, extra_args=(), ready=True):
+    def start(config, extra_args=(), ready=True, program=CLI):
         sub = tmp_path / f"s{len(started)}"
         sub.mkdir()
-        service = Service(config, sub, extra_args)
+        service = Service(config, sub, extra_args, program)
         started.append(service)
         return service.wait_ready() if ready else service
 

@@ -1,7 +1,9 @@
-"""The Hailo backend through the real service, with the CPU stand-in for the NPU (hailo.device_emulation:
-cpu-stand-in, builds without HailoRT only). The stand-in emulates each HEF's contract with the CPU towers, so the
-service's hailo path must give the CPU backend's embeddings; it is always reported as hailo-emulated."""
+"""The Hailo backend through the real service of the test program (hailo-clip-test: hailo-clip's main with the CPU
+stand-in of the NPU registered as its "hailo" backend; the installed hailo-clip has no stand-in). The stand-in
+emulates each HEF's contract with the CPU towers, so the service's hailo path must give the CPU backend's
+embeddings; it is always reported as hailo-emulated."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -9,12 +11,13 @@ import time
 
 import pytest
 import requests
+import yaml
 
-from conftest import CLI, TINY, Service, fixture_image_b64, golden, tiny_config
+from conftest import TEST_CLI, TINY, Service, fixture_image_b64, golden, tiny_config
 
 G = golden()
-TOOL = os.environ.get("HCLIP_MAKE_HAILO_SUPPORT_FILES",
-                      str(pathlib.Path(CLI).resolve().parents[1] / "tools" / "make_hailo_support_files"))
+TOOL = os.environ.get("HCLIP_MAKE_STAND_IN_HEFS",
+                      str(pathlib.Path(TEST_CLI).resolve().parent / "make_stand_in_hefs"))
 IMAGES = ["franz-kafka.jpg", "CLIP.png", "odd_223x331.png", "gray.jpg"]
 TEXTS = ["a photo of a cat", "empty shelf", "hi !$ there", "a photo of the number: \"4\"."]
 
@@ -22,7 +25,7 @@ TEXTS = ["a photo of a cat", "empty shelf", "hi !$ there", "a photo of the numbe
 @pytest.fixture(scope="module")
 def hailo_resources(tmp_path_factory):
     out = tmp_path_factory.mktemp("hailo-resources")
-    subprocess.run([TOOL, "--model-dir", str(TINY), "--out", str(out), "--stand-in-hefs"], check=True,
+    subprocess.run([TOOL, "--model-dir", str(TINY), "--out", str(out)], check=True,
                    stdout=subprocess.DEVNULL)
     return out
 
@@ -33,7 +36,6 @@ def hailo_config(res, **hailo):
         "text_hef": str(res / "clip_text_encoder.stand-in.hef"),
         "token_embedding_lut": str(res / "token_embedding_lut.npy"),
         "text_projection": str(res / "text_projection.npy"),
-        "device_emulation": "cpu-stand-in",
         "retry_max_seconds": 1,
     }
     section.update(hailo)
@@ -53,7 +55,7 @@ def max_diff(a, b):
 
 def test_emulated_hailo_equals_cpu_over_http(start_service, hailo_resources):
     cpu = start_service(tiny_config(clip={"backend": "cpu"}))
-    npu = start_service(hailo_config(hailo_resources))
+    npu = start_service(hailo_config(hailo_resources), program=TEST_CLI)
     health = requests.get(npu.url + "/health", timeout=10).json()
     assert health["backend"] == "hailo-emulated", health
     assert health["status"] == "healthy", health
@@ -73,14 +75,14 @@ def test_emulated_hailo_equals_cpu_over_http(start_service, hailo_resources):
 
 
 def test_text_encoder_on_the_cpu(start_service, hailo_resources):
-    service = start_service(hailo_config(hailo_resources, text_encoder="cpu"))
+    service = start_service(hailo_config(hailo_resources, text_encoder="cpu"), program=TEST_CLI)
     assert requests.get(service.url + "/health", timeout=10).json()["backend"] == "hailo-emulated+cpu-text"
     assert embed(service, "text", "empty shelf")
 
 
 def test_busy_device_falls_back_to_cpu_when_configured(start_service, hailo_resources, monkeypatch):
     monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "open:74")
-    service = start_service(hailo_config(hailo_resources, on_unavailable="cpu"))
+    service = start_service(hailo_config(hailo_resources, on_unavailable="cpu"), program=TEST_CLI)
     health = requests.get(service.url + "/health", timeout=10).json()
     assert health["backend"] == "cpu" and health["status"] == "healthy", health
     assert "HAILO_OUT_OF_PHYSICAL_DEVICES (74)" in service.log()
@@ -90,7 +92,7 @@ def test_busy_device_falls_back_to_cpu_when_configured(start_service, hailo_reso
 
 def test_busy_device_fails_by_default(tmp_path, hailo_resources, monkeypatch):
     monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "open:74")
-    service = Service(hailo_config(hailo_resources), tmp_path)
+    service = Service(hailo_config(hailo_resources), tmp_path, program=TEST_CLI)
     code = service.proc.wait(60)
     service._reader.join(5)
     assert code != 0 and service.port is None, service.log()
@@ -100,7 +102,7 @@ def test_busy_device_fails_by_default(tmp_path, hailo_resources, monkeypatch):
 
 def test_missing_hef_fails_even_with_cpu_fallback(tmp_path, hailo_resources):
     config = hailo_config(hailo_resources, on_unavailable="cpu", image_hef=str(tmp_path / "nope.hef"))
-    service = Service(config, tmp_path)
+    service = Service(config, tmp_path, program=TEST_CLI)
     code = service.proc.wait(60)
     service._reader.join(5)
     assert code != 0 and service.port is None, service.log()
@@ -110,7 +112,7 @@ def test_missing_hef_fails_even_with_cpu_fallback(tmp_path, hailo_resources):
 def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, monkeypatch):
     # The warm-up runs the image and the text model once; the next run loses the device.
     monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:2:1")
-    service = start_service(hailo_config(hailo_resources))
+    service = start_service(hailo_config(hailo_resources), program=TEST_CLI)
     r = service.post("/v1/embed/image", {"image": fixture_image_b64("CLIP.png")})
     assert r.status_code == 503, r.text
     assert "HAILO_COMMUNICATION_CLOSED (62)" in r.json()["error"]
@@ -127,3 +129,30 @@ def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, mon
     assert requests.get(service.url + "/health", timeout=10).json()["status"] == "healthy"
     assert "Hailo device lost" in service.log() and "reinitialized" in service.log()
     assert service.proc.poll() is None
+
+
+def test_installed_program_cannot_emulate_the_npu(tmp_path, hailo_resources, monkeypatch):
+    """The same configuration in the installed hailo-clip: no stand-in, so no NPU here; it fails with the reason,
+    and the fault-injection variable does nothing."""
+    monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "open:74")
+    service = Service(hailo_config(hailo_resources), tmp_path)
+    code = service.proc.wait(60)
+    service._reader.join(5)
+    assert code != 0 and service.port is None, service.log()
+    assert "the hailo backend is not available" in service.log(), service.log()
+    assert "EMULATION" not in service.log() and "(74)" not in service.log(), service.log()
+
+
+def test_cli_commands_use_the_configured_backend(tmp_path, hailo_resources):
+    """embed-text, embed-image and classify build their engine from the same configuration as the service."""
+    config = tmp_path / "hailo-clip.yaml"
+    config.write_text(yaml.safe_dump(hailo_config(hailo_resources)))
+    run = lambda *args: subprocess.run([TEST_CLI, *args, "--config", str(config)], capture_output=True, text=True,
+                                       timeout=120)
+    text = run("embed-text", "empty shelf")
+    assert text.returncode == 0, text.stderr
+    assert "CPU EMULATION" in text.stderr
+    want = G["text_embeds_normalized"][G["texts"].index("empty shelf")]
+    assert max_diff(json.loads(text.stdout)["embeddings"][0]["embedding"], want) < 1e-4
+    cpu = run("embed-text", "empty shelf", "--backend", "cpu")
+    assert cpu.returncode == 0 and "EMULATION" not in cpu.stderr, cpu.stderr

@@ -61,7 +61,8 @@ int main() {
 
     EngineOptions eo;
     eo.model_dir = model_dir;
-    auto engine = ClipEngine::load(eo);
+    eo.backend = "cpu";  // the reference; the NPU is started below
+    auto engine = ClipEngine::open(eo);
     if (!engine.ok()) return skip("cannot load HAILO_CLIP_MODEL_DIR: " + engine.status().to_string());
     int failures = 0;
     auto check = [&](bool ok, const std::string& what) {
@@ -89,8 +90,8 @@ int main() {
     std::vector<std::vector<std::int32_t>> ids;
     for (const auto& p : prompts)
         ids.push_back((*engine)->tokenize(p).ids);
-    auto npu_text = embed_texts(*(*backend)->create_text_encoder(1), ids, e, true);
-    auto cpu_text = embed_texts(*(*engine)->create_text_encoder(), ids, e, true);
+    auto npu_text = embed_texts(*(*backend)->create_text_encoder().value(), ids, e, true);
+    auto cpu_text = embed_texts(*(*engine)->create_text_encoder().value(), ids, e, true);
     check(npu_text.ok() && cpu_text.ok(), "text embeddings computed");
     if (npu_text.ok() && cpu_text.ok()) {
         for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -107,8 +108,8 @@ int main() {
     for (std::size_t i = 0; i < img.rgb.size(); ++i)
         img.rgb[i] = static_cast<std::uint8_t>((i / 3) % 251);
     std::vector<PreparedImage> images = {img};
-    auto npu_img = embed_images(*(*backend)->create_image_encoder(), images, e, true);
-    auto cpu_img = embed_images(*(*engine)->create_image_encoder(), images, e, true);
+    auto npu_img = embed_images(*(*backend)->create_image_encoder().value(), images, e, true);
+    auto cpu_img = embed_images(*(*engine)->create_image_encoder().value(), images, e, true);
     check(npu_img.ok() && cpu_img.ok(), "image embeddings computed");
     if (npu_img.ok() && cpu_img.ok()) {
         const double c = cosine(*npu_img, *cpu_img);

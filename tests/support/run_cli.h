@@ -29,12 +29,13 @@ inline std::string shell_quote(const std::string& s) {
     return q + "'";
 }
 
-inline CliRun run_cli(const std::vector<std::string>& args) {
+// Runs `program` (hailo-clip, or the test program hailo-clip-test with its test doubles).
+inline CliRun run_program(const std::string& program, const std::vector<std::string>& args) {
     // A unique stderr file: test programs run in parallel under ctest -j.
     std::string err_file = ::testing::TempDir() + "hclip_cli_stderr_XXXXXX";
     const int fd = ::mkstemp(err_file.data());
     if (fd >= 0) ::close(fd);
-    std::string cmd = shell_quote(HCLIP_CLI_PATH);
+    std::string cmd = shell_quote(program);
     for (const auto& a : args)
         cmd += " " + shell_quote(a);
     cmd += " 2>" + shell_quote(err_file);
@@ -51,6 +52,10 @@ inline CliRun run_cli(const std::vector<std::string>& args) {
     if (auto err = read_file(err_file); err.ok()) r.err = *err;
     std::remove(err_file.c_str());
     return r;
+}
+
+inline CliRun run_cli(const std::vector<std::string>& args) {
+    return run_program(HCLIP_CLI_PATH, args);
 }
 
 }  // namespace hclip::testing

@@ -1,23 +1,27 @@
 // The Hailo backend without a Hailo device: its host pre- and post-processing, start-up checks, error mapping and
-// recovery, with the CPU stand-in emulating each HEF's contract (cpu_stand_in.h). The embeddings must equal the
-// CPU backend's; mutation tests inject known bugs and prove these comparisons catch them.
+// recovery, with the CPU stand-in test double emulating each HEF's contract (tests/doubles/cpu_stand_in.h). The
+// embeddings must equal the CPU backend's; mutation tests apply known bugs (in test code only) and prove these
+// comparisons catch them.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "backends/hailo/cpu_stand_in.h"
 #include "backends/hailo/hailo_backend.h"
 #include "backends/hailo/hailo_status.h"
 #include "backends/hailo/support_files.h"
+#include "backends/hailo/text_host.h"
 #include "core/mapped_file.h"
+#include "doubles/cpu_stand_in.h"
 #include "engine/clip_engine.h"
 #include "engine/embedding.h"
+#include "engine/zero_shot.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "model/text_rows.h"
@@ -220,7 +224,8 @@ struct Emulated {
         EngineOptions eo;
         eo.model_dir = testing::fixture("models/" + model);
         eo.max_batch = 4;
-        engine = std::move(ClipEngine::load(eo).value());
+        eo.backend = "cpu";
+        engine = std::move(ClipEngine::open(eo).value());
         dir = temp_dir(model);
         auto plain = ClipModel::load(eo.model_dir, {.pack_weights = false});
         EXPECT_TRUE(write_text_support_files(**plain, dir.string()).ok());
@@ -235,9 +240,8 @@ struct Emulated {
     }
     ~Emulated() { fs::remove_all(dir); }
 
-    Result<std::shared_ptr<HailoBackend>> start(HostFaults host = {}) const {
-        return HailoBackend::start(options, engine->model_ptr(), cpu_stand_in_factory(engine->model_ptr(), faults),
-                                   host);
+    Result<std::shared_ptr<HailoBackend>> start() const {
+        return HailoBackend::start(options, engine->model_ptr(), cpu_stand_in_factory(engine->model_ptr(), faults));
     }
 };
 
@@ -264,19 +268,65 @@ std::vector<PreparedImage> fixture_images(const ClipEngine& engine, const std::s
     return images;
 }
 
-double text_difference(const Emulated& env, HostFaults host, bool double_ln, const std::string& model) {
+// A known host-side mistake, applied in test code around the production host functions (text_host.h).
+enum class HostMutation {
+    kNone,
+    kTransposedProjection,  // reads text_projection.npy as [embed, width]
+    kEotByNonZeroCount,     // pools at (count of non-zero ids) - 1, as a known example does
+};
+
+// The Hailo text encoder's host side, step by step as HailoTextEncoder runs it, with `mutation` applied.
+Result<std::vector<float>> host_text_embeddings(HailoBackend& backend, const ClipEngine& engine,
+                                                const std::vector<std::vector<std::int32_t>>& ids,
+                                                HostMutation mutation) {
+    const TextConfig& c = engine.model().config().text;
+    const TextSupportFiles& f = backend.support();
+    const auto w = static_cast<std::size_t>(f.width()), e = static_cast<std::size_t>(f.embed());
+    std::vector<float> rows(static_cast<std::size_t>(c.context_length) * w), out_rows(rows.size()), out;
+    for (const auto& text : ids) {
+        HCLIP_ASSIGN_OR_RETURN(int eot, TextTower::find_eot(text, c));
+        if (mutation == HostMutation::kEotByNonZeroCount) {
+            eot =
+                static_cast<int>(std::count_if(text.begin(), text.end(), [](std::int32_t id) { return id != 0; })) - 1;
+        }
+        gather_token_rows(text, eot, c, f.lut, rows);
+        HCLIP_RETURN_IF_ERROR(backend.run_text(rows, out_rows));
+        const float* x = out_rows.data() + static_cast<std::size_t>(eot) * w;
+        std::vector<float> y(e);
+        if (mutation == HostMutation::kTransposedProjection) {
+            for (std::size_t i = 0; i < e; ++i)
+                for (std::size_t j = 0; j < w; ++j)
+                    y[i] += x[j] * f.projection.data[i * w + j];
+        } else {
+            project_pooled_row(std::span<const float>(x, w), f.projection, y);
+        }
+        for (std::size_t i = 0; i < e; ++i)
+            out.push_back(y[i]);
+    }
+    l2_normalize_rows(out, e);
+    return out;
+}
+
+// Max |diff| of normalized text embeddings: the stand-in's device outputs through the host side (with `mutation`,
+// or through the production encoder when `mutation` is kNone and `via_encoder`) against the CPU tower.
+double text_difference(const Emulated& env, HostMutation mutation, bool double_ln, bool via_encoder = true) {
     env.faults->double_final_layer_norm = double_ln;
-    auto backend = env.start(host);
+    auto backend = env.start();
     EXPECT_TRUE(backend.ok()) << backend.status().to_string();
     if (!backend.ok()) return 0.0;
     const int e = env.engine->embed_dim();
-    const auto ids = fixture_token_ids(*env.engine, model);
-    auto hailo = (*backend)->create_text_encoder(4);
+    const auto ids = fixture_token_ids(*env.engine, "tiny-openai");
     auto cpu = env.engine->create_text_encoder();
-    auto got = embed_texts(*hailo, ids, e, true);
-    auto want = embed_texts(*cpu, ids, e, true);
+    auto want = embed_texts(**cpu, ids, e, true);
+    Result<std::vector<float>> got = Status();
+    if (via_encoder && mutation == HostMutation::kNone) {
+        got = embed_texts(*(*backend)->create_text_encoder().value(), ids, e, true);
+    } else {
+        got = host_text_embeddings(**backend, *env.engine, ids, mutation);
+    }
     EXPECT_TRUE(got.ok() && want.ok());
     env.faults->double_final_layer_norm = false;
+    if (!got.ok() || !want.ok()) return 0.0;
     return testing::max_abs_difference(*got, *want).max_abs;
 }
 
@@ -294,10 +344,10 @@ TEST_P(HailoEmulatedGolden, EmbeddingsEqualTheCpuBackendAndTheOracle) {
     ASSERT_TRUE(expected.ok());
 
     auto ids = fixture_token_ids(*env.engine, model);
-    auto hailo_text = (*backend)->create_text_encoder(4);
+    auto hailo_text = (*backend)->create_text_encoder().value();
     EXPECT_EQ(hailo_text->backend_name(), "hailo-emulated");
     auto got = embed_texts(*hailo_text, ids, e, true);
-    auto want = embed_texts(*env.engine->create_text_encoder(), ids, e, true);
+    auto want = embed_texts(*env.engine->create_text_encoder().value(), ids, e, true);
     ASSERT_TRUE(got.ok() && want.ok()) << got.status().to_string();
     testing::expect_close(model + " hailo text vs cpu", *got, *want, static_cast<std::size_t>(e), kTolerance);
     const auto oracle = expected->read_f32("text_embeds_normalized").value();
@@ -305,9 +355,9 @@ TEST_P(HailoEmulatedGolden, EmbeddingsEqualTheCpuBackendAndTheOracle) {
                           static_cast<std::size_t>(e), kTolerance);
 
     const auto images = fixture_images(*env.engine, model);
-    auto hailo_image = (*backend)->create_image_encoder();
+    auto hailo_image = (*backend)->create_image_encoder().value();
     auto got_img = embed_images(*hailo_image, images, e, true);
-    auto want_img = embed_images(*env.engine->create_image_encoder(), images, e, true);
+    auto want_img = embed_images(*env.engine->create_image_encoder().value(), images, e, true);
     ASSERT_TRUE(got_img.ok() && want_img.ok()) << got_img.status().to_string();
     testing::expect_close(model + " hailo image vs cpu", *got_img, *want_img, static_cast<std::size_t>(e), kTolerance);
 }
@@ -320,40 +370,57 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, HailoEmulatedGolden, ::testing::Values("tiny-
                              return n;
                          });
 
-// Mutation tests: each injects one known bug; the comparison above must then fail clearly.
+// Mutation tests: each applies one known bug (in test code: around the host functions, or in the stand-in's
+// device outputs); the comparison above must then fail clearly.
+TEST(HailoMutation, HostStepsWithoutMutationEqualTheEncoder) {
+    Emulated env;
+    EXPECT_LT(text_difference(env, HostMutation::kNone, false), kTolerance);
+    EXPECT_LT(text_difference(env, HostMutation::kNone, false, /*via_encoder=*/false), kTolerance);
+}
+
 TEST(HailoMutation, TransposedProjectionIsCaught) {
     Emulated env;
-    EXPECT_LT(text_difference(env, {}, false, "tiny-openai"), kTolerance);
-    const double d = text_difference(env, {.transposed_projection = true}, false, "tiny-openai");
+    const double d = text_difference(env, HostMutation::kTransposedProjection, false);
     std::cout << "  transposed projection: max |diff| " << d << "\n";
     EXPECT_GT(d, 100 * kTolerance);
 }
 
 TEST(HailoMutation, FinalLayerNormTwiceIsCaught) {
     Emulated env;
-    const double d = text_difference(env, {}, true, "tiny-openai");
+    const double d = text_difference(env, HostMutation::kNone, true);
     std::cout << "  LayerNorm twice: max |diff| " << d << "\n";
     EXPECT_GT(d, 100 * kTolerance);
 }
 
 TEST(HailoMutation, EotByCountingNonZeroIdsIsCaught) {
     Emulated env;
-    const double d = text_difference(env, {.eot_by_nonzero_count = true}, false, "tiny-openai");
+    const double d = text_difference(env, HostMutation::kEotByNonZeroCount, false);
     std::cout << "  EOT by non-zero count: max |diff| " << d << "\n";
     EXPECT_GT(d, 100 * kTolerance);
 }
 
 // ----------------------------------------------------------------------------------------- start-up checks
 
-TEST(HailoStartup, TextOnTheCpu) {
+TEST(HailoStartup, ImageTowerOnly) {
     Emulated env;
-    env.options.text_on_npu = false;
+    env.options.text_on_npu = false;                           // the engine puts the text tower on another backend
     env.options.token_embedding_lut = "/nonexistent/lut.npy";  // not needed then
+    env.options.text_hef = "/nonexistent/text.hef";
     auto backend = env.start();
     ASSERT_TRUE(backend.ok()) << backend.status().to_string();
-    EXPECT_EQ((*backend)->name(), "hailo-emulated+cpu-text");
-    EXPECT_EQ((*backend)->create_text_encoder(2)->backend_name(), "cpu");
-    EXPECT_EQ((*backend)->create_image_encoder()->backend_name(), "hailo-emulated");
+    EXPECT_EQ((*backend)->name(), "hailo-emulated");
+    EXPECT_FALSE((*backend)->create_text_encoder().ok());
+    EXPECT_EQ((*backend)->create_image_encoder().value()->backend_name(), "hailo-emulated");
+}
+
+TEST(HailoStartup, TextTowerOnly) {
+    Emulated env;
+    env.options.image_on_npu = false;
+    env.options.image_hef = "/nonexistent/image.hef";
+    auto backend = env.start();
+    ASSERT_TRUE(backend.ok()) << backend.status().to_string();
+    EXPECT_FALSE((*backend)->create_image_encoder().ok());
+    EXPECT_TRUE((*backend)->create_text_encoder().ok());
 }
 
 TEST(HailoStartup, MissingHefNamesTheFileAndTheCode) {
@@ -446,7 +513,7 @@ TEST(HailoStartup, BusyDeviceIsUnavailableWithAdvice) {
 bool wait_ready(const HailoBackend& b, std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
-        if (b.state().ready) return true;
+        if (b.device_state().ready) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return false;
@@ -462,7 +529,7 @@ TEST(HailoRuntime, LostDeviceIsReinitializedWithBackOff) {
     };
     auto backend = env.start();
     ASSERT_TRUE(backend.ok()) << backend.status().to_string();
-    auto encoder = (*backend)->create_image_encoder();
+    auto encoder = (*backend)->create_image_encoder().value();
     const auto images = fixture_images(*env.engine, "tiny-openai");
     const std::span<const std::uint8_t> rgb = images[0].rgb;
     std::vector<float> out(static_cast<std::size_t>(env.engine->embed_dim()));
@@ -478,7 +545,7 @@ TEST(HailoRuntime, LostDeviceIsReinitializedWithBackOff) {
     Status s = encoder->encode(rgb, 1, out);
     EXPECT_EQ(s.code(), StatusCode::kUnavailable);
     EXPECT_NE(s.message().find("HAILO_COMMUNICATION_CLOSED (62)"), std::string::npos) << s.message();
-    EXPECT_FALSE((*backend)->state().ready);
+    EXPECT_FALSE((*backend)->device_state().ready);
     Status during = encoder->encode(rgb, 1, out);
     EXPECT_EQ(during.code(), StatusCode::kUnavailable);
     EXPECT_NE(during.message().find("being reinitialized"), std::string::npos) << during.message();
@@ -487,7 +554,7 @@ TEST(HailoRuntime, LostDeviceIsReinitializedWithBackOff) {
     const auto took = std::chrono::steady_clock::now() - lost_at;
     // Attempts after 20, 40 and 80 ms of back-off: the third succeeds.
     EXPECT_GE(took, std::chrono::milliseconds(140));
-    EXPECT_EQ((*backend)->state().reinitializations, 1);
+    EXPECT_EQ((*backend)->device_state().reinitializations, 1);
     EXPECT_EQ(env.faults->device_opens.load(), 4);  // start + 3 attempts
     EXPECT_TRUE(encoder->encode(rgb, 1, out).ok());
     std::lock_guard lock(warnings_mutex);
@@ -502,13 +569,13 @@ TEST(HailoRuntime, TimeoutIsUnavailableWithoutReinitializing) {
     ASSERT_TRUE(backend.ok());
     env.faults->run_code = code::kTimeout;
     env.faults->run_failures = 1;
-    auto encoder = (*backend)->create_text_encoder(1);
+    auto encoder = (*backend)->create_text_encoder().value();
     std::vector<float> out(static_cast<std::size_t>(env.engine->embed_dim()));
     const std::vector<std::vector<std::int32_t>> ids = {env.engine->tokenize("a cat").ids};
     Status s = encoder->encode(ids, out);
     EXPECT_EQ(s.code(), StatusCode::kUnavailable);
     EXPECT_NE(s.message().find("HAILO_TIMEOUT (4)"), std::string::npos);
-    EXPECT_TRUE((*backend)->state().ready);
+    EXPECT_TRUE((*backend)->device_state().ready);
     EXPECT_TRUE(encoder->encode(ids, out).ok());
     EXPECT_EQ(env.faults->device_opens.load(), 1);
 }
@@ -522,8 +589,8 @@ TEST(HailoRuntime, ConcurrentWorkersShareOneDevice) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 3; ++t) {
         threads.emplace_back([&, t] {
-            auto img = (*backend)->create_image_encoder();
-            auto txt = (*backend)->create_text_encoder(2);
+            auto img = (*backend)->create_image_encoder().value();
+            auto txt = (*backend)->create_text_encoder().value();
             std::vector<float> out(static_cast<std::size_t>(env.engine->embed_dim()));
             const std::vector<std::vector<std::int32_t>> ids = {
                 env.engine->tokenize("worker " + std::to_string(t)).ids};
@@ -542,7 +609,7 @@ TEST(HailoRuntime, ConcurrentWorkersShareOneDevice) {
 TEST(HailoConfig, SectionIsReadAndCheckedStrictly) {
     auto c = server::parse_service_config(
         "clip:\n  backend: hailo\nhailo:\n  image_hef: /x/i.hef\n  text_encoder: cpu\n  on_unavailable: cpu\n"
-        "  group_id: UNIQUE\n  timeout_ms: 500\n  retry_max_seconds: 5\n  device_emulation: cpu-stand-in\n",
+        "  group_id: UNIQUE\n  timeout_ms: 500\n  retry_max_seconds: 5\n",
         "t.yaml");
     ASSERT_TRUE(c.ok()) << c.status().to_string();
     EXPECT_EQ(c->clip.backend, "hailo");
@@ -552,12 +619,13 @@ TEST(HailoConfig, SectionIsReadAndCheckedStrictly) {
     EXPECT_EQ(c->hailo.group_id, "UNIQUE");
     EXPECT_EQ(c->hailo.timeout_ms, 500);
     EXPECT_EQ(c->hailo.retry_max_seconds, 5);
-    EXPECT_EQ(c->hailo.device_emulation, "cpu-stand-in");
     EXPECT_EQ(server::ServiceConfig().clip.backend, "auto");
     EXPECT_EQ(server::ServiceConfig().hailo.on_unavailable, "fail");
-    for (const char* bad : {"clip:\n  backend: npu\n", "hailo:\n  on_unavailable: retry\n",
-                            "hailo:\n  text_encoder: gpu\n", "hailo:\n  timeout_ms: 0\n", "hailo:\n  hef: x\n",
-                            "hailo:\n  device_emulation: yes\n", "hailo:\n  group_id: ''\n"}) {
+    for (const char* bad :
+         {"clip:\n  backend: npu\n", "hailo:\n  on_unavailable: retry\n", "hailo:\n  text_encoder: gpu\n",
+          "hailo:\n  timeout_ms: 0\n", "hailo:\n  hef: x\n", "hailo:\n  group_id: ''\n",
+          // A production program cannot be told to emulate the NPU: the key does not exist.
+          "hailo:\n  device_emulation: cpu-stand-in\n"}) {
         auto r = server::parse_service_config(bad, "bad.yaml");
         EXPECT_FALSE(r.ok()) << bad;
         if (!r.ok()) {

@@ -381,7 +381,8 @@ class SelfTest : public ::testing::Test {
         EngineOptions options;
         options.model_dir = model_dir;
         options.gemm_threads = 1;
-        auto engine = ClipEngine::load(options);
+        options.backend = "cpu";
+        auto engine = ClipEngine::open(options);
         EXPECT_TRUE(engine.ok()) << engine.status().to_string();
         return engine.ok() ? std::move(engine).value() : nullptr;
     }
@@ -394,8 +395,10 @@ class SelfTest : public ::testing::Test {
         if (!engine) return {};
         auto image = engine->create_image_encoder();
         auto text = engine->create_text_encoder();
-        WrappedImageEncoder wi(*image, backend);
-        WrappedTextEncoder wt(*text, backend);
+        EXPECT_TRUE(image.ok() && text.ok());
+        if (!image.ok() || !text.ok()) return {};
+        WrappedImageEncoder wi(**image, backend);
+        WrappedTextEncoder wt(**text, backend);
         if (wrap) wrap(wi, wt);
         const auto expectations = expectations_from(doc);
         auto report = selftest::run_selftest(*engine, wi, wt, expectations, options);
@@ -814,7 +817,8 @@ TEST_F(SelfTest, MissingPictureIsAnErrorNotAVerdict) {
     ASSERT_TRUE(engine);
     auto image = engine->create_image_encoder();
     auto text = engine->create_text_encoder();
-    auto r = selftest::run_selftest(*engine, *image, *text, expectations_from(doc), {});
+    ASSERT_TRUE(image.ok() && text.ok());
+    auto r = selftest::run_selftest(*engine, **image, **text, expectations_from(doc), {});
     ASSERT_FALSE(r.ok());
     EXPECT_TRUE(contains(r.status().message(), "no-such-picture.png")) << r.status().message();
 }
@@ -824,6 +828,7 @@ TEST_F(SelfTest, MissingPictureIsAnErrorNotAVerdict) {
 
 using testing::CliRun;
 using testing::run_cli;
+using testing::run_program;
 
 class SelfTestCli : public SelfTest {
   protected:
@@ -896,10 +901,50 @@ TEST_F(SelfTestCli, ShippedDataWithoutReferenceRunsTheSanityCheck) {
     EXPECT_TRUE(contains(r.out, "verdict: FAIL (sanity only)")) << r.out;
 }
 
+// selftest --backend hailo runs the checks through the NPU: here the test program, whose "hailo" backend is the
+// Hailo backend's own code over the CPU stand-in device. The quantized "hailo" tolerance profile applies.
+TEST_F(SelfTestCli, HailoBackendRunsTheChecksThroughTheNpu) {
+    const fs::path res = dir_ / "hailo";
+    fs::create_directories(res);
+    const CliRun made = run_program(HCLIP_MAKE_STAND_IN_HEFS, {"--model-dir", kModel, "--out", res.string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const fs::path config = dir_ / "hailo-clip.yaml";
+    std::ofstream(config) << "clip:\n  model_dir: " << kModel << "\n  embedding_dimension: 48\n  backend: hailo\n"
+                          << "hailo:\n  image_hef: " << (res / "clip_image_encoder.stand-in.hef").string()
+                          << "\n  text_hef: " << (res / "clip_text_encoder.stand-in.hef").string()
+                          << "\n  token_embedding_lut: " << (res / "token_embedding_lut.npy").string()
+                          << "\n  text_projection: " << (res / "text_projection.npy").string() << "\n";
+    const std::string file = write_expectations(document_with({oracle_entry(sha_identity())}));
+    const std::vector<std::string> args = {"selftest",       "--config", config.string(), "--backend", "hailo",
+                                           "--expectations", file};
+    CliRun r = run_program(HCLIP_TEST_CLI_PATH, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    EXPECT_TRUE(contains(r.out, "backend:      image hailo-emulated, text hailo-emulated; tolerances: hailo")) << r.out;
+    EXPECT_TRUE(contains(r.out, "not compared on backend 'hailo'")) << r.out;
+    EXPECT_TRUE(contains(r.err, "CPU EMULATION")) << r.err;
+
+    // The same command in the installed program, which has no stand-in: it says why it cannot, and fails.
+    r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(contains(r.err, "the hailo backend is not available: ")) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+
+    // A lost device during the self-test is an error, not a verdict.
+    const std::string faulty = "HAILO_CLIP_STAND_IN_FAULT=run:62:0";
+    r = run_program("/usr/bin/env", [&] {
+        std::vector<std::string> a = {faulty, HCLIP_TEST_CLI_PATH};
+        a.insert(a.end(), args.begin(), args.end());
+        return a;
+    }());
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_TRUE(contains(r.err, "HAILO_COMMUNICATION_CLOSED (62)")) << r.err;
+}
+
 TEST_F(SelfTestCli, UsageAndSetupErrors) {
+    // The installed program on a machine without a usable NPU: the probe's reason, no result.
     CliRun r = run_cli({"selftest", "--model-dir", kModel, "--backend", "hailo"});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_TRUE(contains(r.err, "this build has no Hailo backend")) << r.err;
+    EXPECT_TRUE(contains(r.err, "the hailo backend is not available: ")) << r.err;
     EXPECT_TRUE(r.out.empty());
 
     r = run_cli({"selftest", "--model-dir", kModel, "--backend", "tpu"});

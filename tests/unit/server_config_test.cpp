@@ -156,7 +156,6 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->hailo.group_id, d.hailo.group_id);
     EXPECT_EQ(c->hailo.timeout_ms, d.hailo.timeout_ms);
     EXPECT_EQ(c->hailo.retry_max_seconds, d.hailo.retry_max_seconds);
-    EXPECT_EQ(c->hailo.device_emulation, d.hailo.device_emulation);
     EXPECT_EQ(c->performance.worker_threads, d.performance.worker_threads);
     EXPECT_EQ(c->performance.request_timeout, d.performance.request_timeout);
     EXPECT_EQ(c->performance.max_queue_size, d.performance.max_queue_size);

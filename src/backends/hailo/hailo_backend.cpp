@@ -1,10 +1,9 @@
 #include "backends/hailo/hailo_backend.h"
 
 #include <algorithm>
-#include <cstring>
 
-#include "backends/cpu/cpu_encoders.h"
 #include "backends/hailo/hailo_status.h"
+#include "backends/hailo/text_host.h"
 #include "model/text_tower.h"
 
 namespace hclip::hailo {
@@ -37,7 +36,7 @@ Status check_frame(const NpuTensorInfo& t, std::size_t expected, const std::stri
 class HailoImageEncoder final : public ImageEncoder {
   public:
     explicit HailoImageEncoder(std::shared_ptr<HailoBackend> backend)
-        : backend_(std::move(backend)), name_(backend_->encoder_name()) {}
+        : backend_(std::move(backend)), name_(backend_->name()) {}
     std::string_view backend_name() const override { return name_; }
     int max_batch() const override { return 1; }
     Status encode(std::span<const std::uint8_t> rgb, int count, std::span<float> out) override {
@@ -64,7 +63,7 @@ class HailoImageEncoder final : public ImageEncoder {
 class HailoTextEncoder final : public TextEncoder {
   public:
     explicit HailoTextEncoder(std::shared_ptr<HailoBackend> backend)
-        : backend_(std::move(backend)), name_(backend_->encoder_name()) {
+        : backend_(std::move(backend)), name_(backend_->name()) {
         const auto ctx = static_cast<std::size_t>(backend_->model().config().text.context_length);
         rows_.resize(ctx * static_cast<std::size_t>(backend_->support().width()));
         out_rows_.resize(rows_.size());
@@ -76,37 +75,17 @@ class HailoTextEncoder final : public TextEncoder {
         const TextConfig& c = backend_->model().config().text;
         const TextSupportFiles& f = backend_->support();
         const auto w = static_cast<std::size_t>(f.width()), e = static_cast<std::size_t>(f.embed());
-        const auto ctx = static_cast<std::size_t>(c.context_length);
         if (out.size() != texts.size() * e) {
             return invalid_argument("text encoder: output has room for " + std::to_string(out.size() / e) +
                                     " texts, got " + std::to_string(texts.size()));
         }
         for (std::size_t b = 0; b < texts.size(); ++b) {
             const std::vector<std::int32_t>& ids = texts[b];
-            HCLIP_ASSIGN_OR_RETURN(int eot, TextTower::find_eot(ids, c));
-            if (backend_->faults().eot_by_nonzero_count) {
-                eot = static_cast<int>(std::count_if(ids.begin(), ids.end(), [](std::int32_t id) { return id != 0; })) -
-                      1;
-            }
-            // Rows after the end-of-text token repeat its embedding, as the HEF's calibration data did; attention
-            // is causal, so they cannot change the pooled row.
-            for (std::size_t t = 0; t < ctx; ++t) {
-                const std::int32_t id = t <= static_cast<std::size_t>(eot) && t < ids.size() ? ids[t] : c.eot_token;
-                std::memcpy(rows_.data() + t * w, f.lut.data.data() + static_cast<std::size_t>(id) * w,
-                            w * sizeof(float));
-            }
+            HCLIP_ASSIGN_OR_RETURN(const int eot, TextTower::find_eot(ids, c));
+            gather_token_rows(ids, eot, c, f.lut, rows_);
             HCLIP_RETURN_IF_ERROR(backend_->run_text(rows_, out_rows_));
-            const float* x = out_rows_.data() + static_cast<std::size_t>(eot) * w;
-            float* y = out.data() + b * e;
-            const float* p = f.projection.data.data();
-            for (std::size_t i = 0; i < e; ++i) {
-                double acc = 0.0;
-                for (std::size_t j = 0; j < w; ++j) {
-                    const float pji = backend_->faults().transposed_projection ? p[i * w + j] : p[j * e + i];
-                    acc += static_cast<double>(x[j]) * static_cast<double>(pji);
-                }
-                y[i] = static_cast<float>(acc);
-            }
+            project_pooled_row(std::span<const float>(out_rows_).subspan(static_cast<std::size_t>(eot) * w, w),
+                               f.projection, out.subspan(b * e, e));
         }
         return {};
     }
@@ -121,13 +100,12 @@ class HailoTextEncoder final : public TextEncoder {
 
 Result<std::shared_ptr<HailoBackend>> HailoBackend::start(const HailoBackendOptions& options,
                                                           std::shared_ptr<const ClipModel> model,
-                                                          const NpuDeviceFactory& factory, HostFaults faults) {
+                                                          const NpuDeviceFactory& factory) {
     if (!factory) return unavailable("this build of hailo-clip has no HailoRT, so it cannot use a Hailo NPU");
     std::shared_ptr<HailoBackend> b(new HailoBackend());
     b->options_ = options;
     b->model_ = std::move(model);
     b->factory_ = factory;
-    b->faults_ = faults;
     const ClipConfig& c = b->model_->config();
     if (options.text_on_npu) {
         HCLIP_ASSIGN_OR_RETURN(b->support_,
@@ -168,17 +146,19 @@ Status HailoBackend::open_all() {
     if (!s.ok()) return to_status(s.code, s.what.empty() ? "opening the Hailo device" : s.what);
     const ClipConfig& c = model_->config();
     std::unique_ptr<NpuModel> image, text;
-    // Host formats are requested before anything is sized: uint8 pixels in, float32 out (HailoRT dequantizes).
-    s = device->open_model(options_.image_hef, {HostFormat::kUint8, HostFormat::kFloat32}, image);
-    if (!s.ok()) return to_status(s.code, s.what);
-    HCLIP_RETURN_IF_ERROR(check_single_io(*image, options_.image_hef, "image"));
-    const auto px = static_cast<std::size_t>(c.vision.image_size);
-    HCLIP_RETURN_IF_ERROR(
-        check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
-                    "the model takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"));
-    HCLIP_RETURN_IF_ERROR(check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4,
-                                      options_.image_hef, "output",
-                                      "the model's embeddings are " + std::to_string(c.embed_dim) + " float32"));
+    if (options_.image_on_npu) {
+        // Host formats are requested before anything is sized: uint8 pixels in, float32 out (HailoRT dequantizes).
+        s = device->open_model(options_.image_hef, {HostFormat::kUint8, HostFormat::kFloat32}, image);
+        if (!s.ok()) return to_status(s.code, s.what);
+        HCLIP_RETURN_IF_ERROR(check_single_io(*image, options_.image_hef, "image"));
+        const auto px = static_cast<std::size_t>(c.vision.image_size);
+        HCLIP_RETURN_IF_ERROR(
+            check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
+                        "the model takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"));
+        HCLIP_RETURN_IF_ERROR(check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4,
+                                          options_.image_hef, "output",
+                                          "the model's embeddings are " + std::to_string(c.embed_dim) + " float32"));
+    }
     if (options_.text_on_npu) {
         // Float32 rows in (HailoRT quantizes to the HEF's 16-bit input), float32 rows out.
         s = device->open_model(options_.text_hef, {HostFormat::kFloat32, HostFormat::kFloat32}, text);
@@ -209,22 +189,24 @@ void HailoBackend::close_all() {
     device_.reset();
 }
 
-std::string HailoBackend::name() const {
-    return encoder_name() + (options_.text_on_npu ? "" : "+cpu-text");
-}
-
-HailoState HailoBackend::state() const {
+HailoState HailoBackend::device_state() const {
     std::lock_guard lock(state_mutex_);
     return {ready_, reason_, reinitializations_};
 }
 
-std::unique_ptr<ImageEncoder> HailoBackend::create_image_encoder() {
-    return std::make_unique<HailoImageEncoder>(shared_from_this());
+BackendState HailoBackend::state() const {
+    const HailoState s = device_state();
+    return {s.ready, s.ready ? std::string() : "the Hailo device is being reinitialized: " + s.reason};
 }
 
-std::unique_ptr<TextEncoder> HailoBackend::create_text_encoder(int max_batch) {
-    if (!options_.text_on_npu) return make_cpu_text_encoder(model_, max_batch);
-    return std::make_unique<HailoTextEncoder>(shared_from_this());
+Result<std::unique_ptr<ImageEncoder>> HailoBackend::create_image_encoder() {
+    if (!options_.image_on_npu) return internal_error("the Hailo backend was not opened for the image tower");
+    return std::unique_ptr<ImageEncoder>(std::make_unique<HailoImageEncoder>(shared_from_this()));
+}
+
+Result<std::unique_ptr<TextEncoder>> HailoBackend::create_text_encoder() {
+    if (!options_.text_on_npu) return internal_error("the Hailo backend was not opened for the text tower");
+    return std::unique_ptr<TextEncoder>(std::make_unique<HailoTextEncoder>(shared_from_this()));
 }
 
 Status HailoBackend::run_image(std::span<const std::uint8_t> rgb, std::span<float> embedding) {
@@ -246,7 +228,9 @@ Status HailoBackend::run(bool image, std::span<const std::uint8_t> in, std::span
         }
     }
     NpuModel* m = image ? image_.get() : text_.get();
-    if (m == nullptr) return internal_error("the Hailo text encoder is not configured (hailo.text_encoder: cpu)");
+    if (m == nullptr) {
+        return internal_error(std::string("the Hailo ") + (image ? "image" : "text") + " encoder is not configured");
+    }
     NpuStatus s;
     {
         std::lock_guard lock(image ? image_mutex_ : text_mutex_);

@@ -24,6 +24,7 @@
 #include "backends/hailo/npu_session.h"
 #include "backends/hailo/support_files.h"
 #include "core/status.h"
+#include "engine/backend.h"
 #include "engine/encoder.h"
 #include "model/clip_model.h"
 
@@ -34,7 +35,8 @@ struct HailoBackendOptions {
     std::string text_hef;
     std::string token_embedding_lut;
     std::string text_projection;
-    bool text_on_npu = true;  // false: the text tower runs on the CPU with the same checkpoint
+    bool image_on_npu = true;  // which HEFs are configured: the engine may put either tower on another backend
+    bool text_on_npu = true;
     NpuDeviceOptions device;
     std::chrono::milliseconds timeout{2000};  // one frame on the NPU
     std::chrono::milliseconds retry_initial{500};
@@ -43,39 +45,33 @@ struct HailoBackendOptions {
     std::function<void(const std::string&)> log_info;
 };
 
-// Test seam: each flag is a known host-side bug. Mutation tests switch one on and assert the golden comparison
-// fails, which proves that comparison would catch the bug. Never set outside tests.
-struct HostFaults {
-    bool transposed_projection = false;  // reads text_projection.npy as [embed, width]
-    bool eot_by_nonzero_count = false;   // pools at (count of non-zero ids) - 1, as a known example does
-};
-
 struct HailoState {
     bool ready = false;
     std::string reason;  // why not ready
     int reinitializations = 0;
 };
 
-class HailoBackend : public std::enable_shared_from_this<HailoBackend> {
+class HailoBackend final : public Backend, public std::enable_shared_from_this<HailoBackend> {
   public:
     // Opens the device, configures the HEFs and checks every size. An error here names the file and the fix.
     static Result<std::shared_ptr<HailoBackend>> start(const HailoBackendOptions& options,
                                                        std::shared_ptr<const ClipModel> model,
-                                                       const NpuDeviceFactory& factory, HostFaults faults = {});
+                                                       const NpuDeviceFactory& factory);
     ~HailoBackend();
     HailoBackend(const HailoBackend&) = delete;
     HailoBackend& operator=(const HailoBackend&) = delete;
 
-    // Per-worker sessions.
-    std::unique_ptr<ImageEncoder> create_image_encoder();
-    std::unique_ptr<TextEncoder> create_text_encoder(int max_batch);
+    // Per-worker sessions (Backend); an error for a tower whose HEF was not configured.
+    Result<std::unique_ptr<ImageEncoder>> create_image_encoder() override;
+    Result<std::unique_ptr<TextEncoder>> create_text_encoder() override;
 
-    // "hailo", or "hailo-emulated" for the CPU stand-in; "+cpu-text" when the text tower runs on the CPU.
-    std::string name() const;
-    std::string encoder_name() const { return emulated_ ? "hailo-emulated" : "hailo"; }
-    std::string description() const { return description_; }
+    // "hailo", or "hailo-emulated" when the device says it is an emulation (a test double): such a device is
+    // never reported as the NPU.
+    std::string name() const override { return emulated_ ? "hailo-emulated" : "hailo"; }
+    std::string description() const override { return description_; }
     bool emulated() const { return emulated_; }
-    HailoState state() const;
+    BackendState state() const override;
+    HailoState device_state() const;
 
     // One frame through a model (the encoders call these).
     Status run_image(std::span<const std::uint8_t> rgb, std::span<float> embedding);
@@ -83,7 +79,6 @@ class HailoBackend : public std::enable_shared_from_this<HailoBackend> {
 
     const ClipModel& model() const { return *model_; }
     const TextSupportFiles& support() const { return support_; }
-    const HostFaults& faults() const { return faults_; }
 
   private:
     HailoBackend() = default;
@@ -97,7 +92,6 @@ class HailoBackend : public std::enable_shared_from_this<HailoBackend> {
     HailoBackendOptions options_;
     std::shared_ptr<const ClipModel> model_;
     NpuDeviceFactory factory_;
-    HostFaults faults_;
     TextSupportFiles support_;
     std::string description_;
     bool emulated_ = false;

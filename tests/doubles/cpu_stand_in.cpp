@@ -1,4 +1,4 @@
-#include "backends/hailo/cpu_stand_in.h"
+#include "doubles/cpu_stand_in.h"
 
 #include <nlohmann/json.hpp>
 

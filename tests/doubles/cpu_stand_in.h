@@ -1,4 +1,4 @@
-// A CPU stand-in for the Hailo device, for tests and for builds without HailoRT. It emulates each CLIP HEF's
+// A test double: a CPU stand-in for the Hailo device (never linked into hailo-clip itself). It emulates each CLIP HEF's
 // contract with our own float32 towers:
 //   image encoder HEF: uint8 RGB NHWC in, normalization inside, the projected embedding out;
 //   text encoder HEF:  [context, width] token-embedding rows in, positions added inside, the causal blocks and the

@@ -113,6 +113,19 @@ Reader int_into(int& dst, long long min, long long max) {
         return Status();
     };
 }
+// A whole number the user may leave out (or write as null): then it stays unset.
+Reader optional_int_into(std::optional<int>& dst, long long min, long long max) {
+    return [&dst, min, max](const YAML::Node& n, const std::string& key) {
+        if (n.IsNull()) {
+            dst.reset();
+            return Status();
+        }
+        long long v = 0;
+        HCLIP_RETURN_IF_ERROR(read_int(n, key, min, max, v));
+        dst = static_cast<int>(v);
+        return Status();
+    };
+}
 Reader u64_into(std::uint64_t& dst, long long min, long long max) {
     return [&dst, min, max](const YAML::Node& n, const std::string& key) {
         long long v = 0;
@@ -123,6 +136,19 @@ Reader u64_into(std::uint64_t& dst, long long min, long long max) {
 }
 Reader double_into(double& dst, double min, double max) {
     return [&dst, min, max](const YAML::Node& n, const std::string& key) { return read_double(n, key, min, max, dst); };
+}
+// A number the user may leave out (or write as null): then it stays unset.
+Reader optional_double_into(std::optional<double>& dst, double min, double max) {
+    return [&dst, min, max](const YAML::Node& n, const std::string& key) {
+        if (n.IsNull()) {
+            dst.reset();
+            return Status();
+        }
+        double v = 0.0;
+        HCLIP_RETURN_IF_ERROR(read_double(n, key, min, max, v));
+        dst = v;
+        return Status();
+    };
 }
 // An optional string: empty is allowed and means "not set".
 Reader optional_string_into(std::string& dst) {
@@ -210,31 +236,43 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                         {"keep_alive_timeout", double_into(c.server.keep_alive_timeout, 0.001, 3600)},
                                         {"api_key", optional_string_into(c.server.api_key)},
                                         {"api_key_file", optional_string_into(c.server.api_key_file)}}));
-    HCLIP_RETURN_IF_ERROR(read_section(root, "clip",
-                                       {{"model", string_into(c.clip.model)},
-                                        {"model_dir", string_into(c.clip.model_dir)},
-                                        {"embedding_dimension", int_into(c.clip.embedding_dimension, 1, 65536)},
-                                        {"device", int_into(c.clip.device, 0, 64)},
-                                        {"image_size", int_into(c.clip.image_size, 1, 4096)},
-                                        {"batch_size", int_into(c.clip.batch_size, 1, 256)},
-                                        {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
-                                        {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
-                                        {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})}}));
-    HCLIP_RETURN_IF_ERROR(read_section(root, "hailo",
-                                       {{"image_hef", string_into(c.hailo.image_hef)},
-                                        {"text_hef", string_into(c.hailo.text_hef)},
-                                        {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
-                                        {"text_projection", string_into(c.hailo.text_projection)},
-                                        {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
-                                        {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
-                                        {"group_id", string_into(c.hailo.group_id)},
-                                        {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
-                                        {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)}}));
-    HCLIP_RETURN_IF_ERROR(read_section(root, "performance",
-                                       {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
-                                        {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
-                                        {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
-                                        {"gemm_threads", int_into(c.performance.gemm_threads, 1, 256)}}));
+    HCLIP_RETURN_IF_ERROR(
+        read_section(root, "clip",
+                     {{"model", string_into(c.clip.model)},
+                      {"model_dir", string_into(c.clip.model_dir)},
+                      {"embedding_dimension", optional_int_into(c.clip.embedding_dimension, 1, 65536)},
+                      {"device", int_into(c.clip.device, 0, 64)},
+                      {"image_size", optional_int_into(c.clip.image_size, 1, 4096)},
+                      {"batch_size", int_into(c.clip.batch_size, 1, 256)},
+                      {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
+                      {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
+                      {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})}}));
+    HCLIP_RETURN_IF_ERROR(
+        read_section(root, "hailo",
+                     {{"image_hef", string_into(c.hailo.image_hef)},
+                      {"text_hef", string_into(c.hailo.text_hef)},
+                      {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
+                      {"text_projection", string_into(c.hailo.text_projection)},
+                      {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
+                      {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
+                      {"group_id", string_into(c.hailo.group_id)},
+                      {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
+                      {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)}}));
+    HCLIP_RETURN_IF_ERROR(
+        read_section(root, "performance",
+                     {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
+                      {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
+                      {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
+                      {"gemm_threads", int_into(c.performance.gemm_threads, 1, 256)},
+                      {"hung_worker_timeout", optional_double_into(c.performance.hung_worker_timeout, 0.001, 86400)},
+                      {"health_probe_interval", double_into(c.performance.health_probe_interval, 0.001, 86400)}}));
+    if (c.performance.hung_worker_timeout && *c.performance.hung_worker_timeout < c.performance.request_timeout) {
+        // A batch may legitimately run for a whole request_timeout; a shorter bound would restart a busy service.
+        return invalid_argument("performance.hung_worker_timeout is " +
+                                std::to_string(*c.performance.hung_worker_timeout) +
+                                " s; it must be at least performance.request_timeout (" +
+                                std::to_string(c.performance.request_timeout) + " s)");
+    }
     HCLIP_RETURN_IF_ERROR(read_section(root, "limits",
                                        {{"max_body_bytes", u64_into(c.limits.max_body_bytes, 1024, 1ll << 32)},
                                         {"max_image_pixels", u64_into(c.limits.max_image_pixels, 1, 1ll << 32)},
@@ -264,18 +302,23 @@ Result<ServiceConfig> load_service_config(const std::string& path) {
 }
 
 Status check_config_against_model(const ServiceConfig& c, int model_embedding_dimension, int model_image_size) {
-    if (c.clip.embedding_dimension != model_embedding_dimension) {
-        return invalid_argument("clip.embedding_dimension is " + std::to_string(c.clip.embedding_dimension) +
-                                " but the model in " + c.clip.model_dir + " has " +
-                                std::to_string(model_embedding_dimension) + "-dimension embeddings; set " +
-                                "clip.embedding_dimension: " + std::to_string(model_embedding_dimension));
+    if (c.clip.embedding_dimension && *c.clip.embedding_dimension != model_embedding_dimension) {
+        return invalid_argument(
+            "clip.embedding_dimension is " + std::to_string(*c.clip.embedding_dimension) + " but the model in " +
+            c.clip.model_dir + " has " + std::to_string(model_embedding_dimension) + "-dimension embeddings; set " +
+            "clip.embedding_dimension: " + std::to_string(model_embedding_dimension) + " or leave it out");
     }
-    if (c.clip.image_size != model_image_size) {
-        return invalid_argument("clip.image_size is " + std::to_string(c.clip.image_size) + " but the model in " +
+    if (c.clip.image_size && *c.clip.image_size != model_image_size) {
+        return invalid_argument("clip.image_size is " + std::to_string(*c.clip.image_size) + " but the model in " +
                                 c.clip.model_dir + " takes " + std::to_string(model_image_size) +
-                                " px images; set clip.image_size: " + std::to_string(model_image_size));
+                                " px images; set clip.image_size: " + std::to_string(model_image_size) +
+                                " or leave it out");
     }
     return {};
+}
+
+double PerformanceSection::hung_worker_bound() const {
+    return hung_worker_timeout.value_or(kHungWorkerTimeoutsPerRequestTimeout * request_timeout);
 }
 
 }  // namespace hclip::server

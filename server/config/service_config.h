@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -32,9 +33,10 @@ struct ServerSection {
 struct ClipSection {
     std::string model = "clip-vit-b-32";  // the name reported to clients
     std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";
-    int embedding_dimension = 512;  // must equal the model's
+    // Not set: the model's. Set: a statement about the model that start-up checks (a mismatch stops it).
+    std::optional<int> embedding_dimension;
     int device = 0;                 // NPU device index (used by the Hailo backend)
-    int image_size = 224;           // must equal the model's
+    std::optional<int> image_size;  // as embedding_dimension: not set means the model's
     int batch_size = 8;             // images or texts per tower pass (also across requests)
     double logit_scale = 100.0;
     int text_cache_size = 1024;  // prompt embeddings kept (0 disables the cache)
@@ -56,11 +58,20 @@ struct HailoSection {
     int retry_max_seconds = 30;           // back-off limit while reinitializing a lost device
 };
 
+// Unless set, a worker counts as stuck once one batch has run for this many request timeouts.
+inline constexpr double kHungWorkerTimeoutsPerRequestTimeout = 3.0;
+
 struct PerformanceSection {
     int worker_threads = 2;         // inference workers, each with its own encoders
     double request_timeout = 30.0;  // seconds, whole request
     int max_queue_size = 10;        // requests waiting for a worker
     int gemm_threads = 1;           // threads inside one matrix product, per worker
+    // Seconds one batch may run before its worker counts as stuck: the service turns unhealthy and stops pinging
+    // the systemd watchdog. Not set: kHungWorkerTimeoutsPerRequestTimeout x request_timeout.
+    std::optional<double> hung_worker_timeout;
+    double health_probe_interval = 30.0;  // seconds between probe inferences while idle or failing
+
+    double hung_worker_bound() const;  // hung_worker_timeout, or its default
 };
 
 struct LimitsSection {
@@ -83,7 +94,7 @@ struct ServiceConfig {
 Result<ServiceConfig> parse_service_config(const std::string& yaml_text, const std::string& source);
 Result<ServiceConfig> load_service_config(const std::string& path);
 
-// Checks what only the loaded model can tell (embedding_dimension, image_size).
+// Checks what only the loaded model can tell: embedding_dimension and image_size, where the user wrote them.
 Status check_config_against_model(const ServiceConfig& config, int model_embedding_dimension, int model_image_size);
 
 }  // namespace hclip::server

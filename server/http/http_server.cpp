@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <new>
 #include <string_view>
 #include <thread>
 
@@ -55,7 +56,8 @@ bool same_key(std::string_view presented, std::string_view expected) {
 }
 
 bool authorized(const httplib::Request& req, const std::string& api_key) {
-    if (api_key.empty() || req.path == "/health") return true;
+    if (api_key.empty() || req.path == "/health" || req.path == "/health/live" || req.path == "/health/ready")
+        return true;
     const std::string header = req.get_header_value("Authorization");
     constexpr std::string_view kScheme = "Bearer ";
     if (header.size() < kScheme.size()) return false;
@@ -107,6 +109,11 @@ HttpServer::HttpServer(ClipService& service, std::string version)
     http_->set_read_timeout(seconds(c.server.read_timeout));
     http_->set_write_timeout(seconds(c.server.write_timeout));
     http_->set_keep_alive_timeout(static_cast<time_t>(std::ceil(c.server.keep_alive_timeout)));
+    // cpp-httplib writes a response's headers and body in separate small writes; with Nagle's algorithm on, the
+    // second waits for the client's delayed ACK (about 40 ms on Linux) on every kept-alive request. Set on the
+    // listening socket, TCP_NODELAY is inherited by each accepted connection (the library gives no per-connection
+    // hook); tests/e2e/test_keep_alive.py measures the effect.
+    http_->set_tcp_nodelay(true);
     install_routes();
 }
 
@@ -134,6 +141,15 @@ void HttpServer::install_routes() {
     http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
         const HealthReport h = service_.health();
         send_json(res, h.healthy ? 200 : 503, health_response(h, version_));
+    });
+    // Liveness (restart me when false) and readiness (send me traffic when true), as Kubernetes probes expect.
+    http_->Get("/health/live", [this](const httplib::Request&, httplib::Response& res) {
+        const HealthReport h = service_.health();
+        send_json(res, h.live ? 200 : 503, liveness_response(h));
+    });
+    http_->Get("/health/ready", [this](const httplib::Request&, httplib::Response& res) {
+        const HealthReport h = service_.health();
+        send_json(res, h.healthy ? 200 : 503, readiness_response(h));
     });
 
     // POST endpoints share the envelope: content type, JSON object, deadline, timing, error mapping.
@@ -202,6 +218,12 @@ void HttpServer::install_routes() {
         std::string what = "unknown exception";
         try {
             if (ep) std::rethrow_exception(ep);
+        } catch (const std::bad_alloc&) {
+            // Out of memory for this request (a large picture, a big batch): it fails, the service stays up.
+            log_error("out of memory while handling a request");
+            res.set_header("Retry-After", "1");
+            send_json(res, 503, error_body("the service ran out of memory for this request; retry shortly"));
+            return;
         } catch (const std::exception& e) {
             what = e.what();
         } catch (...) {

@@ -143,9 +143,30 @@ Json health_response(const HealthReport& h, const std::string& version) {
               {"queued", h.queued},
               {"inferences", h.inferences},
               {"failed_inferences", h.failed_inferences},
+              {"expired_requests", h.expired},
               {"rejected_requests", h.rejected},
+              {"oldest_batch_seconds", std::round(h.oldest_batch_seconds * 10.0) / 10.0},
+              {"probes", h.probes},
+              {"failed_probes", h.failed_probes},
               {"text_cache_entries", h.text_cache_entries},
               {"text_cache_hits", h.text_cache_hits}};
+    if (!h.healthy) j["reason"] = h.reason;
+    if (h.last_self_test) {
+        j["last_self_test"] = {{"time", h.last_self_test->time},
+                               {"passed", h.last_self_test->passed},
+                               {"verdict", h.last_self_test->verdict}};
+    }
+    return j;
+}
+
+Json liveness_response(const HealthReport& h) {
+    Json j = {{"live", h.live}};
+    if (!h.live) j["reason"] = h.reason;
+    return j;
+}
+
+Json readiness_response(const HealthReport& h) {
+    Json j = {{"ready", h.healthy}};
     if (!h.healthy) j["reason"] = h.reason;
     return j;
 }

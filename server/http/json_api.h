@@ -18,6 +18,10 @@ Result<std::string> parse_embed_text_request(const nlohmann::json& body);
 nlohmann::json classify_response(const ClassifyResult& result, double elapsed_ms, const std::string& model);
 nlohmann::json embed_response(const EmbedResult& result, double elapsed_ms, const std::string& model);
 nlohmann::json health_response(const HealthReport& health, const std::string& version);
+// /health/live: {"live": true} (200), or false with a reason (503) while an inference worker is stuck.
+nlohmann::json liveness_response(const HealthReport& health);
+// /health/ready: {"ready": true} (200), or false with a reason (503): the same verdict as /health's status.
+nlohmann::json readiness_response(const HealthReport& health);
 nlohmann::json error_body(const std::string& message);
 
 }  // namespace hclip::server

@@ -1,11 +1,28 @@
 #include "server/inference/inference_pool.h"
 
+#include <algorithm>
+#include <new>
+
 #include "engine/zero_shot.h"
 
 namespace hclip::server {
 
-InferencePool::InferencePool(int embed_dim, int workers, int max_queue_size, int batch_size)
-    : dim_(embed_dim), worker_count_(workers), max_queue_size_(max_queue_size), batch_size_(batch_size) {}
+namespace {
+
+// A worker thread is the edge where an exception would end the process (std::terminate), so the few that can come
+// out of a batch become an answer: out of memory (oneDNN scratch, a large batch) is 503, the request may be retried.
+Status out_of_memory(const char* while_doing) {
+    return unavailable(std::string("out of memory while ") + while_doing + "; retry shortly");
+}
+
+}  // namespace
+
+InferencePool::InferencePool(int embed_dim, int workers, int max_queue_size, int batch_size, BatchObserver observer)
+    : dim_(embed_dim),
+      worker_count_(workers),
+      max_queue_size_(max_queue_size),
+      batch_size_(batch_size),
+      observer_(std::move(observer)) {}
 
 InferencePool::~InferencePool() {
     shutdown(Clock::now());
@@ -67,42 +84,35 @@ void InferencePool::worker_loop(Worker& worker) {
                 queue_.pop_front();
             }
             ++stats_.busy_workers;
+            worker.busy_since = Clock::now();
         }
         run_batch(worker, batch);
         batch.clear();
         std::lock_guard lock(mutex_);
         --stats_.busy_workers;
+        worker.busy_since = {};
     }
 }
 
 void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>& batch) {
-    // Answer expired jobs without computing them.
+    // Answer expired jobs without computing them (counted first, so whoever sees the answer sees the count).
     const auto now = Clock::now();
+    std::vector<std::unique_ptr<Job>> expired;
     std::erase_if(batch, [&](std::unique_ptr<Job>& job) {
         if (now <= job->deadline) return false;
-        job->promise.set_value(deadline_exceeded("the request waited longer than request_timeout for a worker"));
+        expired.push_back(std::move(job));
         return true;
     });
+    count_expired(expired.size());
+    for (auto& job : expired)
+        job->promise.set_value(deadline_exceeded("the request waited longer than request_timeout for a worker"));
     if (batch.empty()) return;
 
-    std::vector<std::uint8_t> rgb;
-    std::vector<std::vector<std::int32_t>> texts;
-    int image_count = 0;
-    for (const auto& job : batch) {
-        for (const auto& img : job->input.images) {
-            rgb.insert(rgb.end(), img.rgb.begin(), img.rgb.end());
-            ++image_count;
-        }
-        texts.insert(texts.end(), job->input.texts.begin(), job->input.texts.end());
-    }
-    const auto d = static_cast<std::size_t>(dim_);
-    std::vector<float> image_out(static_cast<std::size_t>(image_count) * d), text_out(texts.size() * d);
-    Status status;
-    if (image_count > 0) status = worker.image->encode(rgb, image_count, image_out);
-    if (status.ok() && !texts.empty()) status = worker.text->encode(texts, text_out);
-    if (!status.ok()) {
+    Result<BatchOutput> out = encode_batch(worker, batch);
+    if (!out.ok()) {
+        const Status& status = out.status();
         record(false, status.to_string());
-        // Inputs were validated before queueing, so a failure here is the model's or the device's.
+        // Inputs were validated before queueing, so a failure here is the model's, the device's or the memory's.
         const Status failure = status.code() == StatusCode::kUnavailable
                                    ? status
                                    : internal_error("inference failed: " + status.message());
@@ -110,34 +120,81 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
             job->promise.set_value(failure);
         return;
     }
-    l2_normalize_rows(image_out, d);
-    l2_normalize_rows(text_out, d);
     // Recorded before any answer is released, so a caller that checks /health right after its answer sees it.
     record(true, "");
+    // A caller whose deadline passed stopped waiting and answered 504: that request failed.
+    const auto done = Clock::now();
+    count_expired(static_cast<std::uint64_t>(
+        std::count_if(batch.begin(), batch.end(), [&](const auto& job) { return done > job->deadline; })));
+    const auto d = static_cast<std::size_t>(dim_);
     std::size_t img_at = 0, txt_at = 0;
     for (auto& job : batch) {
-        InferenceOutput out;
         const std::size_t ni = job->input.images.size() * d, nt = job->input.texts.size() * d;
-        out.image_embeddings.assign(image_out.begin() + static_cast<std::ptrdiff_t>(img_at),
-                                    image_out.begin() + static_cast<std::ptrdiff_t>(img_at + ni));
-        out.text_embeddings.assign(text_out.begin() + static_cast<std::ptrdiff_t>(txt_at),
-                                   text_out.begin() + static_cast<std::ptrdiff_t>(txt_at + nt));
+        try {
+            InferenceOutput result;
+            result.image_embeddings.assign(out->image.begin() + static_cast<std::ptrdiff_t>(img_at),
+                                           out->image.begin() + static_cast<std::ptrdiff_t>(img_at + ni));
+            result.text_embeddings.assign(out->text.begin() + static_cast<std::ptrdiff_t>(txt_at),
+                                          out->text.begin() + static_cast<std::ptrdiff_t>(txt_at + nt));
+            if (!job->input.raw_projections) {
+                l2_normalize_rows(result.image_embeddings, d);
+                l2_normalize_rows(result.text_embeddings, d);
+            }
+            job->promise.set_value(std::move(result));
+        } catch (const std::bad_alloc&) {
+            job->promise.set_value(out_of_memory("copying a request's embeddings"));
+        }
         img_at += ni;
         txt_at += nt;
-        job->promise.set_value(std::move(out));
     }
 }
 
-void InferencePool::record(bool ok, const std::string& error) {
-    std::lock_guard lock(mutex_);
-    stats_.last_inference_ok = ok;
-    if (ok) {
-        ++stats_.completed;
-        stats_.last_error.clear();
-    } else {
-        ++stats_.failed;
-        stats_.last_error = error;
+Result<InferencePool::BatchOutput> InferencePool::encode_batch(Worker& worker,
+                                                               const std::vector<std::unique_ptr<Job>>& batch) const {
+    try {
+        std::vector<std::uint8_t> rgb;
+        std::vector<std::vector<std::int32_t>> texts;
+        int image_count = 0;
+        for (const auto& job : batch) {
+            for (const auto& img : job->input.images) {
+                rgb.insert(rgb.end(), img.rgb.begin(), img.rgb.end());
+                ++image_count;
+            }
+            texts.insert(texts.end(), job->input.texts.begin(), job->input.texts.end());
+        }
+        const auto d = static_cast<std::size_t>(dim_);
+        BatchOutput out;
+        out.image.resize(static_cast<std::size_t>(image_count) * d);
+        out.text.resize(texts.size() * d);
+        if (image_count > 0) HCLIP_RETURN_IF_ERROR(worker.image->encode(rgb, image_count, out.image));
+        if (!texts.empty()) HCLIP_RETURN_IF_ERROR(worker.text->encode(texts, out.text));
+        return out;
+    } catch (const std::bad_alloc&) {
+        return out_of_memory("running a batch");
+    } catch (const std::exception& e) {
+        return internal_error(std::string("the encoder threw: ") + e.what());
     }
+}
+
+void InferencePool::count_expired(std::uint64_t n) {
+    if (n == 0) return;
+    std::lock_guard lock(mutex_);
+    stats_.expired += n;
+}
+
+void InferencePool::record(bool ok, const std::string& error) {
+    {
+        std::lock_guard lock(mutex_);
+        stats_.last_inference_ok = ok;
+        if (ok) {
+            ++stats_.completed;
+            stats_.last_error.clear();
+        } else {
+            ++stats_.failed;
+            stats_.last_error = error;
+        }
+    }
+    if (observer_) observer_(ok, error);  // outside the lock: the observer may ask for health()
 }
 
 void InferencePool::shutdown(Clock::time_point deadline) {
@@ -160,10 +217,21 @@ void InferencePool::shutdown(Clock::time_point deadline) {
 }
 
 PoolHealth InferencePool::health() const {
+    const auto now = Clock::now();
     std::lock_guard lock(mutex_);
     PoolHealth h = stats_;
     h.waiting = queue_.size();
+    for (const auto& w : workers_) {
+        if (w->busy_since == Clock::time_point{}) continue;
+        h.oldest_batch_seconds =
+            std::max(h.oldest_batch_seconds, std::chrono::duration<double>(now - w->busy_since).count());
+    }
     return h;
+}
+
+bool InferencePool::running() const {
+    std::lock_guard lock(mutex_);
+    return accepting_ && !stopping_;
 }
 
 }  // namespace hclip::server

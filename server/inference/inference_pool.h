@@ -29,12 +29,17 @@ using Clock = std::chrono::steady_clock;
 struct InferenceInput {
     std::vector<PreparedImage> images;
     std::vector<std::vector<std::int32_t>> texts;
+    // The warm-up asks for the projections as the encoders made them, to check them before normalization.
+    bool raw_projections = false;
 };
 
 struct InferenceOutput {
-    std::vector<float> image_embeddings;  // images.size() x dim, L2-normalized
-    std::vector<float> text_embeddings;   // texts.size() x dim, L2-normalized
+    std::vector<float> image_embeddings;  // images.size() x dim, L2-normalized (unless raw_projections)
+    std::vector<float> text_embeddings;   // texts.size() x dim, L2-normalized (unless raw_projections)
 };
+
+// Told the outcome of every batch a worker ran (from the worker's thread), e.g. by the health monitor.
+using BatchObserver = std::function<void(bool ok, const std::string& error)>;
 
 // Creates one worker's encoders (the CPU backend today; an NPU backend later).
 struct EncoderFactory {
@@ -45,16 +50,20 @@ struct EncoderFactory {
 struct PoolHealth {
     bool last_inference_ok = false;
     std::string last_error;
-    std::uint64_t completed = 0;
-    std::uint64_t failed = 0;
+    std::uint64_t completed = 0;  // batches that succeeded
+    std::uint64_t failed = 0;     // batches that failed
+    std::uint64_t expired = 0;    // requests whose deadline passed before their answer (dropped, or answered late)
     std::uint64_t rejected = 0;
     std::size_t waiting = 0;
     int busy_workers = 0;
+    // How long the longest-running batch now in flight has been running (0 when every worker is idle): a worker
+    // stuck inside an encoder never returns, so only its age can tell.
+    double oldest_batch_seconds = 0.0;
 };
 
 class InferencePool {
   public:
-    InferencePool(int embed_dim, int workers, int max_queue_size, int batch_size);
+    InferencePool(int embed_dim, int workers, int max_queue_size, int batch_size, BatchObserver observer = {});
     ~InferencePool();
     InferencePool(const InferencePool&) = delete;
     InferencePool& operator=(const InferencePool&) = delete;
@@ -70,6 +79,8 @@ class InferencePool {
 
     PoolHealth health() const;
     int workers() const { return worker_count_; }
+    // True between a successful start() and shutdown(): the workers hold their encoders.
+    bool running() const;
 
   private:
     struct Job {
@@ -81,13 +92,20 @@ class InferencePool {
         std::unique_ptr<ImageEncoder> image;
         std::unique_ptr<TextEncoder> text;
         std::thread thread;
+        Clock::time_point busy_since{};  // when the batch in flight was taken (guarded by mutex_); {} when idle
+    };
+    struct BatchOutput {
+        std::vector<float> image, text;
     };
 
     void worker_loop(Worker& worker);
     void run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>& batch);
+    Result<BatchOutput> encode_batch(Worker& worker, const std::vector<std::unique_ptr<Job>>& batch) const;
     void record(bool ok, const std::string& error);
+    void count_expired(std::uint64_t n);
 
     const int dim_, worker_count_, max_queue_size_, batch_size_;
+    const BatchObserver observer_;
     std::vector<std::unique_ptr<Worker>> workers_;
 
     mutable std::mutex mutex_;

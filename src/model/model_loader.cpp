@@ -297,7 +297,15 @@ class ModelLoader {
                 check_agrees("vision_cfg.patch_size", json_int(*v, "patch_size"), c.vision.patch_size));
             HCLIP_RETURN_IF_ERROR(
                 check_agrees("vision_cfg.image_size", json_int(*v, "image_size"), c.vision.image_size));
-            c.vision.heads = c.vision.width / json_int(*v, "head_width").value_or(64);
+            // The head count is width / head_width: a head width that is not a positive divisor of the width is
+            // refused here (0 would divide by zero, others would silently truncate the head count).
+            const int head_width = json_int(*v, "head_width").value_or(64);
+            if (head_width <= 0 || c.vision.width % head_width != 0) {
+                return invalid_argument("open_clip_config.json vision_cfg.head_width is " + std::to_string(head_width) +
+                                        "; it must be a positive divisor of the vision width " +
+                                        std::to_string(c.vision.width));
+            }
+            c.vision.heads = c.vision.width / head_width;
         }
         if (const Json* t = json_object(*model_cfg, "text_cfg")) {
             HCLIP_RETURN_IF_ERROR(check_agrees("text_cfg.width", json_int(*t, "width"), c.text.width));

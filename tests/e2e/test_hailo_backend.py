@@ -110,9 +110,11 @@ def test_missing_hef_fails_even_with_cpu_fallback(tmp_path, hailo_resources):
 
 
 def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, monkeypatch):
-    # The warm-up runs the image and the text model once; the next run loses the device.
-    monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:2:1")
-    service = start_service(hailo_config(hailo_resources), program=TEST_CLI)
+    # The warm-up runs two pictures and two prompts, one frame per run (four runs); the next run loses the device.
+    monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:4:1")
+    config = hailo_config(hailo_resources)
+    config["performance"]["health_probe_interval"] = 0.2  # the probes bring health back without outside traffic
+    service = start_service(config, program=TEST_CLI)
     r = service.post("/v1/embed/image", {"image": fixture_image_b64("CLIP.png")})
     assert r.status_code == 503, r.text
     assert "HAILO_COMMUNICATION_CLOSED (62)" in r.json()["error"]
@@ -126,7 +128,10 @@ def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, mon
         assert r.status_code == 503, r.text
         assert time.time() < deadline, service.log()
         time.sleep(0.1)
-    assert requests.get(service.url + "/health", timeout=10).json()["status"] == "healthy"
+    # The failed passes while the device was reopened stay in the health window until the probes outweigh them.
+    while requests.get(service.url + "/health", timeout=10).json()["status"] != "healthy":
+        assert time.time() < deadline + 30, service.log()
+        time.sleep(0.1)
     assert "Hailo device lost" in service.log() and "reinitialized" in service.log()
     assert service.proc.poll() is None
 

@@ -33,6 +33,22 @@ def test_config_contradicting_the_model_is_refused(tmp_path):
     start_expecting_failure(tmp_path, config, ["clip.embedding_dimension", "640", "48"])
 
 
+def test_dimension_and_image_size_left_out_are_the_models(start_service):
+    # The tiny model has 48-dimension embeddings: a config that states neither key must start and serve them
+    # (the built-in 512 / 224 used to stop it).
+    config = tiny_config()
+    del config["clip"]["embedding_dimension"]
+    service = start_service(config)
+    health = requests.get(service.url + "/health", timeout=10).json()
+    assert health["embedding_dimension"] == 48
+    r = service.post("/v1/embed/text", {"text": "a photo of a cat"})
+    assert r.status_code == 200 and len(r.json()["embedding"]) == 48
+
+
+def test_image_size_contradicting_the_model_is_refused(tmp_path):
+    start_expecting_failure(tmp_path, tiny_config(clip={"image_size": 336}), ["clip.image_size is 336", "224"])
+
+
 def test_unknown_key_and_wrong_type_are_refused(tmp_path):
     (tmp_path / "a").mkdir()
     start_expecting_failure(tmp_path / "a", tiny_config(clip={"modle": "x"}), ["unknown setting clip.modle"])

@@ -106,6 +106,18 @@ TEST_F(MalformedModel, ConfigThatContradictsTensors) {
     EXPECT_NE(s.message().find("embed_dim"), std::string::npos) << s.message();
 }
 
+// head_width 0 used to divide by zero (SIGFPE); a head width that does not divide the width would truncate.
+TEST_F(MalformedModel, OpenClipHeadWidthThatIsNotAPositiveDivisorIsRefused) {
+    write_edited([](std::vector<TensorToWrite>&) {});
+    for (const char* head_width : {"0", "-8", "7"}) {
+        std::ofstream(dir_ / "open_clip_config.json")
+            << R"({"model_cfg": {"vision_cfg": {"head_width": )" << head_width << "}}}";
+        auto s = load_status();
+        EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << head_width << ": " << s.to_string();
+        EXPECT_NE(s.message().find("head_width is " + std::string(head_width)), std::string::npos) << s.message();
+    }
+}
+
 TEST_F(MalformedModel, HuggingFaceCheckpointWithoutConfig) {
     fs::copy_file(testing::fixture("models/tiny-hf/model.safetensors"), dir_ / "model.safetensors");
     auto s = load_status();

@@ -14,7 +14,8 @@ TEST(ServiceConfig, EmptyFileMeansDefaults) {
     EXPECT_EQ(c->server.port, 5000);
     EXPECT_FALSE(c->server.debug);
     EXPECT_EQ(c->clip.model, "clip-vit-b-32");
-    EXPECT_EQ(c->clip.embedding_dimension, 512);
+    EXPECT_FALSE(c->clip.embedding_dimension.has_value());  // the model's
+    EXPECT_FALSE(c->clip.image_size.has_value());
     EXPECT_EQ(c->performance.worker_threads, 2);
     EXPECT_EQ(c->performance.request_timeout, 30.0);
     EXPECT_EQ(c->performance.max_queue_size, 10);
@@ -49,6 +50,31 @@ performance:
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(s.message().find("clip.embedding_dimension is 640"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("512"), std::string::npos) << s.message();
+}
+
+// Left out, clip.embedding_dimension and clip.image_size are the model's: any model starts (a ViT-L/14 at 336 px
+// used to be refused against the built-in 512 / 224).
+TEST(ServiceConfig, DimensionAndImageSizeLeftOutAreTheModels) {
+    auto c = parse_service_config("clip:\n  model: clip-vit-l-14-336\n", "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_TRUE(check_config_against_model(*c, 768, 336).ok());
+    EXPECT_TRUE(check_config_against_model(*c, 512, 224).ok());
+    auto null_values = parse_service_config("clip:\n  embedding_dimension: null\n  image_size:\n", "t.yaml");
+    ASSERT_TRUE(null_values.ok()) << null_values.status().to_string();
+    EXPECT_TRUE(check_config_against_model(*null_values, 768, 336).ok());
+}
+
+// Written, they are a statement about the model, and a contradiction still stops start-up.
+TEST(ServiceConfig, DimensionAndImageSizeWrittenMustMatchTheModel) {
+    auto c = parse_service_config("clip:\n  embedding_dimension: 512\n  image_size: 224\n", "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_TRUE(check_config_against_model(*c, 512, 224).ok());
+    Status dim = check_config_against_model(*c, 768, 224);
+    EXPECT_EQ(dim.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(dim.message().find("clip.embedding_dimension is 512"), std::string::npos) << dim.message();
+    Status size = check_config_against_model(*c, 512, 336);
+    EXPECT_EQ(size.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(size.message().find("clip.image_size is 224"), std::string::npos) << size.message();
 }
 
 struct BadCase {
@@ -147,6 +173,8 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->clip.logit_scale, d.clip.logit_scale);
     EXPECT_EQ(c->clip.text_cache_size, d.clip.text_cache_size);
     EXPECT_EQ(c->clip.backend, d.clip.backend);
+    EXPECT_EQ(c->performance.hung_worker_timeout, d.performance.hung_worker_timeout);
+    EXPECT_EQ(c->performance.health_probe_interval, d.performance.health_probe_interval);
     EXPECT_EQ(c->hailo.image_hef, d.hailo.image_hef);
     EXPECT_EQ(c->hailo.text_hef, d.hailo.text_hef);
     EXPECT_EQ(c->hailo.token_embedding_lut, d.hailo.token_embedding_lut);

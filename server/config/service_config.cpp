@@ -236,7 +236,7 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                        {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
                                         {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
                                         {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
-                                        {"gemm_threads", int_into(c.performance.gemm_threads, 1, 256)}}));
+                                        {"gemm_threads", int_into(c.performance.gemm_threads, 0, 256)}}));
     HCLIP_RETURN_IF_ERROR(read_section(root, "limits",
                                        {{"max_body_bytes", u64_into(c.limits.max_body_bytes, 1024, 1ll << 32)},
                                         {"max_image_pixels", u64_into(c.limits.max_image_pixels, 1, 1ll << 32)},

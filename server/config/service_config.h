@@ -59,10 +59,12 @@ struct HailoSection {
 };
 
 struct PerformanceSection {
-    int worker_threads = 2;         // inference workers, each with its own encoders
+    int worker_threads = 2;         // requests computed at once, each worker with its own encoders
     double request_timeout = 30.0;  // seconds, whole request
     int max_queue_size = 10;        // requests waiting for a worker
-    int gemm_threads = 1;           // threads inside one matrix product, per worker
+    // Threads of the one compute pool all workers' products are split across (0 = one per core): a lone request
+    // uses them all, concurrent requests share them.
+    int gemm_threads = 0;
 };
 
 struct LimitsSection {

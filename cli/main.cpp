@@ -34,8 +34,8 @@ constexpr const char* kUsage =
     "  models      pull NAME [--dest DIR] [--base-url URL] | list [--dir DIR] | verify NAME [--dir DIR]\n"
     "              download, list and check the service's models (default DIR /var/lib/hailo-clip/models)\n"
     "\n"
-    "common options: --config FILE (the service's model and limits), --threads N (GEMM threads, default: all\n"
-    "                cores), --batch N (tower batch, default 8),\n"
+    "common options: --config FILE (the service's model and limits), --threads N (compute threads, default:\n"
+    "                one per core), --batch N (tower batch, default 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name)\n"
     "HAILO_CLIP_MODEL_DIR stands in for --model-dir.\n";
 

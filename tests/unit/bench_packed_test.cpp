@@ -53,8 +53,9 @@ TEST(BenchService, ServiceOverHttpNextToTheTowerAndUnderConcurrentClients) {
     const CliResult r =
         run_cli({"bench", "--model-dir", kModel, "--iterations", "2", "--batch", "2", "--workers", "2"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    for (const char* line : {"image tower alone, batch 1", "service in-process", "service over HTTP, kept-alive",
-                             "over the tower", "concurrent HTTP clients", "images/s"}) {
+    for (const char* line :
+         {"image tower alone, batch 1, 1 thread", "service in-process", "service over HTTP, kept-alive",
+          "over the tower", "concurrent HTTP clients", "images/s"}) {
         EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
     }
     for (const char* clients : {"\n1 ", "\n2 ", "\n8 "})

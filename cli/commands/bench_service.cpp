@@ -112,7 +112,6 @@ bool run_service_bench(const ServiceBenchOptions& o) {
     config.clip.batch_size = o.batch;
     config.performance.worker_threads = o.workers;
     config.performance.gemm_threads = o.gemm_threads;
-    config.performance.max_queue_size = 16;  // room for 8 clients: none is turned away
     auto service = server::ClipService::create(config);
     if (!service.ok()) {
         std::fprintf(stderr, "hailo-clip bench: cannot start the service: %s\n", service.status().to_string().c_str());

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "kernels/compute_pool.h"
 #include "server/clip_service.h"
 #include "server/config/service_config.h"
 #include "server/http/http_server.h"
@@ -139,12 +140,13 @@ int run_serve(const std::vector<std::string>& args) {
     log_info("model: " + engine.model().config().summary() + ", weights " + engine.model().stored_dtype() + " (" +
              engine.model().weights_path() + ")");
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "embedding dimension %d, backend %s, %d inference workers x %d GEMM threads, batch %d, queue %d, "
-                  "request timeout %g s, prompt cache %d",
-                  engine.embed_dim(), (*service)->health().backend.c_str(), config->performance.worker_threads,
-                  config->performance.gemm_threads, config->clip.batch_size, config->performance.max_queue_size,
-                  config->performance.request_timeout, config->clip.text_cache_size);
+    std::snprintf(
+        line, sizeof line,
+        "embedding dimension %d, backend %s, %d inference workers sharing %d compute threads, batch %d, queue %d, "
+        "request timeout %g s, prompt cache %d",
+        engine.embed_dim(), (*service)->health().backend.c_str(), config->performance.worker_threads, compute_threads(),
+        config->clip.batch_size, config->performance.max_queue_size, config->performance.request_timeout,
+        config->clip.text_cache_size);
     log_info(line);
     log_info("warm-up inference passed");
 

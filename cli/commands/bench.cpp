@@ -1,9 +1,10 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
-//                  [--packing both|on|off]
+//                  [--packing both|on|off] [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs
 // weights) the towers run with packed weights and with the plain GEMM in the same run, case by case, so the
-// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures.
+// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. Then (unless
+// --service off) the REST service is started in this process and timed over HTTP next to the image tower.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "backends/cpu/cpu_encoders.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/commands/bench_service.h"
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
 #include "cli/synthetic_jpeg.h"
@@ -21,6 +23,7 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "image/preprocess.h"
+#include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
 #include "model/flops.h"
@@ -90,7 +93,7 @@ struct Towers {
 
 int run_bench(const Argv& argv) {
     auto flags = engine_value_flags();
-    flags.insert({"--image", "--iterations", "--packing"});
+    flags.insert({"--image", "--iterations", "--packing", "--service", "--workers"});
     auto args = Args::parse(argv, flags, {});
     if (!args.ok()) return fail(args.status().message(), kExitUsage);
     auto iterations = args->int_value("--iterations", 10, 1, 100000);
@@ -102,6 +105,10 @@ int run_bench(const Argv& argv) {
     if (packing != "off" && !packed_gemm_available()) {
         return fail("--packing " + packing + ": this build has no packed gemm (configured without oneDNN)", kExitUsage);
     }
+    const std::string service = args->value("--service").value_or("on");
+    if (service != "on" && service != "off") return fail("--service must be on or off", kExitUsage);
+    auto workers = args->int_value("--workers", 2, 1, 256);
+    if (!workers.ok()) return fail(workers.status().message(), kExitUsage);
     const bool primary_packed = packing != "off";
     const double rss_start = rss_mb();
     Stopwatch load_sw;
@@ -244,7 +251,7 @@ int run_bench(const Argv& argv) {
     std::printf("backend: %s\n", engine.backend_name().c_str());
     std::printf("gemm: %s, packed gemm: %s, %d thread(s); image: %s; median of %d runs\n",
                 std::string(gemm_backend_name()).c_str(), std::string(packed_gemm_backend_name()).c_str(),
-                gemm_threads(), image_label.c_str(), n);
+                compute_threads(), image_label.c_str(), n);
     std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
     std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
     const char* first = primary_packed ? "packed" : "plain";
@@ -269,7 +276,23 @@ int run_bench(const Argv& argv) {
         first, load_ms, rss_loaded, rss_ran, rss_peak, rss_start,
         static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
-    return 0;
+    if (service == "off") return 0;
+    std::fflush(stdout);  // the service logs on stderr
+    // The service packs its weights where the build can; with --packing off on such a build the comparison is
+    // with the plain tower, and says so.
+    if (primary_packed != packed_gemm_available()) std::printf("note: the tower runs plain, the service packed\n");
+    Towers& same_as_service = towers[0];
+    ServiceBenchOptions so;
+    so.model_dir = engine.model().model_dir();
+    so.embedding_dimension = cfg.embed_dim;
+    so.image_size = s;
+    so.iterations = n;
+    so.workers = *workers;
+    so.batch = batch;
+    so.gemm_threads = engine.options().gemm_threads;
+    so.image = image_bytes;
+    so.tower_pass = [&] { (void)same_as_service.image->encode(rgb, 1, std::span(out).first(e)); };
+    return run_service_bench(so) ? 0 : 1;
 }
 
 }  // namespace hclip::cli

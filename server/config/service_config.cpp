@@ -263,7 +263,7 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                      {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},
                       {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
                       {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
-                      {"gemm_threads", int_into(c.performance.gemm_threads, 1, 256)},
+                      {"gemm_threads", int_into(c.performance.gemm_threads, 0, 256)},
                       {"hung_worker_timeout", optional_double_into(c.performance.hung_worker_timeout, 0.001, 86400)},
                       {"health_probe_interval", double_into(c.performance.health_probe_interval, 0.001, 86400)}}));
     if (c.performance.hung_worker_timeout && *c.performance.hung_worker_timeout < c.performance.request_timeout) {

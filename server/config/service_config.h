@@ -62,10 +62,12 @@ struct HailoSection {
 inline constexpr double kHungWorkerTimeoutsPerRequestTimeout = 3.0;
 
 struct PerformanceSection {
-    int worker_threads = 2;         // inference workers, each with its own encoders
+    int worker_threads = 2;         // requests computed at once, each worker with its own encoders
     double request_timeout = 30.0;  // seconds, whole request
     int max_queue_size = 10;        // requests waiting for a worker
-    int gemm_threads = 1;           // threads inside one matrix product, per worker
+    // Threads of the one compute pool all workers' products are split across (0 = one per core): a lone request
+    // uses them all, concurrent requests share them.
+    int gemm_threads = 0;
     // Seconds one batch may run before its worker counts as stuck: the service turns unhealthy and stops pinging
     // the systemd watchdog. Not set: kHungWorkerTimeoutsPerRequestTimeout x request_timeout.
     std::optional<double> hung_worker_timeout;

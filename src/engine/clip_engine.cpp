@@ -4,7 +4,7 @@
 
 #include "engine/backend_registry.h"
 #include "image/preprocess.h"
-#include "kernels/gemm.h"
+#include "kernels/compute_pool.h"
 
 namespace hclip {
 
@@ -52,8 +52,7 @@ Result<std::unique_ptr<ClipEngine>> ClipEngine::open(const EngineOptions& option
                                 " tokens but the model's token embedding has " +
                                 std::to_string(model->config().text.vocab_size) + " rows");
     }
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    set_gemm_threads(options.gemm_threads > 0 ? options.gemm_threads : static_cast<int>(cores));
+    set_compute_threads(options.gemm_threads);
     std::unique_ptr<ClipEngine> engine(new ClipEngine());
     engine->options_ = options;
     engine->model_ = std::move(model);

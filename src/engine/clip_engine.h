@@ -34,8 +34,10 @@ struct EngineOptions {
     bool fallback_to_cpu = false;
     HailoOptions hailo;
     EngineLog log;
-    int max_batch = 8;         // images or texts per tower pass
-    int gemm_threads = 0;      // threads inside one matrix product; 0 = one per core
+    int max_batch = 8;  // images or texts per tower pass
+    // Threads of the process-wide compute pool that every session's products are split across (a process-wide
+    // setting: kernels/compute_pool.h); 0 = one per core.
+    int gemm_threads = 0;
     bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
     DecodeOptions decode;      // includes the decompression-bomb limit
 };

@@ -26,9 +26,8 @@ void gemm_f32(const GemmArgs& args);
 // Obviously-correct scalar version (double accumulation): the oracle for the fast path's tests.
 void gemm_f32_reference(const GemmArgs& args);
 
-// Threads the GEMM library may use inside one call (process-wide setting of the library).
-void set_gemm_threads(int threads);
-int gemm_threads();
+// Large products are split by columns across the compute pool (kernels/compute_pool.h); the library itself
+// computes on one thread.
 std::string_view gemm_backend_name();
 
 }  // namespace hclip

@@ -13,26 +13,21 @@
 // - Threads: Debian builds oneDNN on OpenMP, whose threads busy-wait between products and can only be told
 //   otherwise through the environment before the process starts. On a busy 2-core machine that made a 2-thread
 //   product 5x slower than a 1-thread one. So oneDNN always runs single-threaded here, and a product is split
-//   by columns: the weights are packed as up to one column part per core, and a small team of threads that
-//   sleep when idle (written here because no Debian library offers that for oneDNN's OpenMP build) computes
-//   the parts, one product per calling thread.
+//   by columns: the weights are packed as up to one column part per core, and the process-wide compute pool
+//   (kernels/compute_pool.h, whose idle threads sleep) computes the parts.
 #include <omp.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <mutex>
 #include <new>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include "kernels/gemm.h"
+#include "kernels/compute_pool.h"
 #include "kernels/packed_gemm.h"
 
 namespace hclip {
@@ -77,9 +72,11 @@ void keep_onednn_single_threaded() {
 
 // The column parts a matrix is packed as: one per core, in whole 64-column blocks (the library's N block).
 int column_parts(int n) {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return std::clamp((n + 63) / 64, 1, std::min(cores, 8));
+    return std::clamp((n + 63) / 64, 1, std::min(machine_cores(), 8));
 }
+
+// Below this many multiply-adds (about 20 us on one core) waking a pool thread costs more than it saves.
+constexpr double kMinSplitMultiplyAdds = 1 << 20;
 
 }  // namespace
 
@@ -242,83 +239,6 @@ void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* 
     }
 }
 
-// The threads of one calling thread's products: helpers sleep on a condition variable between products, so
-// they cost nothing when idle and never spin against other work on a busy machine.
-class Team {
-  public:
-    Team() = default;
-    Team(const Team&) = delete;
-    Team& operator=(const Team&) = delete;
-    ~Team() {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-        }
-        start_.notify_all();
-        for (auto& t : helpers_)
-            t.join();
-    }
-
-    // Runs job(i) for i in [0, count) on `threads` threads (the caller is one of them); returns when all are done.
-    void run(int threads, int count, const std::function<void(int)>& job) {
-        threads = std::min(threads, count);
-        if (threads <= 1) {
-            for (int i = 0; i < count; ++i)
-                job(i);
-            return;
-        }
-        while (static_cast<int>(helpers_.size()) < threads - 1) {
-            const int index = static_cast<int>(helpers_.size()) + 1;
-            helpers_.emplace_back([this, index] { helper_loop(index); });
-        }
-        {
-            std::lock_guard lock(mutex_);
-            job_ = &job;
-            count_ = count;
-            stride_ = threads;
-            pending_ = threads - 1;
-            ++generation_;
-        }
-        start_.notify_all();
-        for (int i = 0; i < count; i += threads)
-            job(i);
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [this] { return pending_ == 0; });
-    }
-
-  private:
-    void helper_loop(int index) {
-        std::uint64_t seen = 0;
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
-            if (index >= stride_) continue;  // this product uses fewer threads
-            const std::function<void(int)>* job = job_;
-            const int count = count_, stride = stride_;
-            lock.unlock();
-            for (int i = index; i < count; i += stride)
-                (*job)(i);
-            lock.lock();
-            if (--pending_ == 0) done_.notify_one();
-        }
-    }
-
-    std::mutex mutex_;
-    std::condition_variable start_, done_;
-    std::vector<std::thread> helpers_;
-    const std::function<void(int)>* job_ = nullptr;
-    int count_ = 0, stride_ = 0, pending_ = 0;
-    std::uint64_t generation_ = 0;
-    bool stop_ = false;
-};
-
-Team& thread_team() {
-    thread_local Team team;
-    return team;
-}
-
 }  // namespace
 
 void gemm_f32_packed(const PackedGemmArgs& g) {
@@ -345,12 +265,17 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
         run_part(w.parts[0], g.m, k, a, g.c, g.ldc);
         return;
     }
-    const std::function<void(int)> job = [&](int i) {
-        run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc);
-    };
+    const auto run = [&](int i) { run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc); };
+    // Small products stay on the caller: waking a pool thread would cost more than it saves. The parts are the
+    // same either way, so the result does not depend on where they ran.
+    if (static_cast<double>(g.m) * g.b->n() * k < kMinSplitMultiplyAdds) {
+        for (int i = 0; i < parts; ++i)
+            run(i);
+        return;
+    }
     try {
-        thread_team().run(gemm_threads(), parts, job);
-    } catch (const std::exception& e) {  // starting a helper thread failed
+        parallel_for(parts, run);
+    } catch (const std::exception& e) {  // starting a pool thread failed
         fail(g.m, g.b->n(), k, e.what());
     }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/compute_pool.h"
 #include "kernels/ops.h"
 
 namespace hclip {
@@ -38,6 +39,7 @@ Status TextTower::encode(std::span<const std::vector<std::int32_t>> texts, std::
         return invalid_argument("text tower: output has room for " + std::to_string(out.size() / e) + " texts, got " +
                                 std::to_string(texts.size()));
     }
+    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
     for (std::size_t done = 0; done < texts.size(); done += static_cast<std::size_t>(max_batch_)) {
         const std::size_t n = std::min(static_cast<std::size_t>(max_batch_), texts.size() - done);
         HCLIP_RETURN_IF_ERROR(encode_chunk(texts.subspan(done, n), out.data() + done * static_cast<std::size_t>(e)));

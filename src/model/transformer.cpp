@@ -1,7 +1,9 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
@@ -20,7 +22,8 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
     qkv_.assign(sz(max_rows, 3 * cfg.width), 0.0f);
     attention_.assign(sz(max_rows, cfg.width), 0.0f);
     mlp_.assign(sz(max_rows, cfg.mlp_width), 0.0f);
-    scores_.assign(sz(max_sequence, max_sequence), 0.0f);
+    score_stride_ = sz(max_sequence, max_sequence);
+    scores_.assign(static_cast<std::size_t>(std::max(cfg.heads, 1)) * score_stride_, 0.0f);
 }
 
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
@@ -100,43 +103,44 @@ void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, flo
     }
 }
 
-// Multi-head scaled dot-product attention within one sequence, written into attn[first_row.., W].
-void attention_forward(const float* qkv, int width, int heads, SequenceSpan seq, bool causal, float* scores,
-                       float* attn) {
+// Scaled dot-product attention of one head within one sequence, written into attn[first_row.., W].
+void head_attention(const float* qkv, int width, int heads, int h, SequenceSpan seq, bool causal, float* scores,
+                    float* attn) {
     const int ld = 3 * width;
     const int hd = width / heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const int n = seq.length;
     const float* base = qkv + static_cast<std::ptrdiff_t>(seq.first_row) * ld;
-    for (int h = 0; h < heads; ++h) {
-        const float* q = base + h * hd;
-        const float* k = base + width + h * hd;
-        const float* v = base + 2 * width + h * hd;
-        gemm_f32({.m = n,
-                  .n = n,
-                  .k = hd,
-                  .a = q,
-                  .lda = ld,
-                  .b = k,
-                  .ldb = ld,
-                  .b_transposed = true,
-                  .c = scores,
-                  .ldc = n});
-        for (std::size_t i = 0; i < sz(n, n); ++i)
-            scores[i] *= scale;
-        softmax_rows(scores, n, n, n, causal);
-        float* out = attn + static_cast<std::ptrdiff_t>(seq.first_row) * width + h * hd;
-        gemm_f32({.m = n,
-                  .n = hd,
-                  .k = n,
-                  .a = scores,
-                  .lda = n,
-                  .b = v,
-                  .ldb = ld,
-                  .b_transposed = false,
-                  .c = out,
-                  .ldc = width});
-    }
+    const float* q = base + h * hd;
+    const float* k = base + width + h * hd;
+    const float* v = base + 2 * width + h * hd;
+    gemm_f32(
+        {.m = n, .n = n, .k = hd, .a = q, .lda = ld, .b = k, .ldb = ld, .b_transposed = true, .c = scores, .ldc = n});
+    for (std::size_t i = 0; i < sz(n, n); ++i)
+        scores[i] *= scale;
+    softmax_rows(scores, n, n, n, causal);
+    float* out = attn + static_cast<std::ptrdiff_t>(seq.first_row) * width + h * hd;
+    gemm_f32({.m = n,
+              .n = hd,
+              .k = n,
+              .a = scores,
+              .lda = n,
+              .b = v,
+              .ldb = ld,
+              .b_transposed = false,
+              .c = out,
+              .ldc = width});
+}
+
+// Multi-head attention of every sequence: one task per head (each with its own scores), split across the
+// compute pool. A head's arithmetic is the same on any thread.
+void attention_forward(const float* qkv, int width, int heads, std::span<const SequenceSpan> sequences, bool causal,
+                       TransformerScratch& s) {
+    parallel_for(heads, [&](int h) {
+        float* scores = s.scores(h);
+        for (const SequenceSpan& seq : sequences)
+            head_attention(qkv, width, heads, h, seq, causal, scores, s.attention());
+    });
 }
 
 void activation_inplace(Activation act, float* x, std::size_t n) {
@@ -155,9 +159,7 @@ void run_transformer(const std::vector<BlockWeights>& blocks, const TransformerC
         // x = x + out_proj(attention(ln_1(x)))
         layer_norm_rows(x, w, s.normed(), w, rows, w, b.ln1.gamma, b.ln1.beta, cfg.layer_norm_eps);
         qkv_forward(b, s.normed(), rows, w, s.qkv());
-        for (const SequenceSpan& seq : sequences) {
-            attention_forward(s.qkv(), w, cfg.heads, seq, causal, s.scores(), s.attention());
-        }
+        attention_forward(s.qkv(), w, cfg.heads, sequences, causal, s);
         linear_forward(b.out, s.attention(), rows, s.normed());
         add_inplace(x, s.normed(), sz(rows, w));
         // x = x + fc2(act(fc1(ln_2(x))))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
@@ -31,6 +32,7 @@ Status VisionTower::encode(std::span<const float> pixels, int batch, std::span<f
                                 std::to_string(cfg.vision.image_size) + "x" + std::to_string(cfg.vision.image_size) +
                                 " pixels");
     }
+    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
     for (int done = 0; done < batch; done += max_batch_) {
         const int n = std::min(max_batch_, batch - done);
         encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,

@@ -48,6 +48,24 @@ TEST(BenchPacked, DefaultRunComparesBothPathsAndReportsMemory) {
     EXPECT_EQ(r.out.find("speed-up") != std::string::npos, packed_gemm_available()) << r.out;
 }
 
+// The service half: started in the process, timed over HTTP next to the tower, and under 1, 2 and 8 clients.
+TEST(BenchService, ServiceOverHttpNextToTheTowerAndUnderConcurrentClients) {
+    const CliResult r =
+        run_cli({"bench", "--model-dir", kModel, "--iterations", "2", "--batch", "2", "--workers", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    for (const char* line :
+         {"image tower alone, batch 1, 1 thread", "service in-process", "service over HTTP, kept-alive",
+          "over the tower", "concurrent HTTP clients", "images/s"}) {
+        EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+    }
+    for (const char* clients : {"\n1 ", "\n2 ", "\n8 "})
+        EXPECT_NE(r.out.find(clients), std::string::npos) << r.out;
+    const CliResult off = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});
+    ASSERT_EQ(off.exit_code, 0) << off.out;
+    EXPECT_EQ(off.out.find("service over HTTP"), std::string::npos) << off.out;
+    EXPECT_NE(run_cli({"bench", "--model-dir", kModel, "--service", "maybe"}).exit_code, 0);
+}
+
 TEST(BenchPacked, OnePathAtATime) {
     const CliResult off = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--packing", "off"});
     ASSERT_EQ(off.exit_code, 0) << off.out;

@@ -19,6 +19,7 @@ TEST(ServiceConfig, EmptyFileMeansDefaults) {
     EXPECT_EQ(c->performance.worker_threads, 2);
     EXPECT_EQ(c->performance.request_timeout, 30.0);
     EXPECT_EQ(c->performance.max_queue_size, 10);
+    EXPECT_EQ(c->performance.gemm_threads, 0);  // the shared compute pool: one thread per core
     EXPECT_EQ(c->clip.logit_scale, 100.0);
 }
 
@@ -103,6 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"clip:\n  logit_scale: -1\n", "clip.logit_scale"},
                       BadCase{"clip:\n  batch_size: 2.5\n", "clip.batch_size"},
                       BadCase{"performance:\n  worker_threads: 0\n", "performance.worker_threads"},
+                      BadCase{"performance:\n  gemm_threads: -1\n", "performance.gemm_threads"},
                       BadCase{"performance:\n  request_timeout: fast\n", "expected a number"},
                       BadCase{"clip: [1, 2]\n", "clip is a list"},
                       BadCase{"clip:\n  model_dir: [a]\n", "clip.model_dir"},

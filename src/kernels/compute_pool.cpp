@@ -1,0 +1,171 @@
+#include "kernels/compute_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace hclip {
+
+namespace {
+
+thread_local int t_scope_depth = 0;   // ComputeScope nesting on this thread
+thread_local bool t_in_task = false;  // this thread is running a parallel_for task
+
+// One parallel_for call; lives on its caller's stack until every task has finished and no helper holds it.
+struct Loop {
+    FunctionRef<void(int)> task;
+    int count = 0;
+    std::atomic<int> next{0};      // the next unclaimed iteration
+    std::atomic<int> finished{0};  // iterations done
+    int helpers = 0;               // pool threads working on it (guarded by the pool's mutex)
+
+    // Claims and runs iterations until none is left or `stop()` says this thread should leave.
+    template <typename Stop>
+    void work(Stop stop) {
+        for (int i = next.fetch_add(1, std::memory_order_relaxed); i < count;
+             i = next.fetch_add(1, std::memory_order_relaxed)) {
+            task(i);
+            finished.fetch_add(1, std::memory_order_release);
+            if (stop()) return;
+        }
+    }
+    bool open() const { return next.load(std::memory_order_relaxed) < count; }
+};
+
+class Pool {
+  public:
+    // Never destroyed: a static destructor joining threads could run while a detached caller still computes.
+    static Pool& instance() {
+        static Pool* pool = new Pool();
+        return *pool;
+    }
+
+    void set_limit(int threads) { limit_.store(threads > 0 ? threads : machine_cores(), std::memory_order_relaxed); }
+    int limit() const { return limit_.load(std::memory_order_relaxed); }
+
+    void enter() {
+        if (t_scope_depth++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
+    }
+    void leave() {
+        if (--t_scope_depth != 0) return;
+        busy_.fetch_sub(1, std::memory_order_relaxed);
+        // A helper that found every core busy sleeps; wake one if some loop could use the core freed now.
+        if (open_loops_.load(std::memory_order_relaxed) > 0) {
+            std::lock_guard lock(mutex_);
+            wake_.notify_one();
+        }
+    }
+
+    void run(int count, FunctionRef<void(int)> task) {
+        const int limit = this->limit();
+        if (count <= 0) return;
+        if (count == 1 || limit <= 1 || t_in_task) {
+            for (int i = 0; i < count; ++i)
+                task(i);
+            return;
+        }
+        ComputeScope scope;
+        Loop loop{.task = task, .count = count};
+        {
+            std::lock_guard lock(mutex_);
+            start_helpers_locked(limit - 1);
+            loops_.push_back(&loop);
+            open_loops_.fetch_add(1, std::memory_order_relaxed);
+        }
+        // Wake no more helpers than there are free cores and iterations for the others.
+        const int free_cores = limit - busy_.load(std::memory_order_relaxed);
+        for (int i = 0; i < std::min(free_cores, count - 1); ++i)
+            wake_.notify_one();
+        t_in_task = true;
+        loop.work([] { return false; });
+        t_in_task = false;
+        std::unique_lock lock(mutex_);
+        std::erase(loops_, &loop);
+        open_loops_.fetch_sub(1, std::memory_order_relaxed);
+        done_.wait(lock, [&] { return loop.helpers == 0 && loop.finished.load(std::memory_order_acquire) == count; });
+    }
+
+  private:
+    Pool() {
+        set_limit(0);
+        loops_.reserve(64);  // concurrent callers; more only costs an allocation
+    }
+
+    // A thread the system refuses only means less parallelism: the caller runs every iteration it has to.
+    void start_helpers_locked(int wanted) {
+        try {
+            while (static_cast<int>(helpers_.size()) < wanted)
+                helpers_.emplace_back([this] { helper_loop(); });
+        } catch (const std::system_error&) {
+        }
+    }
+
+    bool has_free_core() const { return busy_.load(std::memory_order_relaxed) < limit(); }
+
+    Loop* open_loop_locked() const {
+        for (Loop* loop : loops_) {
+            if (loop->open()) return loop;
+        }
+        return nullptr;
+    }
+
+    void helper_loop() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            Loop* loop = nullptr;
+            wake_.wait(lock, [&] { return (loop = has_free_core() ? open_loop_locked() : nullptr) != nullptr; });
+            ++loop->helpers;
+            busy_.fetch_add(1, std::memory_order_relaxed);
+            lock.unlock();
+            t_in_task = true;
+            // Leave between iterations when the process computes on more threads than allowed (a caller
+            // started meanwhile): that caller's core is its own.
+            loop->work([this] { return busy_.load(std::memory_order_relaxed) > limit(); });
+            t_in_task = false;
+            lock.lock();
+            busy_.fetch_sub(1, std::memory_order_relaxed);
+            if (--loop->helpers == 0) done_.notify_all();
+        }
+    }
+
+    std::atomic<int> limit_{1};
+    std::atomic<int> busy_{0};        // threads computing: callers inside a ComputeScope and working helpers
+    std::atomic<int> open_loops_{0};  // loops_.size(), readable without the mutex
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    std::vector<Loop*> loops_;
+    std::vector<std::thread> helpers_;
+};
+
+}  // namespace
+
+void set_compute_threads(int threads) {
+    Pool::instance().set_limit(threads);
+}
+
+int compute_threads() {
+    return Pool::instance().limit();
+}
+
+int machine_cores() {
+    static const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return cores;
+}
+
+void parallel_for(int count, FunctionRef<void(int)> task) {
+    Pool::instance().run(count, task);
+}
+
+ComputeScope::ComputeScope() {
+    Pool::instance().enter();
+}
+
+ComputeScope::~ComputeScope() {
+    Pool::instance().leave();
+}
+
+}  // namespace hclip

@@ -1,0 +1,41 @@
+// The one process-wide pool of compute threads that every tower's matrix products and attention heads are split
+// across, whichever inference worker runs them. A lone request gets every core; concurrent requests share the
+// cores without oversubscribing them, because pool threads only join in while fewer than compute_threads()
+// threads of the process are computing (docs/architecture.md, "Threads").
+//
+// Shaped after onnxruntime's intra-op pool and ggml's threadpool: the caller always works on its own loop, helpers
+// claim iterations with an atomic counter, and a loop started from inside a task runs inline. Unlike them, idle
+// helpers sleep instead of spinning, because the service shares its machine (and spinning threads starved other
+// work in the measurements of docs/performance.md).
+#pragma once
+
+#include "core/function_ref.h"
+
+namespace hclip {
+
+// Threads that may compute at once in the whole process, callers included; 0 means one per core. Takes effect
+// for the next parallel_for; safe to call at any time from any thread.
+void set_compute_threads(int threads);
+int compute_threads();
+
+// The number of cores the machine reports (at least 1). Kernels split work into parts by this, never by
+// compute_threads(), so a result does not depend on how many threads computed it.
+int machine_cores();
+
+// Runs task(i) for every i in [0, count) and returns when all have finished. The calling thread runs tasks
+// itself; idle pool threads join while the process has fewer than compute_threads() threads computing. Called
+// from inside a task, it runs the tasks inline on that thread. Tasks must not throw.
+void parallel_for(int count, FunctionRef<void(int)> task);
+
+// Counts the calling thread as computing for the scope's lifetime (a whole tower pass, including its
+// single-threaded stretches between products), so pool threads do not join other callers' loops when every
+// core already has a caller of its own. Nestable; parallel_for opens one itself.
+class ComputeScope {
+  public:
+    ComputeScope();
+    ~ComputeScope();
+    ComputeScope(const ComputeScope&) = delete;
+    ComputeScope& operator=(const ComputeScope&) = delete;
+};
+
+}  // namespace hclip

@@ -7,7 +7,7 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
-#include "server/config/engine_options.h"
+#include "config/engine_options.h"
 #include "server/log.h"
 
 namespace hclip::server {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "server/clip_service.h"
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 #include "server/http/http_server.h"
 #include "server/log.h"
 #include "server/systemd_notify.h"

@@ -14,7 +14,7 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 
 namespace hclip::selftest {
 

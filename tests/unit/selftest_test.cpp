@@ -26,7 +26,7 @@
 #include "io/safetensors.h"
 #include "selftest/expectations.h"
 #include "selftest/selftest.h"
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 #include "support/fixtures.h"
 #include "support/run_cli.h"
 
@@ -220,7 +220,7 @@ selftest::Expectations expectations_from(const json& doc) {
 
 std::string fixture_sha() {
     static const std::string sha =
-        selftest::sha256_file(testing::fixture("models/tiny-openai/model.safetensors")).value();
+        sha256_file(testing::fixture("models/tiny-openai/model.safetensors")).value();
     return sha;
 }
 

@@ -4,12 +4,21 @@
 #include <algorithm>
 #include <cmath>
 
+#include "selftest/report_json.h"
 #include "selftest/selftest.h"
 #include "selftest/text_format.h"
 
 namespace hclip::selftest {
 
 using Json = nlohmann::json;
+
+namespace {
+
+Json parsed(const std::string& text) {
+    return text.empty() ? Json() : Json::parse(text, nullptr, false);
+}
+
+}  // namespace
 
 std::string_view check_status_name(CheckStatus status) {
     switch (status) {
@@ -57,10 +66,14 @@ std::string format_report(const SelfTestReport& r) {
 nlohmann::json report_to_json(const SelfTestReport& r) {
     Json checks = Json::array();
     for (const auto& c : r.checks) {
-        Json j = {{"name", c.name},           {"group", c.group},
-                  {"kind", c.kind},           {"status", lower(std::string(check_status_name(c.status)))},
-                  {"expected", c.expected},   {"got", c.got},
-                  {"tolerance", c.tolerance}, {"detail", c.detail}};
+        Json j = {{"name", c.name},
+                  {"group", c.group},
+                  {"kind", c.kind},
+                  {"status", lower(std::string(check_status_name(c.status)))},
+                  {"expected", parsed(c.expected_json)},
+                  {"got", parsed(c.got_json)},
+                  {"tolerance", c.tolerance},
+                  {"detail", c.detail}};
         if (!c.source.empty()) j["source"] = c.source;
         checks.push_back(std::move(j));
     }

@@ -1,5 +1,7 @@
 #include "selftest/selftest.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -24,6 +26,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+
+// A check's machine-readable value, as JSON text (CheckResult keeps JSON types out of the public header).
+template <typename T>
+std::string json_text(const T& value) {
+    return Json(value).dump();
+}
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -239,17 +247,18 @@ class Runner {
             scan(text_raw_, n_texts, text_names_, "prompt");
             non_finite_ = bad_values > 0;
             const std::size_t total = n_images + n_texts;
-            r.expected = "finite, non-zero";
+            r.expected_json = json_text("finite, non-zero");
             r.expected_text = std::to_string(total) + " embeddings finite and non-zero";
             r.tolerance = "exact";
             if (bad_values == 0 && zero_rows == 0) {
                 r.status = CheckStatus::kPass;
-                r.got = "finite, non-zero";
+                r.got_json = json_text("finite, non-zero");
                 r.got_text = "all " + std::to_string(total);
             } else {
                 r.status = CheckStatus::kFail;
-                r.got = std::to_string(bad_values) + " non-finite values, " + std::to_string(zero_rows) + " zero rows";
-                r.got_text = r.got.get<std::string>();
+                r.got_text =
+                    std::to_string(bad_values) + " non-finite values, " + std::to_string(zero_rows) + " zero rows";
+                r.got_json = json_text(r.got_text);
                 r.detail = "first at " + first_bad + ": the weights or the backend produce NaN, infinity or zeros";
             }
         }
@@ -265,8 +274,8 @@ class Runner {
                     if (!(std::fabs(norm - 1.0) <= std::fabs(worst - 1.0))) worst = norm;
                 }
             }
-            r.expected = 1.0;
-            r.got = worst;
+            r.expected_json = json_text(1.0);
+            r.got_json = json_text(worst);
             r.expected_text = "norm 1";
             r.got_text = "worst norm " + fmt(worst);
             r.tolerance = "±" + fmt(kUnitNormTolerance);
@@ -280,7 +289,7 @@ class Runner {
     // The first sanity picture and prompt again, alone: a real encoder gives the same vectors.
     void deterministic_check() {
         CheckResult& r = add("same input, same embedding", "basic", "deterministic");
-        r.expected = 0.0;
+        r.expected_json = json_text(0.0);
         r.expected_text = "max |diff| 0";
         r.tolerance = "±" + fmt(kDeterminismTolerance);
         const auto& pair = expectations_.sanity.front();
@@ -290,7 +299,7 @@ class Runner {
             embed_texts(text_encoder_, std::span(&ids_[text_index_.at(pair.text)], 1), engine_.embed_dim(), true);
         if (!again_image.ok() || !again_text.ok()) {
             r.status = CheckStatus::kFail;
-            r.got = nullptr;
+            r.got_json = json_text(nullptr);
             r.got_text = "encoder error";
             r.detail = (!again_image.ok() ? again_image.status() : again_text.status()).to_string();
             return;
@@ -306,7 +315,7 @@ class Runner {
         const double di = max_diff(*again_image, image_row(image_norm_, pair.image));
         const double dt = max_diff(*again_text, text_row(text_norm_, pair.text));
         const double d = std::max(di, dt);
-        r.got = d;
+        r.got_json = json_text(d);
         r.got_text = "max |diff| " + fmt(d);
         r.status = d <= kDeterminismTolerance ? CheckStatus::kPass : CheckStatus::kFail;
         if (r.status == CheckStatus::kFail && non_finite_) {
@@ -344,9 +353,9 @@ class Runner {
         }
         scan(images, image_norm_, image_index_);
         scan(texts, text_norm_, text_index_);
-        r.expected = kDistinctMaxCosine;
+        r.expected_json = json_text(kDistinctMaxCosine);
         r.expected_text = "cosine < " + fmt(kDistinctMaxCosine) + " between any two";
-        r.got = worst;
+        r.got_json = json_text(worst);
         r.got_text = "max cosine " + fmt(worst);
         r.tolerance = "upper bound";
         r.status = worst < kDistinctMaxCosine ? CheckStatus::kPass : CheckStatus::kFail;
@@ -382,8 +391,8 @@ class Runner {
                     best = t;
                 }
             }
-            r.expected = 1;
-            r.got = rank;
+            r.expected_json = json_text(1);
+            r.got_json = json_text(rank);
             r.expected_text = "rank 1 of " + std::to_string(texts.size()) + ": " + in_quotes(p.text);
             r.got_text = "rank " + std::to_string(rank);
             r.tolerance = "exact";
@@ -407,8 +416,8 @@ class Runner {
 
     void weights_identity_check(const std::string& sha, bool matched) {
         CheckResult& r = add("weights sha256", "published", "sha256");
-        r.expected = entry_->sha256;
-        r.got = sha;
+        r.expected_json = json_text(entry_->sha256);
+        r.got_json = json_text(sha);
         r.expected_text = entry_->sha256.size() == 1 ? entry_->sha256.front()
                                                      : "one of " + std::to_string(entry_->sha256.size()) + " digests";
         r.got_text = sha;
@@ -486,8 +495,8 @@ class Runner {
         r.source = c.source;
         if (c.kind == CheckKind::kTokenIds) {
             const std::vector<std::int32_t> got = engine_.tokenize(c.texts.front()).ids;
-            r.expected = c.expected_ids;
-            r.got = got;
+            r.expected_json = json_text(c.expected_ids);
+            r.got_json = json_text(got);
             r.expected_text = fmt_ids(c.expected_ids);
             r.got_text = fmt_ids(got);
             r.tolerance = "exact";
@@ -583,8 +592,9 @@ class Runner {
             case CheckKind::kTokenIds:
                 break;
         }
-        r.expected = c.expected.size() == 1 && group_size == 0 ? Json(c.expected.front()) : Json(c.expected);
-        r.got = got.size() == 1 && group_size == 0 ? Json(got.front()) : Json(got);
+        r.expected_json =
+            json_text(c.expected.size() == 1 && group_size == 0 ? Json(c.expected.front()) : Json(c.expected));
+        r.got_json = json_text(got.size() == 1 && group_size == 0 ? Json(got.front()) : Json(got));
         r.expected_text = c.expected.size() == 1 && group_size == 0 ? fmt(c.expected.front()) : fmt_list(c.expected);
         r.got_text = got.size() == 1 && group_size == 0 ? fmt(got.front()) : fmt_list(got);
         if (tolerance == profile_->end()) {
@@ -616,8 +626,8 @@ class Runner {
             expected_rows.push_back(er);
             got_rows.push_back(gr);
         }
-        r.expected = expected_rows;
-        r.got = got_rows;
+        r.expected_json = json_text(expected_rows);
+        r.got_json = json_text(got_rows);
         const std::string shape = std::to_string(nt) + "x" + std::to_string(ni) + " cosines";
         r.expected_text = shape + (diag_e.empty() ? "" : ", diagonal " + fmt_list(diag_e));
         r.got_text = shape + (diag_g.empty() ? "" : ", diagonal " + fmt_list(diag_g));

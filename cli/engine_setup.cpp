@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "server/config/engine_options.h"
-#include "server/config/service_config.h"
+#include "config/engine_options.h"
+#include "config/service_config.h"
 
 namespace hclip::cli {
 

@@ -8,7 +8,7 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
-#include "server/config/engine_options.h"
+#include "config/engine_options.h"
 #include "server/inference/projection_checks.h"
 #include "server/log.h"
 

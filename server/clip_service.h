@@ -11,7 +11,7 @@
 
 #include "core/status.h"
 #include "engine/clip_engine.h"
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 #include "server/inference/health_monitor.h"
 #include "server/inference/inference_pool.h"
 #include "server/inference/text_cache.h"

@@ -12,7 +12,7 @@
 
 #include "kernels/compute_pool.h"
 #include "server/clip_service.h"
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 #include "server/http/http_server.h"
 #include "server/log.h"
 #include "server/systemd_notify.h"

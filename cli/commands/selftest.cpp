@@ -7,6 +7,7 @@
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
 #include "selftest/assets.h"
+#include "selftest/report_json.h"
 #include "selftest/selftest.h"
 
 namespace hclip::cli {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 
 namespace hclip::models {
 
@@ -176,7 +176,7 @@ Result<std::vector<FileCheck>> verify_against_manifest(const fs::path& model_dir
         } else if (size != f.size) {
             c.detail = "size " + std::to_string(size) + " bytes, expected " + std::to_string(f.size);
         } else {
-            auto sha = selftest::sha256_file(path.string());
+            auto sha = sha256_file(path.string());
             if (!sha.ok()) {
                 c.detail = sha.status().message();
             } else if (*sha != f.sha256) {

@@ -11,7 +11,7 @@
 #include <optional>
 #include <system_error>
 
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 
 namespace hclip::models {
 
@@ -285,7 +285,7 @@ Result<PullResult> pull_model(const KnownModel& model, const PullOptions& option
         if (expected_size && size != *expected_size) {
             return fail("has " + std::to_string(size) + " bytes, expected " + std::to_string(*expected_size));
         }
-        HCLIP_ASSIGN_OR_RETURN(std::string sha, selftest::sha256_file(part.string()));
+        HCLIP_ASSIGN_OR_RETURN(std::string sha, sha256_file(part.string()));
         if (!expected_sha.empty() && sha != expected_sha) {
             return fail("failed its checksum: SHA-256 " + sha + ", expected " + expected_sha + " (" +
                         (sha_source == "catalog" ? "the catalog" : "stated by the server") + ")");

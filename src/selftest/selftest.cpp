@@ -1,5 +1,7 @@
 #include "selftest/selftest.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -14,7 +16,9 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
-#include "selftest/sha256.h"
+#include "io/sha256.h"
+#include "selftest/matching.h"
+#include "selftest/text_format.h"
 
 namespace hclip::selftest {
 
@@ -22,6 +26,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+
+// A check's machine-readable value, as JSON text (CheckResult keeps JSON types out of the public header).
+template <typename T>
+std::string json_text(const T& value) {
+    return Json(value).dump();
+}
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -34,67 +44,6 @@ constexpr double kDeterminismTolerance = 1e-4;
 // Different pictures (or prompts) with practically the same embedding: a backend returning a constant. Trained
 // CLIP models put unrelated photos at cosines of roughly 0.3 to 0.9.
 constexpr double kDistinctMaxCosine = 0.9999;
-
-std::string fmt(double v) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.7g", v);
-    return buf;
-}
-
-std::string fmt_list(const std::vector<double>& v, std::size_t max_shown = 8) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < v.size() && i < max_shown; ++i)
-        s += (i ? ", " : "") + fmt(v[i]);
-    if (v.size() > max_shown) s += ", ... (" + std::to_string(v.size()) + " values)";
-    return s + "]";
-}
-
-std::string fmt_ids(const std::vector<std::int32_t>& ids) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < ids.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(ids[i]);
-    return s + "]";
-}
-
-std::string in_quotes(const std::string& s) {
-    return "'" + s + "'";
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-    std::string s;
-    for (std::size_t i = 0; i < parts.size(); ++i)
-        s += (i ? sep : "") + parts[i];
-    return s;
-}
-
-std::size_t argmax(const std::vector<double>& v) {
-    return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-std::vector<double> softmax(const std::vector<double>& logits) {
-    std::vector<double> p(logits.size());
-    if (logits.empty()) return p;
-    const double mx = *std::max_element(logits.begin(), logits.end());
-    double sum = 0.0;
-    for (std::size_t i = 0; i < logits.size(); ++i)
-        sum += (p[i] = std::exp(logits[i] - mx));
-    for (double& x : p)
-        x /= sum;
-    return p;
-}
-
-std::string tolerance_text(const Tolerance& t) {
-    std::vector<std::string> parts;
-    if (t.abs) parts.push_back("±" + fmt(*t.abs));
-    if (t.top1) parts.push_back("top-1 same");
-    if (t.top_probability) parts.push_back("top probability ±" + fmt(*t.top_probability));
-    return join(parts, ", ");
-}
 
 // The pipeline part a published check exercises, for the diagnosis.
 enum class Part { kTokenizer, kText, kImage, kScores };
@@ -112,91 +61,6 @@ Part part_of(CheckKind kind) {
         default:
             return Part::kScores;
     }
-}
-
-// What the model is: its file's hash, the names it goes by, its architecture and layout.
-struct Identity {
-    std::string sha256;
-    std::vector<std::string> names;
-    std::map<std::string, std::string> signature;
-    std::string layout;
-};
-
-std::vector<std::string> model_names(const ClipModel& model, const SelfTestOptions& options) {
-    std::vector<std::string> names;
-    auto add = [&](const std::string& n) {
-        if (!n.empty() && std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-    };
-    for (const auto& n : options.model_names)
-        add(n);
-    fs::path dir = fs::path(model.model_dir()).lexically_normal();
-    if (dir.filename().empty()) dir = dir.parent_path();
-    add(dir.filename().string());
-    // A Hugging Face download says which model it is.
-    if (auto text = read_file((fs::path(model.model_dir()) / "config.json").string()); text.ok()) {
-        const Json j = Json::parse(*text, nullptr, false);
-        if (j.is_object() && j.contains("_name_or_path") && j["_name_or_path"].is_string()) {
-            add(j["_name_or_path"].get<std::string>());
-        }
-    }
-    return names;
-}
-
-struct Match {
-    const ModelEntry* entry = nullptr;
-    std::string how;            // "sha256" or "name and architecture"
-    bool sha_mismatch = false;  // matched by name and architecture, but the entry lists other files
-    std::vector<std::string> hints;
-};
-
-std::vector<std::string> architecture_differences(const ModelEntry& entry, const Identity& id) {
-    std::vector<std::string> diffs;
-    for (const auto& [key, want] : entry.architecture) {
-        auto it = id.signature.find(key);
-        const std::string got = it == id.signature.end() ? "?" : it->second;
-        if (got != want) diffs.push_back(key + " " + got + " (entry: " + want + ")");
-    }
-    return diffs;
-}
-
-Match match_entry(const Expectations& e, const Identity& id) {
-    Match m;
-    for (const auto& entry : e.models) {
-        if (std::find(entry.sha256.begin(), entry.sha256.end(), id.sha256) != entry.sha256.end()) {
-            m.entry = &entry;
-            m.how = "sha256";
-            return m;
-        }
-    }
-    for (const auto& entry : e.models) {
-        bool named = false;
-        for (const auto& n : id.names) {
-            for (const auto& accepted : entry.names)
-                named = named || lower(n) == lower(accepted);
-        }
-        const auto diffs = architecture_differences(entry, id);
-        const bool layout_ok = entry.layouts.empty() ||
-                               std::find(entry.layouts.begin(), entry.layouts.end(), id.layout) != entry.layouts.end();
-        const bool built_alike = !entry.architecture.empty() && diffs.empty() && layout_ok;
-        if (named && built_alike) {
-            m.entry = &entry;
-            m.how = "name and architecture";
-            m.sha_mismatch = !entry.sha256.empty();
-            return m;
-        }
-        if (built_alike && !entry.names.empty()) {
-            m.hints.push_back("its architecture matches '" + entry.id + "' (" + entry.description +
-                              "); if these are those weights, name the model one of the entry's names (e.g. '" +
-                              entry.names.front() + "')" +
-                              (entry.sha256.empty() ? "" : " or add the file's SHA-256 to the entry"));
-        } else if (named && !layout_ok) {
-            m.hints.push_back("it is named like '" + entry.id + "' but its checkpoint layout '" + id.layout +
-                              "' is not one the entry accepts");
-        } else if (named && !entry.architecture.empty()) {
-            m.hints.push_back("it is named like '" + entry.id + "' but its architecture differs: " + join(diffs, ", "));
-        }
-    }
-    return m;
 }
 
 class Runner {
@@ -383,17 +247,18 @@ class Runner {
             scan(text_raw_, n_texts, text_names_, "prompt");
             non_finite_ = bad_values > 0;
             const std::size_t total = n_images + n_texts;
-            r.expected = "finite, non-zero";
+            r.expected_json = json_text("finite, non-zero");
             r.expected_text = std::to_string(total) + " embeddings finite and non-zero";
             r.tolerance = "exact";
             if (bad_values == 0 && zero_rows == 0) {
                 r.status = CheckStatus::kPass;
-                r.got = "finite, non-zero";
+                r.got_json = json_text("finite, non-zero");
                 r.got_text = "all " + std::to_string(total);
             } else {
                 r.status = CheckStatus::kFail;
-                r.got = std::to_string(bad_values) + " non-finite values, " + std::to_string(zero_rows) + " zero rows";
-                r.got_text = r.got.get<std::string>();
+                r.got_text =
+                    std::to_string(bad_values) + " non-finite values, " + std::to_string(zero_rows) + " zero rows";
+                r.got_json = json_text(r.got_text);
                 r.detail = "first at " + first_bad + ": the weights or the backend produce NaN, infinity or zeros";
             }
         }
@@ -409,8 +274,8 @@ class Runner {
                     if (!(std::fabs(norm - 1.0) <= std::fabs(worst - 1.0))) worst = norm;
                 }
             }
-            r.expected = 1.0;
-            r.got = worst;
+            r.expected_json = json_text(1.0);
+            r.got_json = json_text(worst);
             r.expected_text = "norm 1";
             r.got_text = "worst norm " + fmt(worst);
             r.tolerance = "±" + fmt(kUnitNormTolerance);
@@ -424,7 +289,7 @@ class Runner {
     // The first sanity picture and prompt again, alone: a real encoder gives the same vectors.
     void deterministic_check() {
         CheckResult& r = add("same input, same embedding", "basic", "deterministic");
-        r.expected = 0.0;
+        r.expected_json = json_text(0.0);
         r.expected_text = "max |diff| 0";
         r.tolerance = "±" + fmt(kDeterminismTolerance);
         const auto& pair = expectations_.sanity.front();
@@ -434,7 +299,7 @@ class Runner {
             embed_texts(text_encoder_, std::span(&ids_[text_index_.at(pair.text)], 1), engine_.embed_dim(), true);
         if (!again_image.ok() || !again_text.ok()) {
             r.status = CheckStatus::kFail;
-            r.got = nullptr;
+            r.got_json = json_text(nullptr);
             r.got_text = "encoder error";
             r.detail = (!again_image.ok() ? again_image.status() : again_text.status()).to_string();
             return;
@@ -450,7 +315,7 @@ class Runner {
         const double di = max_diff(*again_image, image_row(image_norm_, pair.image));
         const double dt = max_diff(*again_text, text_row(text_norm_, pair.text));
         const double d = std::max(di, dt);
-        r.got = d;
+        r.got_json = json_text(d);
         r.got_text = "max |diff| " + fmt(d);
         r.status = d <= kDeterminismTolerance ? CheckStatus::kPass : CheckStatus::kFail;
         if (r.status == CheckStatus::kFail && non_finite_) {
@@ -488,9 +353,9 @@ class Runner {
         }
         scan(images, image_norm_, image_index_);
         scan(texts, text_norm_, text_index_);
-        r.expected = kDistinctMaxCosine;
+        r.expected_json = json_text(kDistinctMaxCosine);
         r.expected_text = "cosine < " + fmt(kDistinctMaxCosine) + " between any two";
-        r.got = worst;
+        r.got_json = json_text(worst);
         r.got_text = "max cosine " + fmt(worst);
         r.tolerance = "upper bound";
         r.status = worst < kDistinctMaxCosine ? CheckStatus::kPass : CheckStatus::kFail;
@@ -526,8 +391,8 @@ class Runner {
                     best = t;
                 }
             }
-            r.expected = 1;
-            r.got = rank;
+            r.expected_json = json_text(1);
+            r.got_json = json_text(rank);
             r.expected_text = "rank 1 of " + std::to_string(texts.size()) + ": " + in_quotes(p.text);
             r.got_text = "rank " + std::to_string(rank);
             r.tolerance = "exact";
@@ -551,8 +416,8 @@ class Runner {
 
     void weights_identity_check(const std::string& sha, bool matched) {
         CheckResult& r = add("weights sha256", "published", "sha256");
-        r.expected = entry_->sha256;
-        r.got = sha;
+        r.expected_json = json_text(entry_->sha256);
+        r.got_json = json_text(sha);
         r.expected_text = entry_->sha256.size() == 1 ? entry_->sha256.front()
                                                      : "one of " + std::to_string(entry_->sha256.size()) + " digests";
         r.got_text = sha;
@@ -630,8 +495,8 @@ class Runner {
         r.source = c.source;
         if (c.kind == CheckKind::kTokenIds) {
             const std::vector<std::int32_t> got = engine_.tokenize(c.texts.front()).ids;
-            r.expected = c.expected_ids;
-            r.got = got;
+            r.expected_json = json_text(c.expected_ids);
+            r.got_json = json_text(got);
             r.expected_text = fmt_ids(c.expected_ids);
             r.got_text = fmt_ids(got);
             r.tolerance = "exact";
@@ -727,8 +592,9 @@ class Runner {
             case CheckKind::kTokenIds:
                 break;
         }
-        r.expected = c.expected.size() == 1 && group_size == 0 ? Json(c.expected.front()) : Json(c.expected);
-        r.got = got.size() == 1 && group_size == 0 ? Json(got.front()) : Json(got);
+        r.expected_json =
+            json_text(c.expected.size() == 1 && group_size == 0 ? Json(c.expected.front()) : Json(c.expected));
+        r.got_json = json_text(got.size() == 1 && group_size == 0 ? Json(got.front()) : Json(got));
         r.expected_text = c.expected.size() == 1 && group_size == 0 ? fmt(c.expected.front()) : fmt_list(c.expected);
         r.got_text = got.size() == 1 && group_size == 0 ? fmt(got.front()) : fmt_list(got);
         if (tolerance == profile_->end()) {
@@ -760,8 +626,8 @@ class Runner {
             expected_rows.push_back(er);
             got_rows.push_back(gr);
         }
-        r.expected = expected_rows;
-        r.got = got_rows;
+        r.expected_json = json_text(expected_rows);
+        r.got_json = json_text(got_rows);
         const std::string shape = std::to_string(nt) + "x" + std::to_string(ni) + " cosines";
         r.expected_text = shape + (diag_e.empty() ? "" : ", diagonal " + fmt_list(diag_e));
         r.got_text = shape + (diag_g.empty() ? "" : ", diagonal " + fmt_list(diag_g));
@@ -938,91 +804,9 @@ class Runner {
 
 }  // namespace
 
-std::string_view check_status_name(CheckStatus status) {
-    switch (status) {
-        case CheckStatus::kPass:
-            return "PASS";
-        case CheckStatus::kFail:
-            return "FAIL";
-        case CheckStatus::kSkip:
-            return "SKIP";
-    }
-    return "?";
-}
-
-int SelfTestReport::count(CheckStatus status) const {
-    return static_cast<int>(
-        std::count_if(checks.begin(), checks.end(), [&](const CheckResult& r) { return r.status == status; }));
-}
-
 Result<SelfTestReport> run_selftest(const ClipEngine& engine, ImageEncoder& image_encoder, TextEncoder& text_encoder,
                                     const Expectations& expectations, const SelfTestOptions& options) {
     return Runner(engine, image_encoder, text_encoder, expectations, options).run();
-}
-
-std::string format_report(const SelfTestReport& r) {
-    std::string out;
-    out += "hailo-clip self-test\n";
-    out += "model:        " + r.model_dir + " (names: " + join(r.model_names, ", ") + ")\n";
-    out += "weights:      " + r.weights_path + "\n";
-    out += "sha256:       " + r.weights_sha256 + "\n";
-    out += "architecture: " + r.architecture + "\n";
-    out += "backend:      image " + r.image_backend + ", text " + r.text_backend +
-           "; tolerances: " + r.tolerance_profile + "\n";
-    out += "reference:    " + r.reference_message + "\n";
-    std::size_t width = 0;
-    for (const auto& c : r.checks)
-        width = std::max(width, c.name.size());
-    for (const auto& c : r.checks) {
-        std::string name = c.name;
-        name.resize(width, ' ');
-        out += std::string(check_status_name(c.status)) + "  " + name + "  expected " + c.expected_text + "  got " +
-               c.got_text + "  tolerance " + c.tolerance;
-        if (!c.detail.empty()) out += "  (" + c.detail + ")";
-        out += "\n";
-    }
-    if (!r.diagnosis.empty() && !r.passed) out += "diagnosis: " + r.diagnosis + "\n";
-    out += "verdict: " + r.verdict + "\n";
-    return out;
-}
-
-nlohmann::json report_to_json(const SelfTestReport& r) {
-    Json checks = Json::array();
-    for (const auto& c : r.checks) {
-        Json j = {{"name", c.name},           {"group", c.group},
-                  {"kind", c.kind},           {"status", lower(std::string(check_status_name(c.status)))},
-                  {"expected", c.expected},   {"got", c.got},
-                  {"tolerance", c.tolerance}, {"detail", c.detail}};
-        if (!c.source.empty()) j["source"] = c.source;
-        checks.push_back(std::move(j));
-    }
-    Json reference = {{"matched", r.has_reference}, {"message", r.reference_message}};
-    if (r.has_reference) {
-        reference["id"] = r.reference_id;
-        reference["description"] = r.reference_description;
-        reference["matched_by"] = r.matched_by;
-    }
-    return {
-        {"verdict", r.passed ? "pass" : "fail"},
-        {"passed", r.passed},
-        {"verified", r.verified},
-        {"summary", r.verdict},
-        {"diagnosis", r.diagnosis},
-        {"model",
-         {{"dir", r.model_dir},
-          {"weights", r.weights_path},
-          {"sha256", r.weights_sha256},
-          {"architecture", r.architecture},
-          {"names", r.model_names}}},
-        {"backend", {{"image", r.image_backend}, {"text", r.text_backend}, {"tolerances", r.tolerance_profile}}},
-        {"reference", reference},
-        {"counts",
-         {{"pass", r.count(CheckStatus::kPass)},
-          {"fail", r.count(CheckStatus::kFail)},
-          {"skip", r.count(CheckStatus::kSkip)}}},
-        {"checks", checks},
-        {"elapsed_ms", std::round(r.elapsed_ms * 10.0) / 10.0},
-    };
 }
 
 }  // namespace hclip::selftest

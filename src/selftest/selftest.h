@@ -4,7 +4,6 @@
 // What it proves and how to read it: docs/selftest.md.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,8 +32,8 @@ struct CheckResult {
     std::string group;  // "basic" (always), "published" (a reference matched) or "sanity" (none matched)
     std::string kind;   // a check kind name, or the basic/sanity check's own
     CheckStatus status = CheckStatus::kFail;
-    nlohmann::json expected;
-    nlohmann::json got;
+    std::string expected_json;  // the values compared, as JSON text (report_json.h turns them into JSON)
+    std::string got_json;
     std::string expected_text;  // short human forms of expected/got
     std::string got_text;
     std::string tolerance;  // "±0.001", "exact", "top-1 same, top probability ±0.02"
@@ -78,7 +77,6 @@ Result<SelfTestReport> run_selftest(const ClipEngine& engine, ImageEncoder& imag
 // One line per check and a final verdict line.
 std::string format_report(const SelfTestReport& report);
 
-// The same as a JSON document (for scripts and the service's /health).
-nlohmann::json report_to_json(const SelfTestReport& report);
+// The same as a JSON document: selftest/report_json.h.
 
 }  // namespace hclip::selftest

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     // yaml-cpp recurses once per nesting level; deep nesting is its own (known) stack limit, not our parser's.

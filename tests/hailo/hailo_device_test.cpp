@@ -115,6 +115,19 @@ int main() {
         const double c = cosine(*npu_img, *cpu_img);
         check(c > 0.99, "image cosine to the CPU " + std::to_string(c));
     }
+    // The same device through the engine's own path (the registry's "hailo" backend), as the service and the CLI
+    // open it.
+    (*backend).reset();
+    EngineOptions npu = eo;
+    npu.backend = "hailo";
+    npu.hailo.image_hef = o.image_hef;
+    npu.hailo.text_hef = o.text_hef;
+    npu.hailo.token_embedding_lut = o.token_embedding_lut;
+    npu.hailo.text_projection = o.text_projection;
+    auto via_engine = ClipEngine::open(npu);
+    check(via_engine.ok() && (*via_engine)->backend_name() == "hailo",
+          "ClipEngine::open(backend hailo) serves both towers on the NPU: " +
+              (via_engine.ok() ? (*via_engine)->backend_name() : via_engine.status().to_string()));
     std::printf("%s\n", failures == 0 ? "PASSED" : "FAILED");
     return failures == 0 ? 0 : 1;
 }

@@ -26,7 +26,7 @@
 #include "io/safetensors.h"
 #include "model/text_rows.h"
 #include "model/text_tower.h"
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
 

@@ -16,7 +16,7 @@
 
 #include "models/catalog.h"
 #include "models/download.h"
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 
 namespace hclip::models {
 namespace {
@@ -107,7 +107,7 @@ class ModelDownload : public ::testing::Test {
         model_.files = {{"model.safetensors", std::nullopt, ""}, {"config.json", std::nullopt, ""}};
         server_.files["model.safetensors"] = pseudo_random_bytes(3 * 1024 * 1024 + 17);
         server_.files["config.json"] = R"({"projection_dim": 48})";
-        server_.linked_etag["model.safetensors"] = selftest::sha256_hex(server_.files["model.safetensors"]);
+        server_.linked_etag["model.safetensors"] = sha256_hex(server_.files["model.safetensors"]);
     }
     void TearDown() override { fs::remove_all(dir_); }
 
@@ -198,7 +198,7 @@ TEST_F(ModelDownload, ResumesAfterACutConnection) {
 }
 
 TEST_F(ModelDownload, ChecksumMismatchInstallsNothing) {
-    server_.linked_etag["model.safetensors"] = selftest::sha256_hex("something else");
+    server_.linked_etag["model.safetensors"] = sha256_hex("something else");
     auto result = pull_model(model_, options());
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), StatusCode::kDataLoss);

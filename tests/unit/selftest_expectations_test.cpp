@@ -16,7 +16,7 @@
 #include "image/decode.h"
 #include "selftest/assets.h"
 #include "selftest/expectations.h"
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 #include "support/fixtures.h"
 #include "tokenizer/clip_tokenizer.h"
 
@@ -284,11 +284,11 @@ TEST(ExpectationsParser, PictureNamesCannotLeaveTheImageFolders) {
 // --------------------------------------------------------------------------------------------------------------
 
 TEST(Sha256, KnownDigests) {
-    EXPECT_EQ(selftest::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(selftest::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     const fs::path file = fs::path(::testing::TempDir()) / "hclip_sha256_million_a";
     std::ofstream(file, std::ios::binary) << std::string(1000000, 'a');
-    auto digest = selftest::sha256_file(file.string());  // the FIPS 180-2 million-'a' vector
+    auto digest = sha256_file(file.string());  // the FIPS 180-2 million-'a' vector
     ASSERT_TRUE(digest.ok()) << digest.status().to_string();
     EXPECT_EQ(*digest, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     fs::remove(file);
@@ -301,9 +301,9 @@ TEST(Sha256, StreamingAgreesWithOneShotAcrossChunks) {
         c = static_cast<char>(rng());
     const fs::path file = fs::path(::testing::TempDir()) / "hclip_sha256_stream";
     std::ofstream(file, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-    EXPECT_EQ(selftest::sha256_file(file.string()).value(), selftest::sha256_hex(data));
+    EXPECT_EQ(sha256_file(file.string()).value(), sha256_hex(data));
     fs::remove(file);
-    auto missing = selftest::sha256_file(file.string());
+    auto missing = sha256_file(file.string());
     ASSERT_FALSE(missing.ok());
     EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }

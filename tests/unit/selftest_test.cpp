@@ -24,9 +24,10 @@
 #include "image/decode.h"
 #include "image/pillow_resize.h"
 #include "io/safetensors.h"
+#include "io/sha256.h"
 #include "selftest/expectations.h"
+#include "selftest/report_json.h"
 #include "selftest/selftest.h"
-#include "selftest/sha256.h"
 #include "support/fixtures.h"
 #include "support/run_cli.h"
 
@@ -219,8 +220,7 @@ selftest::Expectations expectations_from(const json& doc) {
 }
 
 std::string fixture_sha() {
-    static const std::string sha =
-        selftest::sha256_file(testing::fixture("models/tiny-openai/model.safetensors")).value();
+    static const std::string sha = sha256_file(testing::fixture("models/tiny-openai/model.safetensors")).value();
     return sha;
 }
 

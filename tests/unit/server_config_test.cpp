@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 
 namespace hclip::server {
 namespace {

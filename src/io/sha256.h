@@ -6,7 +6,7 @@
 
 #include "core/status.h"
 
-namespace hclip::selftest {
+namespace hclip {
 
 // Lowercase hex digest of the file's bytes.
 Result<std::string> sha256_file(const std::string& path);
@@ -14,4 +14,4 @@ Result<std::string> sha256_file(const std::string& path);
 // Lowercase hex digest of `bytes`.
 std::string sha256_hex(std::string_view bytes);
 
-}  // namespace hclip::selftest
+}  // namespace hclip

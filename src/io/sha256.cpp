@@ -1,4 +1,4 @@
-#include "selftest/sha256.h"
+#include "io/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-namespace hclip::selftest {
+namespace hclip {
 
 namespace {
 
@@ -77,4 +77,4 @@ std::string sha256_hex(std::string_view bytes) {
     return hex.ok() ? *hex : std::string();
 }
 
-}  // namespace hclip::selftest
+}  // namespace hclip

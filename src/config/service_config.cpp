@@ -1,4 +1,4 @@
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 
 #include <yaml-cpp/yaml.h>
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "engine/clip_engine.h"
-#include "server/config/service_config.h"
+#include "config/service_config.h"
 
 namespace hclip::server {
 

@@ -1,4 +1,4 @@
-#include "server/config/engine_options.h"
+#include "config/engine_options.h"
 
 namespace hclip::server {
 

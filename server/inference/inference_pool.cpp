@@ -98,8 +98,14 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
     const auto d = static_cast<std::size_t>(dim_);
     std::vector<float> image_out(static_cast<std::size_t>(image_count) * d), text_out(texts.size() * d);
     Status status;
-    if (image_count > 0) status = worker.image->encode(rgb, image_count, image_out);
-    if (status.ok() && !texts.empty()) status = worker.text->encode(texts, text_out);
+    const auto timed = [this](const char* tower, auto&& pass) {
+        const auto start = Clock::now();
+        Status result = pass();
+        if (observer_) observer_(tower, std::chrono::duration<double>(Clock::now() - start).count());
+        return result;
+    };
+    if (image_count > 0) status = timed("image", [&] { return worker.image->encode(rgb, image_count, image_out); });
+    if (status.ok() && !texts.empty()) status = timed("text", [&] { return worker.text->encode(texts, text_out); });
     if (!status.ok()) {
         record(false, status.to_string());
         // Inputs were validated before queueing, so a failure here is the model's or the device's.

@@ -15,6 +15,7 @@
 #include "server/http/openai_embeddings.h"
 #include "server/http/prompt_set_api.h"
 #include "server/log.h"
+#include "server/web/embedded_files.h"
 
 namespace hclip::server {
 
@@ -224,6 +225,19 @@ void HttpServer::install_routes() {
         HCLIP_ASSIGN_OR_RETURN(BatchEmbedResult result, service_.embed_batch(request.inputs, "input", deadline));
         return openai_embeddings_response(result, request.base64, model);
     });
+
+    // The page and the OpenAPI document, from the bytes built into the binary.
+    for (const EmbeddedFile& file : embedded_web_files()) {
+        const std::string path = file.name == "index.html"     ? std::string("/")
+                                 : file.name == "openapi.json" ? std::string("/openapi.json")
+                                                               : "/static/" + std::string(file.name);
+        const char* type = content_type_for(file.name);
+        http_->Get(path, [bytes = file.bytes, type](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Cache-Control", "no-cache");
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_content(bytes.data(), bytes.size(), type);
+        });
+    }
 
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(service_.metrics().render(service_.metrics_gauges()), "text/plain; version=0.0.4");

@@ -48,7 +48,7 @@ function usePicture(file) {
   preview.src = URL.createObjectURL(file);
   preview.alt = "The chosen picture: " + file.name;
   preview.hidden = false;
-  $("drop-text").textContent = file.name + " (drop or press Enter to change)";
+  $("drop-text").textContent = "Picture: " + file.name + " (drop or choose another to change)";
 }
 
 function showResults(body, elapsedMs) {
@@ -111,14 +111,8 @@ async function classify(event) {
 }
 
 function wireDropZone() {
+  // The native file input is the keyboard path (Tab to it, Enter or Space opens the chooser); dropping is extra.
   const zone = $("drop-zone");
-  zone.tabIndex = 0;
-  zone.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      $("image-input").click();
-    }
-  });
   zone.addEventListener("dragover", (e) => {
     e.preventDefault();
     zone.classList.add("dragging");

@@ -14,7 +14,8 @@ namespace {
 
 Result<std::vector<std::vector<std::uint8_t>>> parse_images(const Json& body) {
     if (body.contains("image")) return invalid_argument("send 'image' (one picture) or 'images' (a list), not both");
-    const Json& images = body.at("images");
+    if (!body.contains("images")) return invalid_argument("missing required field 'images'");
+    const Json& images = body.at("images");  // present: at() cannot throw here
     if (!images.is_array()) return invalid_argument("'images' must be an array of base64 pictures");
     if (images.empty()) return invalid_argument("'images' must contain at least one item");
     std::vector<std::vector<std::uint8_t>> out;

@@ -12,6 +12,9 @@ packages=(
     libgtest-dev libgmock-dev
     python3-pytest python3-requests python3-yaml curl
     clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
+    prometheus  # promtool checks the /metrics text (tests/e2e/test_metrics.py)
+    python3-jsonschema  # answers validated against /openapi.json (tests/e2e/test_openapi.py)
+    chromium npm  # the page at / in headless Chromium (tests/web: playwright-core from npm)
 )
 # Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.
 if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then

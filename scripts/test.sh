@@ -36,7 +36,7 @@ if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
         run_suite build-asan -DHCLIP_SANITIZE=address,undefined
 
     echo "=== concurrency tests under ThreadSanitizer"
-    tsan_tests=(server_parts_test service_health_test compute_pool_test tokenizer_test image_decode_test image_preprocess_test)
+    tsan_tests=(server_parts_test service_health_test compute_pool_test prompt_set_store_test tokenizer_test image_decode_test image_preprocess_test)
     # Without -Werror: GCC's flow warnings (-Wstringop-overflow) misfire on TSan-instrumented code; the plain and
     # ASan builds above already hold the code to zero warnings.
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_SANITIZE=thread >/dev/null
@@ -47,6 +47,7 @@ if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
     build-tsan/tests/server_parts_test
     build-tsan/tests/service_health_test
     build-tsan/tests/compute_pool_test
+    build-tsan/tests/prompt_set_store_test --gtest_filter='*Concurrent*'
     build-tsan/tests/tokenizer_test --gtest_filter='*Concurrent*'
     build-tsan/tests/image_decode_test --gtest_filter='*Concurrent*'
     build-tsan/tests/image_preprocess_test --gtest_filter='*Concurrent*'

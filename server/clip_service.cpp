@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "config/engine_options.h"
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
-#include "config/engine_options.h"
 #include "server/inference/projection_checks.h"
 #include "server/log.h"
 
@@ -24,6 +24,7 @@ Result<std::unique_ptr<ClipService>> ClipService::create(const ServiceConfig& co
                    .warning = [](const std::string& m) { log_warning(m); }};
     HCLIP_ASSIGN_OR_RETURN(s->engine_, ClipEngine::open(options));
     HCLIP_RETURN_IF_ERROR(check_config_against_model(config, s->engine_->embed_dim(), s->engine_->image_size()));
+    HCLIP_RETURN_IF_ERROR(s->open_prompt_sets());
     s->cache_ = std::make_unique<TextEmbeddingCache>(static_cast<std::size_t>(config.clip.text_cache_size),
                                                      s->engine_->embed_dim());
     HealthOptions health;
@@ -39,6 +40,9 @@ Result<std::unique_ptr<ClipService>> ClipService::create(const ServiceConfig& co
     const ClipEngine* engine = s->engine_.get();
     EncoderFactory factory{.image = [engine] { return engine->create_image_encoder(); },
                            .text = [engine] { return engine->create_text_encoder(); }};
+    s->pool_->set_tower_observer([metrics = s->metrics_.get()](const char* tower, double seconds) {
+        metrics->observe_inference(tower, seconds);
+    });
     HCLIP_RETURN_IF_ERROR(s->pool_->start(factory));
     HCLIP_RETURN_IF_ERROR(s->warm_up().with_context("warm-up inference"));
     ClipService* service = s.get();
@@ -137,73 +141,15 @@ Status ClipService::check_text(const std::string& text, const char* field) const
 }
 
 Result<ClassifyResult> ClipService::classify(const ClassifyRequest& request, Clock::time_point deadline) {
-    if (request.prompts.empty()) return invalid_argument("'prompts' must contain at least one prompt");
-    if (request.prompts.size() > static_cast<std::size_t>(config_.limits.max_prompts)) {
-        return resource_exhausted("'prompts' has " + std::to_string(request.prompts.size()) +
-                                  " prompts; the limit is " + std::to_string(config_.limits.max_prompts));
-    }
-    for (std::size_t i = 0; i < request.prompts.size(); ++i) {
-        HCLIP_RETURN_IF_ERROR(check_text(request.prompts[i], ("prompt " + std::to_string(i + 1)).c_str()));
-    }
-    if (request.top_k < 1) return invalid_argument("'top_k' must be at least 1");
-    if (!(request.threshold >= 0.0 && request.threshold <= 1.0)) {
-        return invalid_argument("'threshold' must be between 0 and 1");
-    }
-
+    // The seed's checks come first and its picture errors carry no item index.
+    ClassifyBatchRequest labels{{}, request.prompts, request.prompt_set, request.top_k, request.threshold};
+    HCLIP_RETURN_IF_ERROR(check_classify_labels(labels));
     Stopwatch clock;
-    HCLIP_ASSIGN_OR_RETURN(PreparedImage image, engine_->prepare_image(request.image));
-    const double prepare_ms = clock.elapsed_ms();
-    const std::string source =
-        image.source.format + " " + std::to_string(image.source.width) + "x" + std::to_string(image.source.height);
-
-    // Prompts: from the cache, or tokenized and encoded once each (duplicates within the request share one pass).
-    const auto d = static_cast<std::size_t>(engine_->embed_dim());
-    std::vector<float> text_embeddings(request.prompts.size() * d);
-    ClassifyResult result;
-    InferenceInput input;
-    input.images.push_back(std::move(image));
-    std::unordered_map<std::string, std::size_t> pending;   // prompt -> index in input.texts
-    std::vector<std::pair<std::size_t, std::size_t>> fill;  // (prompt index, pending index)
-    for (std::size_t i = 0; i < request.prompts.size(); ++i) {
-        const std::string& p = request.prompts[i];
-        // Tokenizing is microseconds; doing it even for cached prompts keeps the truncation warning truthful.
-        TokenizedText t = engine_->tokenize(p);
-        if (t.truncated) {
-            result.warnings.push_back("prompt " + std::to_string(i + 1) + " has " + std::to_string(t.full_length) +
-                                      " tokens and was truncated to " + std::to_string(t.ids.size()));
-        }
-        if (cache_->lookup(p, std::span<float>(text_embeddings).subspan(i * d, d))) continue;
-        auto [it, inserted] = pending.emplace(p, input.texts.size());
-        if (inserted) input.texts.push_back(std::move(t.ids));
-        fill.emplace_back(i, it->second);
-    }
-    const std::size_t encoded = input.texts.size();
-    clock.reset();
-    HCLIP_ASSIGN_OR_RETURN(InferenceOutput out, infer(std::move(input), deadline));
-    if (debug_logging()) {
-        char line[160];
-        std::snprintf(line, sizeof line,
-                      "classify: %s image, decode+resize %.1f ms, %zu prompts (%zu encoded), "
-                      "queue+inference %.1f ms",
-                      source.c_str(), prepare_ms, request.prompts.size(), encoded, clock.elapsed_ms());
-        log_debug(line);
-    }
-    for (const auto& [prompt_index, text_index] : fill) {
-        std::copy_n(out.text_embeddings.begin() + static_cast<std::ptrdiff_t>(text_index * d), d,
-                    text_embeddings.begin() + static_cast<std::ptrdiff_t>(prompt_index * d));
-    }
-    for (const auto& [text, text_index] : pending) {
-        cache_->insert(text, std::span<const float>(out.text_embeddings).subspan(text_index * d, d));
-    }
-
-    const auto cosines = cosine_similarities(out.image_embeddings, text_embeddings, engine_->embed_dim());
-    const int top_k = std::min<int>(request.top_k, static_cast<int>(request.prompts.size()));
-    for (const RankedLabel& r : rank_labels(cosines, static_cast<float>(config_.clip.logit_scale), top_k,
-                                            static_cast<float>(request.threshold))) {
-        result.classifications.push_back(
-            {request.prompts[static_cast<std::size_t>(r.index)], r.score, r.similarity, r.rank});
-    }
-    return result;
+    std::vector<PreparedImage> images;
+    HCLIP_ASSIGN_OR_RETURN(images.emplace_back(), engine_->prepare_image(request.image));
+    HCLIP_ASSIGN_OR_RETURN(std::vector<ClassifyResult> results,
+                           classify_prepared(std::move(images), labels, clock.elapsed_ms(), deadline));
+    return std::move(results.front());
 }
 
 Result<EmbedResult> ClipService::embed_image(const std::vector<std::uint8_t>& image, Clock::time_point deadline) {

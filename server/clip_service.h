@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "config/service_config.h"
 #include "core/status.h"
 #include "engine/clip_engine.h"
-#include "config/service_config.h"
 #include "server/inference/health_monitor.h"
 #include "server/inference/inference_pool.h"
 #include "server/inference/text_cache.h"
+#include "server/metrics/metrics.h"
+#include "server/prompt_sets/prompt_set_store.h"
 
 namespace hclip::server {
 
@@ -23,6 +25,7 @@ struct ClassifyRequest {
     std::vector<std::string> prompts;
     int top_k = 3;
     double threshold = 0.0;
+    std::string prompt_set;  // instead of prompts: a stored set's labels
 };
 
 struct Classification {
@@ -47,6 +50,29 @@ struct SelfTestRecord {
     std::string time;  // ISO 8601, UTC
     bool passed = false;
     std::string verdict;  // the self-test's verdict line
+};
+
+// One item of a mixed batch (POST /v1/embeddings): a text or an encoded picture.
+struct EmbedInput {
+    bool is_image = false;
+    std::string text;
+    std::vector<std::uint8_t> image;
+};
+
+struct BatchEmbedResult {
+    std::vector<float> embeddings;  // inputs.size() x dimension, L2-normalized, in input order
+    int dimension = 0;
+    std::size_t prompt_tokens = 0;  // token ids given to the text tower (start and end tokens included)
+    std::vector<std::string> warnings;
+};
+
+// Several pictures scored against the same labels: `prompts`, or the stored set `prompt_set` when that is set.
+struct ClassifyBatchRequest {
+    std::vector<std::vector<std::uint8_t>> images;
+    std::vector<std::string> prompts;
+    std::string prompt_set;
+    int top_k = 3;
+    double threshold = 0.0;
 };
 
 struct HealthReport {
@@ -84,12 +110,21 @@ class ClipService {
     Result<ClassifyResult> classify(const ClassifyRequest& request, Clock::time_point deadline);
     Result<EmbedResult> embed_image(const std::vector<std::uint8_t>& image, Clock::time_point deadline);
     Result<EmbedResult> embed_text(const std::string& text, Clock::time_point deadline);
+    // Batches: every picture and uncached text of the request goes through the towers in one pass each. Errors
+    // name the offending item as `<item_name>[index]`.
+    Result<BatchEmbedResult> embed_batch(const std::vector<EmbedInput>& inputs, const std::string& item_name,
+                                         Clock::time_point deadline);
+    Result<std::vector<ClassifyResult>> classify_batch(const ClassifyBatchRequest& request, Clock::time_point deadline);
 
     HealthReport health() const;
     // The hook through which a self-test run reports to /health. The service does not run one itself (yet):
     // until something calls this, /health has no last_self_test.
     void record_self_test(SelfTestRecord record);
     const ServiceConfig& config() const { return config_; }
+    PromptSetStore& prompt_sets() { return *prompt_sets_; }
+    Metrics& metrics() { return *metrics_; }
+    // The numbers of /metrics that the pool, the cache and the backend keep.
+    MetricsGauges metrics_gauges() const;
     const ClipEngine& engine() const { return *engine_; }
 
     // Stops accepting inference, finishes queued work until `deadline`, fails the rest.
@@ -101,6 +136,14 @@ class ClipService {
     std::optional<Status> probe();
     Result<InferenceOutput> infer(InferenceInput input, Clock::time_point deadline);
     Status check_text(const std::string& text, const char* field) const;
+    Status open_prompt_sets();
+    Status check_classify_labels(const ClassifyBatchRequest& request) const;
+    // Scores prepared pictures against labels (the request's prompts or its prompt set) in one inference.
+    Result<std::vector<ClassifyResult>> classify_prepared(std::vector<PreparedImage> images,
+                                                          const ClassifyBatchRequest& request, double prepare_ms,
+                                                          Clock::time_point deadline);
+    Result<std::shared_ptr<const std::vector<float>>> prompt_set_embeddings(const PromptSetStore::Entry& entry,
+                                                                            Clock::time_point deadline);
 
     ServiceConfig config_;
     std::unique_ptr<ClipEngine> engine_;
@@ -112,6 +155,8 @@ class ClipService {
     mutable std::mutex self_test_mutex_;
     std::optional<SelfTestRecord> self_test_;
     std::unique_ptr<TextEmbeddingCache> cache_;
+    std::unique_ptr<PromptSetStore> prompt_sets_;
+    std::unique_ptr<Metrics> metrics_ = std::make_unique<Metrics>();
     Clock::time_point started_ = Clock::now();
 };
 

@@ -23,6 +23,29 @@ bool is_space(char c) {
 
 }  // namespace
 
+std::string encode_base64(std::string_view bytes) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                                static_cast<unsigned char>(bytes[i + 2]);
+        for (int shift = 18; shift >= 0; shift -= 6)
+            out.push_back(kAlphabet[(v >> shift) & 63u]);
+    }
+    if (const std::size_t rest = bytes.size() - i; rest > 0) {
+        std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+        if (rest == 2) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        out.push_back(kAlphabet[(v >> 18) & 63u]);
+        out.push_back(kAlphabet[(v >> 12) & 63u]);
+        out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63u] : '=');
+        out.push_back('=');
+    }
+    return out;
+}
+
 Result<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
     std::vector<std::uint8_t> out;
     out.reserve(text.size() / 4 * 3 + 3);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,6 +13,9 @@
 namespace hclip::server {
 
 Result<std::vector<std::uint8_t>> decode_base64(std::string_view text);
+
+// Standard base64 with padding (for answers: embeddings as bytes, uploads turned into the JSON form).
+std::string encode_base64(std::string_view bytes);
 
 // Accepts bare base64 or "data:<media type>[;params];base64,<data>". Any other data URI is an error.
 Result<std::vector<std::uint8_t>> decode_image_field(std::string_view field);

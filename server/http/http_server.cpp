@@ -9,9 +9,14 @@
 #include <thread>
 
 #include "core/timer.h"
+#include "server/http/batch_api.h"
 #include "server/http/error_mapping.h"
 #include "server/http/json_api.h"
+#include "server/http/multipart_form.h"
+#include "server/http/openai_embeddings.h"
+#include "server/http/prompt_set_api.h"
 #include "server/log.h"
+#include "server/web/embedded_files.h"
 
 namespace hclip::server {
 
@@ -34,14 +39,30 @@ void send_error(httplib::Response& res, const Status& status) {
     send_json(res, code, error_body(status.message()));
 }
 
-bool is_json_content_type(const httplib::Request& req) {
+std::string media_type(const httplib::Request& req) {
     std::string type = req.get_header_value("Content-Type");
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ')
         type.pop_back();
     for (char& c : type)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return type == "application/json";
+    return type;
+}
+
+bool is_json_content_type(const httplib::Request& req) {
+    return media_type(req) == "application/json";
+}
+
+// An upload (multipart/form-data) as the JSON body of the same request.
+Result<Json> form_body(const httplib::Request& req) {
+    std::vector<FormPart> parts;
+    for (const auto& [name, part] : req.files)
+        parts.push_back({name, part.content});
+    return form_to_json(parts);
+}
+
+void send_answer(httplib::Response& res, const ApiAnswer& answer) {
+    send_json(res, answer.status, answer.body);
 }
 
 // Compares a presented key with the configured one in time that depends only on the configured key's length, so
@@ -55,9 +76,16 @@ bool same_key(std::string_view presented, std::string_view expected) {
     return diff == 0;
 }
 
-bool authorized(const httplib::Request& req, const std::string& api_key) {
-    if (api_key.empty() || req.path == "/health" || req.path == "/health/live" || req.path == "/health/ready")
+// The page's files carry no data and must load before a user can type a key.
+bool is_open_page_path(const std::string& path) {
+    return path == "/" || path.rfind("/static/", 0) == 0;
+}
+
+bool authorized(const httplib::Request& req, const std::string& api_key, bool metrics_open) {
+    if (api_key.empty() || req.path == "/health" || req.path == "/health/live" || req.path == "/health/ready" ||
+        is_open_page_path(req.path))
         return true;
+    if (metrics_open && req.path == "/metrics") return true;
     const std::string header = req.get_header_value("Authorization");
     constexpr std::string_view kScheme = "Bearer ";
     if (header.size() < kScheme.size()) return false;
@@ -127,9 +155,10 @@ void HttpServer::install_routes() {
     };
 
     const std::string api_key = service_.config().server.api_key;
-    http_->set_pre_routing_handler([api_key](const httplib::Request& req, httplib::Response& res) {
+    const bool metrics_open = !service_.config().server.metrics_require_api_key;
+    http_->set_pre_routing_handler([api_key, metrics_open](const httplib::Request& req, httplib::Response& res) {
         t_request_start = Clock::now();
-        if (!authorized(req, api_key)) {
+        if (!authorized(req, api_key, metrics_open)) {
             res.set_header("WWW-Authenticate", "Bearer");
             res.set_header("Connection", "close");  // the body was not read: do not parse it as the next request
             send_json(res, 401, error_body("this service needs an API key: send 'Authorization: Bearer <key>'"));
@@ -154,38 +183,103 @@ void HttpServer::install_routes() {
 
     // POST endpoints share the envelope: content type, JSON object, deadline, timing, error mapping.
     using Endpoint = std::function<Result<Json>(const Json& body, Clock::time_point deadline, Stopwatch& clock)>;
-    const auto post = [this, deadline_from_now](const std::string& path, Endpoint endpoint) {
-        http_->Post(path, [endpoint, deadline_from_now](const httplib::Request& req, httplib::Response& res) {
+    enum class Uploads { kRefused, kAccepted };
+    const auto post = [this, deadline_from_now](const std::string& path, Endpoint endpoint,
+                                                Uploads uploads = Uploads::kRefused) {
+        http_->Post(path, [endpoint, deadline_from_now, uploads](const httplib::Request& req, httplib::Response& res) {
             Stopwatch clock;
             const auto deadline = deadline_from_now();
-            if (!is_json_content_type(req)) {
-                send_json(res, 415, error_body("send the request as JSON with 'Content-Type: application/json'"));
+            const bool upload = uploads == Uploads::kAccepted && req.is_multipart_form_data();
+            if (!upload && !is_json_content_type(req)) {
+                send_json(res, 415,
+                          error_body(uploads == Uploads::kAccepted
+                                         ? "send the request as JSON with 'Content-Type: application/json' or as "
+                                           "multipart/form-data"
+                                         : "send the request as JSON with 'Content-Type: application/json'"));
                 return;
             }
-            auto body = parse_json_object(req.body);
+            auto body = upload ? form_body(req) : parse_json_object(req.body);
             if (!body.ok()) return send_error(res, body.status());
             auto result = endpoint(*body, deadline, clock);
             if (!result.ok()) return send_error(res, result.status());
             send_json(res, 200, *result);
         });
     };
-    post("/v1/classify", [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
-        HCLIP_ASSIGN_OR_RETURN(ClassifyRequest request, parse_classify_request(body));
-        HCLIP_ASSIGN_OR_RETURN(ClassifyResult result, service_.classify(request, deadline));
-        return classify_response(result, clock.elapsed_ms(), model);
-    });
-    post("/v1/embed/image",
-         [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
-             HCLIP_ASSIGN_OR_RETURN(auto image, parse_embed_image_request(body));
-             HCLIP_ASSIGN_OR_RETURN(EmbedResult result, service_.embed_image(image, deadline));
-             return embed_response(result, clock.elapsed_ms(), model);
-         });
+    post(
+        "/v1/classify",
+        [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
+            if (is_batch_request(body)) {
+                HCLIP_ASSIGN_OR_RETURN(ClassifyBatchRequest request, parse_classify_batch_request(body));
+                HCLIP_ASSIGN_OR_RETURN(auto results, service_.classify_batch(request, deadline));
+                return classify_batch_response(results, clock.elapsed_ms(), model);
+            }
+            HCLIP_ASSIGN_OR_RETURN(ClassifyRequest request, parse_classify_request(body));
+            HCLIP_ASSIGN_OR_RETURN(ClassifyResult result, service_.classify(request, deadline));
+            return classify_response(result, clock.elapsed_ms(), model);
+        },
+        Uploads::kAccepted);
+    post(
+        "/v1/embed/image",
+        [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
+            if (is_batch_request(body)) {
+                HCLIP_ASSIGN_OR_RETURN(auto inputs, parse_embed_images_request(body));
+                HCLIP_ASSIGN_OR_RETURN(BatchEmbedResult result, service_.embed_batch(inputs, "images", deadline));
+                return embed_batch_response(result, clock.elapsed_ms(), model);
+            }
+            HCLIP_ASSIGN_OR_RETURN(auto image, parse_embed_image_request(body));
+            HCLIP_ASSIGN_OR_RETURN(EmbedResult result, service_.embed_image(image, deadline));
+            return embed_response(result, clock.elapsed_ms(), model);
+        },
+        Uploads::kAccepted);
     post("/v1/embed/text",
          [this, model](const Json& body, Clock::time_point deadline, Stopwatch& clock) -> Result<Json> {
              HCLIP_ASSIGN_OR_RETURN(std::string text, parse_embed_text_request(body));
              HCLIP_ASSIGN_OR_RETURN(EmbedResult result, service_.embed_text(text, deadline));
              return embed_response(result, clock.elapsed_ms(), model);
          });
+    post("/v1/embeddings", [this, model](const Json& body, Clock::time_point deadline, Stopwatch&) -> Result<Json> {
+        HCLIP_ASSIGN_OR_RETURN(OpenAiEmbeddingsRequest request, parse_openai_embeddings_request(body, model));
+        HCLIP_ASSIGN_OR_RETURN(BatchEmbedResult result, service_.embed_batch(request.inputs, "input", deadline));
+        return openai_embeddings_response(result, request.base64, model);
+    });
+
+    // The page and the OpenAPI document, from the bytes built into the binary.
+    for (const EmbeddedFile& file : embedded_web_files()) {
+        const std::string path = file.name == "index.html"     ? std::string("/")
+                                 : file.name == "openapi.json" ? std::string("/openapi.json")
+                                                               : "/static/" + std::string(file.name);
+        const char* type = content_type_for(file.name);
+        http_->Get(path, [bytes = file.bytes, type](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Cache-Control", "no-cache");
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_content(bytes.data(), bytes.size(), type);
+        });
+    }
+
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(service_.metrics().render(service_.metrics_gauges()), "text/plain; version=0.0.4");
+    });
+
+    // Prompt sets. The name pattern is wider than a valid name so a bad name gets a 400 that says why.
+    const std::string set_path = R"(/v1/prompt-sets/([^/]+))";
+    http_->Get("/v1/prompt-sets", [this](const httplib::Request&, httplib::Response& res) {
+        send_answer(res, list_prompt_sets_answer(service_.prompt_sets()));
+    });
+    http_->Get(set_path, [this](const httplib::Request& req, httplib::Response& res) {
+        send_answer(res, get_prompt_set_answer(service_.prompt_sets(), req.matches[1]));
+    });
+    http_->Delete(set_path, [this](const httplib::Request& req, httplib::Response& res) {
+        send_answer(res, delete_prompt_set_answer(service_.prompt_sets(), req.matches[1]));
+    });
+    http_->Put(set_path, [this](const httplib::Request& req, httplib::Response& res) {
+        if (!is_json_content_type(req)) {
+            send_json(res, 415, error_body("send the request as JSON with 'Content-Type: application/json'"));
+            return;
+        }
+        auto body = parse_json_object(req.body);
+        if (!body.ok()) return send_error(res, body.status());
+        send_answer(res, put_prompt_set_answer(service_.prompt_sets(), req.matches[1], *body));
+    });
 
     // Known paths with the wrong method: 405 with the allowed method, not 404.
     const auto wrong_method = [](const char* allowed) {
@@ -194,11 +288,23 @@ void HttpServer::install_routes() {
             send_json(res, 405, error_body(req.method + " is not allowed on " + req.path + "; use " + allowed));
         };
     };
-    for (const char* path : {"/v1/classify", "/v1/embed/image", "/v1/embed/text"}) {
+    for (const char* path : {"/v1/classify", "/v1/embed/image", "/v1/embed/text", "/v1/embeddings"}) {
         http_->Get(path, wrong_method("POST"));
         http_->Put(path, wrong_method("POST"));
         http_->Patch(path, wrong_method("POST"));
         http_->Delete(path, wrong_method("POST"));
+    }
+    http_->Post("/v1/prompt-sets", wrong_method("GET"));
+    http_->Put("/v1/prompt-sets", wrong_method("GET"));
+    http_->Patch("/v1/prompt-sets", wrong_method("GET"));
+    http_->Delete("/v1/prompt-sets", wrong_method("GET"));
+    http_->Post(set_path, wrong_method("GET, PUT, DELETE"));
+    http_->Patch(set_path, wrong_method("GET, PUT, DELETE"));
+    for (const char* path : {"/metrics"}) {
+        http_->Post(path, wrong_method("GET"));
+        http_->Put(path, wrong_method("GET"));
+        http_->Patch(path, wrong_method("GET"));
+        http_->Delete(path, wrong_method("GET"));
     }
     http_->Post("/health", wrong_method("GET"));
     http_->Put("/health", wrong_method("GET"));
@@ -231,11 +337,12 @@ void HttpServer::install_routes() {
         log_error("unexpected exception while handling a request: " + what);
         send_json(res, 500, error_body("internal error"));
     });
-    http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
         double ms = 0.0;
         if (t_request_start != Clock::time_point{}) {
             ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
         }
+        service_.metrics().observe_request(req.path, res.status, ms / 1000.0);
         t_request_start = {};
         char line[96];
         std::snprintf(line, sizeof line, " %d %.1f ms", res.status, ms);

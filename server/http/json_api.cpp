@@ -63,21 +63,30 @@ Result<Json> parse_json_object(const std::string& body) {
     return j;
 }
 
-Result<ClassifyRequest> parse_classify_request(const Json& body) {
-    ClassifyRequest r;
-    HCLIP_ASSIGN_OR_RETURN(std::string image, required_string(body, "image"));
-    HCLIP_ASSIGN_OR_RETURN(r.image, decode_image_field(image));
-    auto prompts = body.find("prompts");
-    if (prompts == body.end()) return invalid_argument("missing required field 'prompts' (an array of strings)");
-    if (!prompts->is_array()) {
-        return invalid_argument("'prompts' must be an array of strings, not " + std::string(json_type_name(*prompts)));
-    }
-    for (std::size_t i = 0; i < prompts->size(); ++i) {
-        const Json& p = (*prompts)[i];
-        if (!p.is_string()) {
-            return invalid_argument("prompt " + std::to_string(i + 1) + " must be a string, not " + json_type_name(p));
+Status parse_labels_and_options(const Json& body, ClassifyRequest& r) {
+    if (auto set = body.find("prompt_set"); set != body.end() && !set->is_null()) {
+        if (!set->is_string() || set->get<std::string>().empty()) {
+            return invalid_argument("'prompt_set' must be the name of a prompt set");
         }
-        r.prompts.push_back(p.get<std::string>());
+        r.prompt_set = set->get<std::string>();
+    }
+    auto prompts = body.find("prompts");
+    if (prompts == body.end() && !r.prompt_set.empty()) {
+        // the labels come from the prompt set
+    } else if (prompts == body.end()) {
+        return invalid_argument("missing required field 'prompts' (an array of strings)");
+    } else if (!prompts->is_array()) {
+        return invalid_argument("'prompts' must be an array of strings, not " + std::string(json_type_name(*prompts)));
+    } else {
+        for (std::size_t i = 0; i < prompts->size(); ++i) {
+            const Json& p = (*prompts)[i];
+            if (!p.is_string()) {
+                return invalid_argument("prompt " + std::to_string(i + 1) + " must be a string, not " +
+                                        json_type_name(p));
+            }
+            r.prompts.push_back(p.get<std::string>());
+        }
+        if (!r.prompt_set.empty()) return invalid_argument("send 'prompts' or 'prompt_set', not both");
     }
     if (auto k = body.find("top_k"); k != body.end() && !k->is_null()) {
         if (k->is_number_unsigned()) {
@@ -95,6 +104,14 @@ Result<ClassifyRequest> parse_classify_request(const Json& body) {
             return invalid_argument("'threshold' must be a number, not " + std::string(json_type_name(*t)));
         r.threshold = t->get<double>();
     }
+    return {};
+}
+
+Result<ClassifyRequest> parse_classify_request(const Json& body) {
+    ClassifyRequest r;
+    HCLIP_ASSIGN_OR_RETURN(std::string image, required_string(body, "image"));
+    HCLIP_ASSIGN_OR_RETURN(r.image, decode_image_field(image));
+    HCLIP_RETURN_IF_ERROR(parse_labels_and_options(body, r));
     return r;
 }
 

@@ -12,6 +12,8 @@ namespace hclip::server {
 
 Result<nlohmann::json> parse_json_object(const std::string& body);
 Result<ClassifyRequest> parse_classify_request(const nlohmann::json& body);
+// prompts (or prompt_set), top_k and threshold of a classify body; `image` is left alone.
+Status parse_labels_and_options(const nlohmann::json& body, ClassifyRequest& request);
 Result<std::vector<std::uint8_t>> parse_embed_image_request(const nlohmann::json& body);
 Result<std::string> parse_embed_text_request(const nlohmann::json& body);
 

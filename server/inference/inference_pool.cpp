@@ -166,8 +166,15 @@ Result<InferencePool::BatchOutput> InferencePool::encode_batch(Worker& worker,
         BatchOutput out;
         out.image.resize(static_cast<std::size_t>(image_count) * d);
         out.text.resize(texts.size() * d);
-        if (image_count > 0) HCLIP_RETURN_IF_ERROR(worker.image->encode(rgb, image_count, out.image));
-        if (!texts.empty()) HCLIP_RETURN_IF_ERROR(worker.text->encode(texts, out.text));
+        const auto timed = [this](const char* tower, auto&& pass) {
+            const auto start = Clock::now();
+            Status result = pass();
+            if (tower_observer_) tower_observer_(tower, std::chrono::duration<double>(Clock::now() - start).count());
+            return result;
+        };
+        if (image_count > 0)
+            HCLIP_RETURN_IF_ERROR(timed("image", [&] { return worker.image->encode(rgb, image_count, out.image); }));
+        if (!texts.empty()) HCLIP_RETURN_IF_ERROR(timed("text", [&] { return worker.text->encode(texts, out.text); }));
         return out;
     } catch (const std::bad_alloc&) {
         return out_of_memory("running a batch");

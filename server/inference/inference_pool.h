@@ -68,6 +68,10 @@ class InferencePool {
     InferencePool(const InferencePool&) = delete;
     InferencePool& operator=(const InferencePool&) = delete;
 
+    // Called after every tower pass with "image" or "text" and its seconds (for /metrics). Set before start().
+    using TowerObserver = std::function<void(const char* tower, double seconds)>;
+    void set_tower_observer(TowerObserver observer) { tower_observer_ = std::move(observer); }
+
     // Creates every worker's encoders, then starts the workers. Fails if any encoder cannot be created.
     Status start(const EncoderFactory& factory);
 
@@ -107,6 +111,7 @@ class InferencePool {
     const int dim_, worker_count_, max_queue_size_, batch_size_;
     const BatchObserver observer_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    TowerObserver tower_observer_;
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;

@@ -182,6 +182,46 @@ Reader one_of_into(std::string& dst, std::vector<std::string> allowed) {
     };
 }
 
+Status read_string_list(const YAML::Node& node, const std::string& key, std::vector<std::string>& out) {
+    if (!node.IsSequence()) return type_error(key, node, "a list of strings");
+    out.clear();
+    for (std::size_t i = 0; i < node.size(); ++i) {
+        std::string v;
+        HCLIP_RETURN_IF_ERROR(read_string(node[i], key + "[" + std::to_string(i) + "]", v));
+        out.push_back(std::move(v));
+    }
+    return {};
+}
+
+// prompt_sets: {name: {prompts: [...], templates: [...]}}. Names and sizes are checked where sets are stored.
+Status read_prompt_sets(const YAML::Node& node, std::vector<ConfiguredPromptSet>& out) {
+    if (!node || node.IsNull()) return {};
+    if (!node.IsMap()) return type_error("prompt_sets", node, "a mapping of set names to {prompts, templates}");
+    for (const auto& kv : node) {
+        ConfiguredPromptSet set;
+        set.name = kv.first.Scalar();
+        const std::string key = "prompt_sets." + set.name;
+        if (!kv.second.IsMap()) return type_error(key, kv.second, "a mapping with prompts (and templates)");
+        bool have_prompts = false;
+        for (const auto& field : kv.second) {
+            const std::string name = field.first.Scalar();
+            if (name == "prompts") {
+                HCLIP_RETURN_IF_ERROR(read_string_list(field.second, key + ".prompts", set.prompts));
+                have_prompts = true;
+            } else if (name == "templates") {
+                HCLIP_RETURN_IF_ERROR(read_string_list(field.second, key + ".templates", set.templates));
+            } else {
+                return invalid_argument("unknown setting " + key + "." + name +
+                                        "; a prompt set has prompts and "
+                                        "templates");
+            }
+        }
+        if (!have_prompts) return invalid_argument(key + " has no prompts");
+        out.push_back(std::move(set));
+    }
+    return {};
+}
+
 bool is_space(char ch) {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
@@ -219,11 +259,13 @@ Status resolve_api_key(ServerSection& s) {
 Status parse_into(const YAML::Node& root, ServiceConfig& c) {
     if (!root || root.IsNull()) return {};  // an empty file means all defaults
     if (!root.IsMap()) return invalid_argument("the configuration must be a mapping of sections (server, clip, ...)");
-    const std::set<std::string> sections = {"server", "clip", "performance", "limits", "hailo"};
+    const std::set<std::string> sections = {"server", "clip",    "performance", "limits",
+                                            "hailo",  "storage", "prompt_sets"};
     for (const auto& kv : root) {
         if (!sections.count(kv.first.Scalar())) {
             return invalid_argument("unknown section '" + kv.first.Scalar() +
-                                    "'; the sections are server, clip, performance, limits and hailo");
+                                    "'; the sections are server, clip, performance, limits, hailo, storage and "
+                                    "prompt_sets");
         }
     }
     HCLIP_RETURN_IF_ERROR(read_section(root, "server",
@@ -235,7 +277,8 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                         {"write_timeout", double_into(c.server.write_timeout, 0.001, 3600)},
                                         {"keep_alive_timeout", double_into(c.server.keep_alive_timeout, 0.001, 3600)},
                                         {"api_key", optional_string_into(c.server.api_key)},
-                                        {"api_key_file", optional_string_into(c.server.api_key_file)}}));
+                                        {"api_key_file", optional_string_into(c.server.api_key_file)},
+                                        {"metrics_require_api_key", bool_into(c.server.metrics_require_api_key)}}));
     HCLIP_RETURN_IF_ERROR(
         read_section(root, "clip",
                      {{"model", string_into(c.clip.model)},
@@ -277,7 +320,10 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                                        {{"max_body_bytes", u64_into(c.limits.max_body_bytes, 1024, 1ll << 32)},
                                         {"max_image_pixels", u64_into(c.limits.max_image_pixels, 1, 1ll << 32)},
                                         {"max_prompts", int_into(c.limits.max_prompts, 1, 100000)},
-                                        {"max_prompt_bytes", u64_into(c.limits.max_prompt_bytes, 1, 1ll << 24)}}));
+                                        {"max_prompt_bytes", u64_into(c.limits.max_prompt_bytes, 1, 1ll << 24)},
+                                        {"max_batch_items", int_into(c.limits.max_batch_items, 1, 4096)}}));
+    HCLIP_RETURN_IF_ERROR(read_section(root, "storage", {{"state_dir", string_into(c.storage.state_dir)}}));
+    HCLIP_RETURN_IF_ERROR(read_prompt_sets(root["prompt_sets"], c.prompt_sets));
     return resolve_api_key(c.server);
 }
 

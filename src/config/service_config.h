@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -28,6 +29,7 @@ struct ServerSection {
     // holding the key (read at start-up, surrounding whitespace ignored); at most one of the two may be set.
     std::string api_key;
     std::string api_key_file;
+    bool metrics_require_api_key = false;  // GET /metrics is open (for scrapers) unless this is true
 };
 
 struct ClipSection {
@@ -81,6 +83,19 @@ struct LimitsSection {
     std::uint64_t max_image_pixels = 1ull << 26;  // decompression-bomb guard, checked before decoding
     int max_prompts = 256;
     std::uint64_t max_prompt_bytes = 4096;
+    int max_batch_items = 64;  // pictures in one "images" batch, items in one /v1/embeddings "input"
+};
+
+// Where the service keeps what clients create at run time (prompt sets, in <state_dir>/prompt-sets/).
+struct StorageSection {
+    std::string state_dir = "/var/lib/hailo-clip";
+};
+
+// A named list of labels declared in the configuration (prompt_sets:), as PUT /v1/prompt-sets/{name} stores one.
+struct ConfiguredPromptSet {
+    std::string name;
+    std::vector<std::string> prompts;
+    std::vector<std::string> templates;
 };
 
 struct ServiceConfig {
@@ -89,6 +104,8 @@ struct ServiceConfig {
     PerformanceSection performance;
     LimitsSection limits;
     HailoSection hailo;
+    StorageSection storage;
+    std::vector<ConfiguredPromptSet> prompt_sets;
     std::string source = "built-in defaults";  // the file it came from, for the start-up log
 };
 

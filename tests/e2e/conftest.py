@@ -37,6 +37,8 @@ class Service:
 
     def __init__(self, config, tmp_path, extra_args=(), program=CLI):
         self.config_path = tmp_path / "hailo-clip.yaml"
+        # Prompt sets are stored under the test's own directory, never in the machine's state directory.
+        config.setdefault("storage", {}).setdefault("state_dir", str(tmp_path / "state"))
         self.config_path.write_text(yaml.safe_dump(config))
         self.lines = []
         self.proc = subprocess.Popen([program, "serve", "--config", str(self.config_path), *extra_args],

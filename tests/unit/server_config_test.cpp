@@ -166,6 +166,7 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->server.keep_alive_timeout, d.server.keep_alive_timeout);
     EXPECT_EQ(c->server.api_key, d.server.api_key);
     EXPECT_EQ(c->server.api_key_file, d.server.api_key_file);
+    EXPECT_EQ(c->server.metrics_require_api_key, d.server.metrics_require_api_key);
     EXPECT_EQ(c->clip.model, d.clip.model);
     EXPECT_EQ(c->clip.model_dir, d.clip.model_dir);
     EXPECT_EQ(c->clip.embedding_dimension, d.clip.embedding_dimension);
@@ -194,6 +195,9 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->limits.max_image_pixels, d.limits.max_image_pixels);
     EXPECT_EQ(c->limits.max_prompts, d.limits.max_prompts);
     EXPECT_EQ(c->limits.max_prompt_bytes, d.limits.max_prompt_bytes);
+    EXPECT_EQ(c->limits.max_batch_items, d.limits.max_batch_items);
+    EXPECT_EQ(c->storage.state_dir, d.storage.state_dir);
+    EXPECT_EQ(c->prompt_sets.size(), d.prompt_sets.size());
 }
 
 }  // namespace

@@ -108,8 +108,9 @@ def test_missing_hef_fails_even_with_cpu_fallback(tmp_path, hailo_resources):
 
 
 def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, monkeypatch):
-    # The warm-up runs the image and the text model once; the next run loses the device.
-    monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:2:1")
+    # The warm-up runs the image and the text model twice each (two pictures, two prompts); the next run loses
+    # the device.
+    monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:4:1")
     service = start_service(hailo_config(hailo_resources))
     r = service.post("/v1/embed/image", {"image": fixture_image_b64("CLIP.png")})
     assert r.status_code == 503, r.text

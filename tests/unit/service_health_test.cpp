@@ -187,6 +187,21 @@ TEST(ServiceHealth, OneFailedBatchDoesNotFlipHealth) {
     EXPECT_EQ(v.window_succeeded, 1);
 }
 
+TEST(ServiceHealth, OneSuccessAfterFailuresRestoresHealth) {
+    HealthOptions options;
+    options.probe_interval = 10s;  // no probe in this test
+    Harness h(options, 1);
+    ASSERT_TRUE(h.run(1).ok());
+    h.control->fail_next = 3;
+    for (std::uint8_t i = 0; i < 3; ++i)
+        EXPECT_FALSE(h.run(i).ok());
+    EXPECT_FALSE(h.monitor.verdict().ready);
+    ASSERT_TRUE(h.run(9).ok());  // the cause went away: evidence beats the ratio
+    const HealthVerdict v = h.monitor.verdict();
+    EXPECT_TRUE(v.ready) << v.reason;
+    EXPECT_EQ(v.window_failed, 3);
+}
+
 TEST(ServiceHealth, FailedBatchesThenHealthyProbesReturnToHealthyWithoutOutsideTraffic) {
     HealthOptions options;
     options.probe_interval = 50ms;

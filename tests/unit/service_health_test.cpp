@@ -141,7 +141,7 @@ TEST(ServiceHealth, WorkerBlockedInsideEncodeTurnsUnhealthyWithinTheBoundAndStop
     ::setenv("WATCHDOG_USEC", "40000", 1);  // a ping every 20 ms while healthy
     ::unsetenv("WATCHDOG_PID");
     SystemdNotifier notifier;
-    notifier.start_watchdog([&h] { return h.monitor.verdict().ready; });
+    notifier.start_watchdog([&h] { return h.monitor.verdict().reason; });
     EXPECT_GE(systemd.pings_during(200ms), 3) << "the watchdog must ping while healthy";
 
     // The device hangs: the next batch never returns from encode().

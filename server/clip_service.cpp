@@ -111,6 +111,10 @@ std::optional<Status> ClipService::probe() {
     }
     Result<InferenceOutput> out = submitted->get();
     if (!out.ok()) return out.status();
+    if (out->image_embeddings.size() != probe_image_answer_.size() ||
+        out->text_embeddings.size() != probe_text_answer_.size()) {
+        return internal_error("the probe's answer has the wrong size");
+    }
     const float di = max_abs_difference(out->image_embeddings, probe_image_answer_);
     const float dt = max_abs_difference(out->text_embeddings, probe_text_answer_);
     if (!(di <= kProbeTolerance && dt <= kProbeTolerance)) {

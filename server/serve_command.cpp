@@ -159,7 +159,10 @@ int run_serve(const std::vector<std::string>& args) {
     log_info("listening on http://" + config->server.host + ":" + std::to_string(*port));
     // Ready only now: the model is loaded, the warm-up inference passed and the port is bound.
     systemd.ready("serving '" + config->clip.model + "' on " + config->server.host + ":" + std::to_string(*port));
-    systemd.start_watchdog([&service] { return (*service)->health().healthy; });
+    systemd.start_watchdog([&service] {
+        const HealthReport h = (*service)->health();
+        return h.healthy ? std::string() : h.reason;
+    });
 
     std::thread watcher([&http, &systemd] {
         unsigned char signo = 0;

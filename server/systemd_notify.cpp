@@ -44,29 +44,30 @@ void SystemdNotifier::stopping(const std::string& status_text) {
     notify("STOPPING=1\n" + status_line(status_text));
 }
 
-void SystemdNotifier::start_watchdog(std::function<bool()> healthy) {
+void SystemdNotifier::start_watchdog(std::function<std::string()> why_unhealthy) {
 #ifdef HCLIP_HAVE_SYSTEMD
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
     const auto interval = std::chrono::microseconds(usec / 2);
     log_info("systemd watchdog: pinging every " + std::to_string(usec / 2000) + " ms while healthy");
-    thread_ = std::thread([this, interval, healthy = std::move(healthy)] {
+    thread_ = std::thread([this, interval, why_unhealthy = std::move(why_unhealthy)] {
         bool was_healthy = true;
         std::unique_lock lock(mutex_);
         while (!stop_) {
-            const bool ok = healthy();
-            if (ok) {
+            const std::string why = why_unhealthy();
+            if (why.empty()) {
                 sd_notify(0, "WATCHDOG=1");
+                if (!was_healthy) log_info("healthy again: pinging the systemd watchdog");
             } else if (was_healthy) {
-                log_error("unhealthy: no longer pinging the systemd watchdog");
-                notify(status_line("unhealthy: the last inference failed; watchdog pings stopped"));
+                log_error("unhealthy: " + why + "; no longer pinging the systemd watchdog");
+                notify(status_line("unhealthy, watchdog pings stopped: " + why));
             }
-            was_healthy = ok;
+            was_healthy = why.empty();
             cv_.wait_for(lock, interval, [this] { return stop_; });
         }
     });
 #else
-    (void)healthy;
+    (void)why_unhealthy;
 #endif
 }
 

@@ -23,8 +23,9 @@ class SystemdNotifier {
     void stopping(const std::string& status_text);
 
     // When systemd set WATCHDOG_USEC for this process, pings at half that interval from a thread, but only while
-    // `healthy()` is true: a service whose inference broke stops pinging and systemd restarts it.
-    void start_watchdog(std::function<bool()> healthy);
+    // `why_unhealthy()` is empty: a service whose inference is stuck or broken stops pinging (the reason goes to
+    // the log and to STATUS=) and systemd restarts it.
+    void start_watchdog(std::function<std::string()> why_unhealthy);
     void stop_watchdog();
 
   private:

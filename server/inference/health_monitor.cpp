@@ -115,7 +115,9 @@ HealthVerdict HealthMonitor::verdict() const {
         v.reason = last_error_.empty() ? "no successful inference yet" : "no successful inference yet: " + last_error_;
     } else if (probe_failure_) {
         v.reason = "the health probe failed: " + probe_failure_->to_string();
-    } else if (v.window_failed > v.window_succeeded) {
+    } else if (!last_ok_ && v.window_failed > v.window_succeeded) {
+        // Both: a lone failure among successes does not flip health, and one success (a request's or a probe's)
+        // after failures is evidence that the cause went away.
         std::snprintf(line, sizeof line,
                       "%d of the %d inferences of the last %.0f s failed; the latest: ", v.window_failed,
                       v.window_failed + v.window_succeeded, seconds(options_.window));

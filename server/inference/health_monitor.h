@@ -1,6 +1,7 @@
 // Judges whether the service can answer, from evidence rather than from the last request that happened to run:
 // - a worker inside one batch for longer than a bound is stuck (the service is no longer live);
-// - failed batches that outnumber the successful ones over a recent window make it not ready;
+// - a failed latest batch, when failed batches outnumber the successful ones over a recent window, makes it not
+//   ready;
 // - while the service is idle or failing, a periodic probe (a real inference of a small cached input whose answer
 //   is checked) adds fresh evidence, so health recovers by itself once the cause goes away.
 #pragma once
@@ -28,7 +29,7 @@ struct HealthOptions {
 
 struct HealthVerdict {
     bool live = false;   // no worker stuck past the bound
-    bool ready = false;  // live, one inference has succeeded, and recent failures do not outnumber successes
+    bool ready = false;  // live, one inference has succeeded, and not (latest failed and failures outnumber)
     std::string reason;  // why not ready, empty when ready
     int window_succeeded = 0, window_failed = 0;
     std::uint64_t probes = 0, failed_probes = 0;

@@ -141,7 +141,7 @@ TEST(ServiceHealth, WorkerBlockedInsideEncodeTurnsUnhealthyWithinTheBoundAndStop
     ::setenv("WATCHDOG_USEC", "40000", 1);  // a ping every 20 ms while healthy
     ::unsetenv("WATCHDOG_PID");
     SystemdNotifier notifier;
-    notifier.start_watchdog([&h] { return h.monitor.verdict().ready; });
+    notifier.start_watchdog([&h] { return h.monitor.verdict().reason; });
     EXPECT_GE(systemd.pings_during(200ms), 3) << "the watchdog must ping while healthy";
 
     // The device hangs: the next batch never returns from encode().
@@ -185,6 +185,21 @@ TEST(ServiceHealth, OneFailedBatchDoesNotFlipHealth) {
     EXPECT_TRUE(v.ready) << v.reason;  // one success, one failure: failures do not outnumber successes
     EXPECT_EQ(v.window_failed, 1);
     EXPECT_EQ(v.window_succeeded, 1);
+}
+
+TEST(ServiceHealth, OneSuccessAfterFailuresRestoresHealth) {
+    HealthOptions options;
+    options.probe_interval = 10s;  // no probe in this test
+    Harness h(options, 1);
+    ASSERT_TRUE(h.run(1).ok());
+    h.control->fail_next = 3;
+    for (std::uint8_t i = 0; i < 3; ++i)
+        EXPECT_FALSE(h.run(i).ok());
+    EXPECT_FALSE(h.monitor.verdict().ready);
+    ASSERT_TRUE(h.run(9).ok());  // the cause went away: evidence beats the ratio
+    const HealthVerdict v = h.monitor.verdict();
+    EXPECT_TRUE(v.ready) << v.reason;
+    EXPECT_EQ(v.window_failed, 3);
 }
 
 TEST(ServiceHealth, FailedBatchesThenHealthyProbesReturnToHealthyWithoutOutsideTraffic) {

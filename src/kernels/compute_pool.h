@@ -22,6 +22,10 @@ int compute_threads();
 // compute_threads(), so a result does not depend on how many threads computed it.
 int machine_cores();
 
+// Products of fewer multiply-adds (about 20 us on one core) are not split: waking a pool thread would cost more
+// than it saves.
+inline constexpr double kMinSplitMultiplyAdds = 1 << 20;
+
 // Runs task(i) for every i in [0, count) and returns when all have finished. The calling thread runs tasks
 // itself; idle pool threads join while the process has fewer than compute_threads() threads computing. Called
 // from inside a task, it runs the tasks inline on that thread. Tasks must not throw.

@@ -12,9 +12,6 @@ namespace hclip {
 
 namespace {
 
-// Below this many multiply-adds (about 20 us on one core) waking a pool thread costs more than it saves.
-constexpr double kMinSplitMultiplyAdds = 1 << 20;
-
 // OpenBLAS computes on the calling thread only: the compute pool provides the parallelism (Debian's pthreads
 // OpenBLAS would otherwise start threads of its own next to the pool's, one team per concurrent caller).
 void keep_openblas_single_threaded() {

@@ -75,9 +75,6 @@ int column_parts(int n) {
     return std::clamp((n + 63) / 64, 1, std::min(machine_cores(), 8));
 }
 
-// Below this many multiply-adds (about 20 us on one core) waking a pool thread costs more than it saves.
-constexpr double kMinSplitMultiplyAdds = 1 << 20;
-
 }  // namespace
 
 struct PackedWeights::Impl {

@@ -165,12 +165,12 @@ HailoBackend::~HailoBackend() {
 Status HailoBackend::open_all() {
     std::unique_ptr<NpuDevice> device;
     NpuStatus s = factory_(options_.device, device);
-    if (!s.ok()) return to_status(s.code, s.what.empty() ? "opening the Hailo device" : s.what);
+    if (!s.ok()) return to_status(s.code, s.what.empty() ? "opening the Hailo device" : s.what, s.advice);
     const ClipConfig& c = model_->config();
     std::unique_ptr<NpuModel> image, text;
     // Host formats are requested before anything is sized: uint8 pixels in, float32 out (HailoRT dequantizes).
     s = device->open_model(options_.image_hef, {HostFormat::kUint8, HostFormat::kFloat32}, image);
-    if (!s.ok()) return to_status(s.code, s.what);
+    if (!s.ok()) return to_status(s.code, s.what, s.advice);
     HCLIP_RETURN_IF_ERROR(check_single_io(*image, options_.image_hef, "image"));
     const auto px = static_cast<std::size_t>(c.vision.image_size);
     HCLIP_RETURN_IF_ERROR(
@@ -182,7 +182,7 @@ Status HailoBackend::open_all() {
     if (options_.text_on_npu) {
         // Float32 rows in (HailoRT quantizes to the HEF's 16-bit input), float32 rows out.
         s = device->open_model(options_.text_hef, {HostFormat::kFloat32, HostFormat::kFloat32}, text);
-        if (!s.ok()) return to_status(s.code, s.what);
+        if (!s.ok()) return to_status(s.code, s.what, s.advice);
         HCLIP_RETURN_IF_ERROR(check_single_io(*text, options_.text_hef, "text"));
         const std::size_t rows_bytes =
             static_cast<std::size_t>(c.text.context_length) * static_cast<std::size_t>(support_.width()) * 4;

@@ -191,12 +191,23 @@ def unit_keys():
     return parser
 
 
+def unit_environment():
+    """Every Environment= assignment of the unit (systemd accumulates repeated keys)."""
+    env = {}
+    for line in (DEPLOY / "hailo-clip.service").read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line[len("Environment="):].split():
+                key, value = item.split("=", 1)
+                env[key] = value
+    return env
+
+
 def test_unit_keys():
     u = unit_keys()
     s = u["Service"]
     assert s["Type"] == "notify"
     assert s["ExecStart"] == "/opt/hailo-clip/bin/hailo-clip serve"
-    assert s["Environment"] == "HAILO_CLIP_CONFIG=/etc/hailo/hailo-clip.yaml"
+    assert unit_environment() == {"HAILO_CLIP_CONFIG": "/etc/hailo/hailo-clip.yaml", "HAILORT_LOGGER_PATH": "NONE"}
     assert s["User"] == "hailo-clip"
     assert s["Restart"] == "on-failure" and s["RestartSec"]
     assert u["Unit"]["StartLimitIntervalSec"] and u["Unit"]["StartLimitBurst"]
@@ -226,6 +237,31 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
         pytest.fail("systemd-analyze missing: scripts/install-deps.sh installs the systemd package")
     r = run([tool, "verify", staged_unit(tmp_path)])
     assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", r.stdout + r.stderr
+
+
+def run_as_the_unit_would(args, cwd, env_extra):
+    """The binary with an unwritable working directory and no HOME, as the hardened unit runs it (ProtectSystem,
+    ProtectHome): as user nobody when the tests run as root (root writes anywhere), else in a mode-0555 folder."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "HAILORT_LOGGER_PATH")}
+    env.update(env_extra)
+    cwd.mkdir()
+    cwd.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    return subprocess.run(prefix + [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_hailort_logs_nowhere_it_may_not_write(tmp_path):
+    # libhailort opens its log files when it is loaded, so any command shows it; tokenize needs no model.
+    r = run_as_the_unit_would(["tokenize", "a photo"], tmp_path / "cwd", unit_environment())
+    assert r.returncode == 0, r.stderr
+    assert "Cannot create" not in r.stderr, r.stderr
+    assert list((tmp_path / "cwd").iterdir()) == []
+    # Without the unit's setting a HailoRT build complains: proof that the check above can fail.
+    if os.environ.get("HCLIP_BUILD_HAS_HAILORT") == "ON":
+        bare = run_as_the_unit_would(["tokenize", "a photo"], tmp_path / "cwd-bare", {})
+        assert "Cannot create log file" in bare.stderr, bare.stderr
 
 
 def test_unit_security_exposure(tmp_path):

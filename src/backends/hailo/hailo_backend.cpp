@@ -141,6 +141,8 @@ Result<std::shared_ptr<HailoBackend>> HailoBackend::start(const HailoBackendOpti
             return invalid_argument(options.text_projection + " projects to " + std::to_string(b->support_.embed()) +
                                     " dimensions but the image embeddings have " + std::to_string(c.embed_dim));
         }
+        HCLIP_RETURN_IF_ERROR(check_text_support_files_match(b->support_, *b->model_, options.token_embedding_lut,
+                                                             options.text_projection));
     }
     {
         std::unique_lock lock(b->device_mutex_);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backends/cpu/cpu_encoders.h"
+#include "backends/hailo/hailo_model_zoo.h"
 #include "backends/hailo/hailo_status.h"
 #include "model/text_tower.h"
 
@@ -32,6 +33,13 @@ Status check_frame(const NpuTensorInfo& t, std::size_t expected, const std::stri
     return invalid_argument("the " + role + " '" + t.name + "' of " + path + " is " + shape_text(t) + " (" +
                             std::to_string(t.frame_bytes) + " bytes per frame) but " + need + " (" +
                             std::to_string(expected) + " bytes); the HEF was compiled for another model");
+}
+
+// A HEF whose frames do not fit the served checkpoint: the message names the Model Zoo HEF with its shapes, if any.
+Status with_zoo_hint(Status s, EncoderKind kind, const NpuModel& m) {
+    if (s.ok()) return s;
+    auto elements = [](const NpuTensorInfo& t) { return t.frame_bytes / (t.format == HostFormat::kFloat32 ? 4 : 1); };
+    return {s.code(), s.message() + zoo_hef_hint(kind, elements(m.inputs()[0]), elements(m.outputs()[0]))};
 }
 
 class HailoImageEncoder final : public ImageEncoder {
@@ -175,12 +183,15 @@ Status HailoBackend::open_all() {
     if (!s.ok()) return to_status(s.code, s.what, s.advice);
     HCLIP_RETURN_IF_ERROR(check_single_io(*image, options_.image_hef, "image"));
     const auto px = static_cast<std::size_t>(c.vision.image_size);
+    const std::string served = "the checkpoint in " + model_->model_dir();
     HCLIP_RETURN_IF_ERROR(
-        check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
-                    "the model takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"));
-    HCLIP_RETURN_IF_ERROR(check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4,
-                                      options_.image_hef, "output",
-                                      "the model's embeddings are " + std::to_string(c.embed_dim) + " float32"));
+        with_zoo_hint(check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
+                                  served + " takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"),
+                      EncoderKind::kImage, *image));
+    HCLIP_RETURN_IF_ERROR(with_zoo_hint(
+        check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4, options_.image_hef, "output",
+                    "the embeddings of " + served + " are " + std::to_string(c.embed_dim) + " float32"),
+        EncoderKind::kImage, *image));
     if (options_.text_on_npu) {
         // Float32 rows in (HailoRT quantizes to the HEF's 16-bit input), float32 rows out.
         s = device->open_model(options_.text_hef, {HostFormat::kFloat32, HostFormat::kFloat32}, text);
@@ -192,9 +203,11 @@ Status HailoBackend::open_all() {
                                  std::to_string(support_.width()) + " (the width of " + options_.token_embedding_lut +
                                  ") float32";
         HCLIP_RETURN_IF_ERROR(
-            check_frame(text->inputs()[0], rows_bytes, options_.text_hef, "input", "it needs " + need));
+            with_zoo_hint(check_frame(text->inputs()[0], rows_bytes, options_.text_hef, "input", "it needs " + need),
+                          EncoderKind::kText, *text));
         HCLIP_RETURN_IF_ERROR(
-            check_frame(text->outputs()[0], rows_bytes, options_.text_hef, "output", "it needs " + need));
+            with_zoo_hint(check_frame(text->outputs()[0], rows_bytes, options_.text_hef, "output", "it needs " + need),
+                          EncoderKind::kText, *text));
     }
     description_ = device->description();
     emulated_ = device->emulated();

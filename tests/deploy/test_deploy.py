@@ -331,14 +331,16 @@ def test_verify_against_a_service_started_by_the_test(tmp_path):
         assert lines[0] == "SKIP  service        skipped: no systemd (--no-systemd)", r.stdout
         assert lines[1] == ("PASS  health         healthy, model clip-vit-b-32 loaded, backend cpu, "
                             "embedding dimension 48"), r.stdout
-        assert lines[2].startswith("PASS  classify       CLIP.png: '"), r.stdout
-        assert " of 3 prompts in " in lines[2]
+        assert lines[2] == ("PASS  backend        cpu: the CPU serves (clip.backend cpu, or the NPU could not be "
+                            "used: the service log says why)"), r.stdout
+        assert lines[3].startswith("PASS  classify       CLIP.png: '"), r.stdout
+        assert " of 3 prompts in " in lines[3]
         # The fixture model has random weights and no published reference: the self-test says so, and fails.
-        assert lines[3] == ("FAIL  self-test      FAIL (sanity only): no published reference for this model, so its "
-                            "outputs were not compared with published numbers; its embeddings are well-formed, but "
-                            "only 1 of 8 reference pictures ranked their own description first (a trained CLIP "
+        assert lines[4] == ("FAIL  self-test      on cpu: FAIL (sanity only): no published reference for this model, "
+                            "so its outputs were not compared with published numbers; its embeddings are well-formed, "
+                            "but only 1 of 8 reference pictures ranked their own description first (a trained CLIP "
                             "ranks all of them first; random or untrained weights cannot)"), r.stdout
-        assert lines[4] == "verify: 1 of 3 checks failed, 1 skipped"
+        assert lines[5] == "verify: 1 of 4 checks failed, 1 skipped"
         assert r.returncode == 1
     finally:
         assert service.stop() == 0

@@ -181,7 +181,13 @@ NpuStatus device_index_out_of_range(int index, const DeviceList& devices) {
 
 // VDevice::create failed. Error 74 means "not enough free devices": either none is there (HAT not seated, driver
 // not loaded) or another process holds it. Only Device::scan() tells the two apart.
-NpuStatus vdevice_failure(hailo_status s, const std::string& what) {
+NpuStatus vdevice_failure(hailo_status s, const std::string& what, bool through_service) {
+    if (through_service && s == HAILO_RPC_FAILED) {
+        return {static_cast<int>(s), what,
+                "the HailoRT service that shares a Hailo-8 between processes does not answer. Start it with `sudo "
+                "systemctl enable --now hailort.service`, or set hailo.group_id: UNIQUE to use the chip from this "
+                "process alone"};
+    }
     if (s != HAILO_OUT_OF_PHYSICAL_DEVICES) return {static_cast<int>(s), what};
     const DeviceList devices = scan_devices();
     if (devices.status != HAILO_SUCCESS) return {static_cast<int>(s), what, scan_failure(devices)};
@@ -197,6 +203,11 @@ NpuStatus open_device(const NpuDeviceOptions& options, std::unique_ptr<NpuDevice
     // the same group). A second VDevice, or another process under another group id, gives error 74.
     params.scheduling_algorithm = HAILO_SCHEDULING_ALGORITHM_ROUND_ROBIN;
     params.group_id = options.group_id.empty() ? HAILO_UNIQUE_VDEVICE_GROUP_ID : options.group_id.c_str();
+#if defined(HAILORT_MAJOR_VERSION) && HAILORT_MAJOR_VERSION < 5
+    // HailoRT 4.x (Hailo-8/8L): processes share the chip only through the HailoRT service (hailort.service);
+    // without it the group id does not reach beyond this process. 5.x (Hailo-10H) shares through the driver.
+    params.multi_process_service = std::string(params.group_id) != HAILO_UNIQUE_VDEVICE_GROUP_ID;
+#endif
     hailo_device_id_t id{};
     if (options.device_index > 0) {
         const DeviceList devices = scan_devices();
@@ -211,7 +222,8 @@ NpuStatus open_device(const NpuDeviceOptions& options, std::unique_ptr<NpuDevice
     auto vdevice = hailort::VDevice::create(params);
     if (!vdevice) {
         return vdevice_failure(vdevice.status(),
-                               "creating the Hailo VDevice (group " + std::string(params.group_id) + ")");
+                               "creating the Hailo VDevice (group " + std::string(params.group_id) + ")",
+                               params.multi_process_service);
     }
     auto d = std::make_unique<HailoRtDevice>();
     d->vdevice = std::shared_ptr<hailort::VDevice>(vdevice.release());

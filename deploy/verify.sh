@@ -124,6 +124,20 @@ else:
     print(f"FAIL\thealth\tHTTP {status}: status {health.get('status')}, model_loaded {health.get('model_loaded')}"
           f", reason: {health.get('reason', '-')}")
 
+# Which encoders serve, from /health (the service logs why, e.g. a fallback from the NPU to the CPU).
+served = health.get("backend") if isinstance(health, dict) else None
+meaning = {
+    "hailo": "the Hailo NPU serves images and prompts",
+    "hailo+cpu-text": "the Hailo NPU serves images, the CPU prompts (hailo.text_encoder: cpu)",
+    "cpu": "the CPU serves (clip.backend cpu, or the NPU could not be used: the service log says why)",
+}
+if served in meaning:
+    print(f"PASS\tbackend\t{served}: {meaning[served]}")
+elif served:
+    print(f"FAIL\tbackend\t{served}: not a backend a production service reports (an emulation is for tests only)")
+else:
+    print("FAIL\tbackend\t/health did not say which backend serves")
+
 prompts = ["a diagram", "a dog", "a cat"]
 try:
     with open(image, "rb") as f:
@@ -177,12 +191,13 @@ try:
     r = json.load(sys.stdin)
 except ValueError:
     print("FAIL\tcould not run: " + sys.argv[2]); sys.exit(0)
+ran_on = "on " + r.get("backend", {}).get("image", "?") + ": "
 if rc == 0 and r.get("verified"):
-    print("PASS\t" + r["summary"])
+    print("PASS\t" + ran_on + r["summary"])
 elif rc == 0:
-    print("PASS\t" + r["summary"] + " [not compared with published outputs: no reference for this model]")
+    print("PASS\t" + ran_on + r["summary"] + " [not compared with published outputs: no reference for this model]")
 else:
-    print("FAIL\t" + r["summary"])
+    print("FAIL\t" + ran_on + r["summary"])
 ' "$selftest_rc" "$selftest_err")
     report "${line%%$'\t'*}" self-test "${line#*$'\t'}"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages hailo-clip builds and tests with. Safe to run again: it installs only what
-# is missing. Needs root (or sudo).
+# is missing. Needs root (or sudo). Extra package names given as arguments are installed too (scripts/test-hailort.sh
+# passes HailoRT's runtime libraries).
 set -euo pipefail
 
 packages=(
@@ -25,6 +26,8 @@ fi
 if [ "$(dpkg --print-architecture)" = amd64 ]; then
     packages+=(libdnnl-dev)
 fi
+
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds with warnings as errors, runs every test (unit, end-to-end,
 # hostile requests, a 60 s soak), then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, the
-# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md).
+# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md); in between, the
+# HailoRT configuration a Raspberry Pi builds, against a HailoRT without a chip (scripts/test-hailort.sh).
 #   scripts/test.sh            everything
 #   SKIP_SANITIZERS=1 scripts/test.sh   the plain build only
 #   SKIP_FUZZ=1 scripts/test.sh         everything but the fuzzing
+#   SKIP_HAILORT=1 scripts/test.sh      everything but the HailoRT build (scripts/test-hailort.sh)
 # Fixtures are read from $HAILO_CLIP_FIXTURES (default: ../shared/fixtures beside the source tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,11 @@ run_suite() {
 
 echo "=== build and test (RelWithDebInfo, -Werror)"
 HCLIP_SOAK_SECONDS=${HCLIP_SOAK_SECONDS:-60} HCLIP_SOAK_REPORT="$(pwd)/build/soak-report.json" run_suite build
+
+if [ "${SKIP_HAILORT:-0}" != "1" ]; then
+    echo "=== build and test against HailoRT (build-hailort/, -Werror)"
+    scripts/test-hailort.sh
+fi
 
 if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
     echo "=== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"

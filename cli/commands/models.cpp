@@ -118,6 +118,9 @@ int run_pull(const Argv& argv) {
     }
     std::printf("installed %s in %s (%zu files verified)\n", model->name.c_str(), result->dir.c_str(),
                 result->manifest.files.size());
+    if (!model->is_checkpoint()) {
+        std::printf("point the hailo: section of the configuration at these files (docs/hailo.md)\n");
+    }
     return 0;
 }
 
@@ -180,8 +183,16 @@ int run_verify(const Argv& argv) {
             failed += c.ok ? 0 : 1;
         }
     }
-    auto model = ClipModel::load(model_dir.string(), ModelOptions{.pack_weights = false});
-    if (model.ok()) {
+    // Hailo resource files are not a checkpoint; the service compares them with its checkpoint at start-up.
+    bool checkpoint = true;
+    if (auto known = catalog(); known.ok()) {
+        if (auto entry = models::find_known_model(*known, name); entry.ok()) checkpoint = entry->is_checkpoint();
+    }
+    auto model = checkpoint ? ClipModel::load(model_dir.string(), ModelOptions{.pack_weights = false})
+                            : Result<std::shared_ptr<const ClipModel>>(unsupported("Hailo resources"));
+    if (!checkpoint) {
+        std::printf("PASS  %-12s %s\n", "kind", "Hailo resources (checked against the checkpoint when served)");
+    } else if (model.ok()) {
         std::printf("PASS  %-12s %s\n", "loads", (*model)->config().summary().c_str());
     } else {
         std::printf("FAIL  %-12s %s\n", "loads", model.status().message().c_str());

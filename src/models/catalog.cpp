@@ -54,6 +54,11 @@ Result<std::vector<KnownModel>> load_catalog(const fs::path& file) {
         if (auto it = m.find("embedding_dimension"); it != m.end() && it->is_number_integer()) {
             model.embedding_dimension = it->get<int>();
         }
+        if (m.contains("kind")) model.kind = str(m, "kind");
+        if (model.kind != "checkpoint" && model.kind != "hailo-resources") {
+            return invalid_argument(file.string() + ": model " + model.name + " has an unknown kind '" + model.kind +
+                                    "' (checkpoint or hailo-resources)");
+        }
         if (model.name.empty() || model.repository.empty() || model.revision.empty() || !m.contains("files") ||
             !m["files"].is_array() || m["files"].empty()) {
             return invalid_argument(file.string() + ": a model needs name, repository and files");
@@ -69,6 +74,10 @@ Result<std::vector<KnownModel>> load_catalog(const fs::path& file) {
             if (auto it = f.find("size"); it != f.end()) {
                 if (!it->is_number_unsigned()) return invalid_argument(file.string() + ": size of " + kf.name);
                 kf.size = it->get<std::uint64_t>();
+            }
+            kf.url = str(f, "url");
+            if (!kf.url.empty() && kf.url.rfind("https://", 0) != 0 && kf.url.rfind("http://", 0) != 0) {
+                return invalid_argument(file.string() + ": url of " + kf.name + " is not an http(s) URL");
             }
             kf.sha256 = str(f, "sha256");
             if (!kf.sha256.empty() && !is_sha256_hex(kf.sha256)) {
@@ -192,14 +201,23 @@ Result<std::vector<FileCheck>> verify_against_manifest(const fs::path& model_dir
     return out;
 }
 
+std::string file_url(const KnownModel& model, const KnownFile& file, const std::string& base_url) {
+    if (file.url.empty()) return base_url + "/" + model.repository + "/resolve/" + model.revision + "/" + file.name;
+    if (base_url == "https://huggingface.co") return file.url;
+    const auto host = file.url.find("://");
+    const auto path = file.url.find('/', host + 3);
+    return base_url + (path == std::string::npos ? "/" + file.name : file.url.substr(path));
+}
+
 std::string manual_copy_hint(const KnownModel& model, const std::string& base_url, const fs::path& dest_dir) {
     std::ostringstream s;
     s << "To install " << model.name << " without this download, fetch these files on a machine with access to "
       << base_url << ":\n";
     for (const auto& f : model.files) {
-        s << "  " << base_url << "/" << model.repository << "/resolve/" << model.revision << "/" << f.name << "\n";
+        s << "  " << file_url(model, f, base_url) << "\n";
     }
-    s << "copy them into " << dest_dir.string() << "/ (that folder holding model.safetensors directly), then run: "
+    s << "copy them into " << dest_dir.string() << "/ (that folder holding "
+      << (model.is_checkpoint() ? "model.safetensors" : "the files") << " directly), then run: "
       << "hailo-clip models verify " << model.name << " --dir " << dest_dir.parent_path().string();
     return s.str();
 }

@@ -16,6 +16,7 @@ struct KnownFile {
     std::string name;
     std::optional<std::uint64_t> size;  // when known in advance
     std::string sha256;                 // lowercase hex, empty when not known in advance
+    std::string url = {};               // where it is when not <base>/<repository>/resolve/<revision>/<name>
 };
 
 struct KnownModel {
@@ -24,7 +25,10 @@ struct KnownModel {
     std::string repository;  // "openai/clip-vit-base-patch32"
     std::string revision = "main";
     int embedding_dimension = 0;
+    // "checkpoint": a CLIP model folder; "hailo-resources": the HEFs and .npy files of the Hailo backend.
+    std::string kind = "checkpoint";
     std::vector<KnownFile> files;
+    bool is_checkpoint() const { return kind == "checkpoint"; }
 };
 
 // Reads and checks the catalog file.
@@ -63,6 +67,11 @@ struct FileCheck {
 
 // Every file of the manifest re-checked: present, same size, same SHA-256.
 Result<std::vector<FileCheck>> verify_against_manifest(const std::filesystem::path& model_dir);
+
+// Where a file is fetched: a file with its own URL comes from there, unless `base_url` is not Hugging Face's (a
+// mirror, e.g. a local server in tests): then from the same path on `base_url`. Other files: <base_url>/
+// <repository>/resolve/<revision>/<name>.
+std::string file_url(const KnownModel& model, const KnownFile& file, const std::string& base_url);
 
 // How to put a model in place without the network: which files, from where, to where.
 std::string manual_copy_hint(const KnownModel& model, const std::string& base_url,

@@ -244,7 +244,7 @@ Result<PullResult> pull_model(const KnownModel& model, const PullOptions& option
     Manifest manifest{model.name, model.repository, model.revision, base, utc_now(), {}};
     bool reached_server = false;
     for (const KnownFile& file : model.files) {
-        const std::string url = base + "/" + model.repository + "/resolve/" + model.revision + "/" + file.name;
+        const std::string url = file_url(model, file, base);
         const fs::path part = staging / (file.name + ".part");
         message(options, "downloading " + url);
         FileDownload download(options, file.name, url, part);

@@ -757,7 +757,9 @@ class Runner {
             return;
         }
         if (options_.require_reference) {
-            report_.verdict = "FAIL: no published reference for this model, and one is required";
+            report_.verdict =
+                "FAIL (sanity only): no published reference for this model, so only sanity checks could run, and "
+                "one is required (--require-reference)";
             return;
         }
         const std::string prefix =

@@ -191,12 +191,23 @@ def unit_keys():
     return parser
 
 
+def unit_environment():
+    """Every Environment= assignment of the unit (systemd accumulates repeated keys)."""
+    env = {}
+    for line in (DEPLOY / "hailo-clip.service").read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line[len("Environment="):].split():
+                key, value = item.split("=", 1)
+                env[key] = value
+    return env
+
+
 def test_unit_keys():
     u = unit_keys()
     s = u["Service"]
     assert s["Type"] == "notify"
     assert s["ExecStart"] == "/opt/hailo-clip/bin/hailo-clip serve"
-    assert s["Environment"] == "HAILO_CLIP_CONFIG=/etc/hailo/hailo-clip.yaml"
+    assert unit_environment() == {"HAILO_CLIP_CONFIG": "/etc/hailo/hailo-clip.yaml", "HAILORT_LOGGER_PATH": "NONE"}
     assert s["User"] == "hailo-clip"
     assert s["Restart"] == "on-failure" and s["RestartSec"]
     assert u["Unit"]["StartLimitIntervalSec"] and u["Unit"]["StartLimitBurst"]
@@ -226,6 +237,31 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
         pytest.fail("systemd-analyze missing: scripts/install-deps.sh installs the systemd package")
     r = run([tool, "verify", staged_unit(tmp_path)])
     assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", r.stdout + r.stderr
+
+
+def run_as_the_unit_would(args, cwd, env_extra):
+    """The binary with an unwritable working directory and no HOME, as the hardened unit runs it (ProtectSystem,
+    ProtectHome): as user nobody when the tests run as root (root writes anywhere), else in a mode-0555 folder."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "HAILORT_LOGGER_PATH")}
+    env.update(env_extra)
+    cwd.mkdir()
+    cwd.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    return subprocess.run(prefix + [CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_hailort_logs_nowhere_it_may_not_write(tmp_path):
+    # libhailort opens its log files when it is loaded, so any command shows it; tokenize needs no model.
+    r = run_as_the_unit_would(["tokenize", "a photo"], tmp_path / "cwd", unit_environment())
+    assert r.returncode == 0, r.stderr
+    assert "Cannot create" not in r.stderr, r.stderr
+    assert list((tmp_path / "cwd").iterdir()) == []
+    # Without the unit's setting a HailoRT build complains: proof that the check above can fail.
+    if os.environ.get("HCLIP_BUILD_HAS_HAILORT") == "ON":
+        bare = run_as_the_unit_would(["tokenize", "a photo"], tmp_path / "cwd-bare", {})
+        assert "Cannot create log file" in bare.stderr, bare.stderr
 
 
 def test_unit_security_exposure(tmp_path):
@@ -295,14 +331,16 @@ def test_verify_against_a_service_started_by_the_test(tmp_path):
         assert lines[0] == "SKIP  service        skipped: no systemd (--no-systemd)", r.stdout
         assert lines[1] == ("PASS  health         healthy, model clip-vit-b-32 loaded, backend cpu, "
                             "embedding dimension 48"), r.stdout
-        assert lines[2].startswith("PASS  classify       CLIP.png: '"), r.stdout
-        assert " of 3 prompts in " in lines[2]
+        assert lines[2] == ("PASS  backend        cpu: the CPU serves (clip.backend cpu, or the NPU could not be "
+                            "used: the service log says why)"), r.stdout
+        assert lines[3].startswith("PASS  classify       CLIP.png: '"), r.stdout
+        assert " of 3 prompts in " in lines[3]
         # The fixture model has random weights and no published reference: the self-test says so, and fails.
-        assert lines[3] == ("FAIL  self-test      FAIL (sanity only): no published reference for this model, so its "
-                            "outputs were not compared with published numbers; its embeddings are well-formed, but "
-                            "only 1 of 8 reference pictures ranked their own description first (a trained CLIP "
+        assert lines[4] == ("FAIL  self-test      on cpu: FAIL (sanity only): no published reference for this model, "
+                            "so its outputs were not compared with published numbers; its embeddings are well-formed, "
+                            "but only 1 of 8 reference pictures ranked their own description first (a trained CLIP "
                             "ranks all of them first; random or untrained weights cannot)"), r.stdout
-        assert lines[4] == "verify: 1 of 3 checks failed, 1 skipped"
+        assert lines[5] == "verify: 1 of 4 checks failed, 1 skipped"
         assert r.returncode == 1
     finally:
         assert service.stop() == 0

@@ -84,7 +84,9 @@ class Service:
 def tiny_config(**sections):
     config = {
         "server": {"host": "127.0.0.1", "port": 0},
-        "clip": {"model": "clip-vit-b-32", "model_dir": str(TINY), "embedding_dimension": 48},
+        # backend cpu, not the default auto: in a build with HailoRT auto means the NPU, which these tests
+        # do not have (the Hailo tests set backend hailo themselves).
+        "clip": {"model": "clip-vit-b-32", "model_dir": str(TINY), "embedding_dimension": 48, "backend": "cpu"},
         "performance": {"worker_threads": 2},
     }
     for section, values in sections.items():

@@ -78,7 +78,7 @@ def test_config_path_from_environment(tmp_path):
 
 def test_graceful_shutdown_finishes_requests_in_flight(start_service, vit_b32_dir):
     service = start_service({"server": {"host": "127.0.0.1", "port": 0},
-                             "clip": {"model_dir": str(vit_b32_dir)},
+                             "clip": {"model_dir": str(vit_b32_dir), "backend": "cpu"},
                              "performance": {"worker_threads": 1, "gemm_threads": 1}})
     body = {"image": fixture_image_b64("chelsea.png"), "prompts": ["a cat %d" % i for i in range(8)]}
     result = {}
@@ -103,7 +103,8 @@ def test_graceful_shutdown_finishes_requests_in_flight(start_service, vit_b32_di
 
 def test_overload_gets_503_quickly_and_accepted_requests_are_right(start_service, vit_b32_dir):
     service = start_service({"server": {"host": "127.0.0.1", "port": 0},
-                             "clip": {"model_dir": str(vit_b32_dir), "batch_size": 1, "text_cache_size": 0},
+                             "clip": {"model_dir": str(vit_b32_dir), "backend": "cpu", "batch_size": 1,
+                                      "text_cache_size": 0},
                              "performance": {"worker_threads": 1, "max_queue_size": 1, "gemm_threads": 1}})
     body = {"image": fixture_image_b64("horse.png"), "prompts": ["a horse", "a cow", "a dog"]}
     reference = service.post("/v1/classify", body, timeout=120).json()["classifications"]

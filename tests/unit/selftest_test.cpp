@@ -3,7 +3,9 @@
 // self-test must pass on the right model and fail, saying what is wrong, when the weights are altered, a
 // projection is transposed or the preprocessing is changed; mocks must not pass.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -370,8 +372,10 @@ const std::vector<std::string> kTokenChecks = {"tokens 'a diagram'", "tokens 'a 
 class SelfTest : public ::testing::Test {
   protected:
     void SetUp() override {
+        // The process id keeps two checkouts running the suite at once out of each other's folders.
         dir_ = fs::path(::testing::TempDir()) /
-               ("hclip_selftest_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+               ("hclip_selftest_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+                std::to_string(::getpid()));
         fs::remove_all(dir_);
         fs::create_directories(dir_);
     }

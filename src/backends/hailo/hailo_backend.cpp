@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/hailo/hailo_model_zoo.h"
 #include "backends/hailo/hailo_status.h"
 #include "backends/hailo/text_host.h"
 #include "model/text_tower.h"
@@ -31,6 +32,13 @@ Status check_frame(const NpuTensorInfo& t, std::size_t expected, const std::stri
     return invalid_argument("the " + role + " '" + t.name + "' of " + path + " is " + shape_text(t) + " (" +
                             std::to_string(t.frame_bytes) + " bytes per frame) but " + need + " (" +
                             std::to_string(expected) + " bytes); the HEF was compiled for another model");
+}
+
+// A HEF whose frames do not fit the served checkpoint: the message names the Model Zoo HEF with its shapes, if any.
+Status with_zoo_hint(Status s, EncoderKind kind, const NpuModel& m) {
+    if (s.ok()) return s;
+    auto elements = [](const NpuTensorInfo& t) { return t.frame_bytes / (t.format == HostFormat::kFloat32 ? 4 : 1); };
+    return {s.code(), s.message() + zoo_hef_hint(kind, elements(m.inputs()[0]), elements(m.outputs()[0]))};
 }
 
 class HailoImageEncoder final : public ImageEncoder {
@@ -119,6 +127,8 @@ Result<std::shared_ptr<HailoBackend>> HailoBackend::start(const HailoBackendOpti
             return invalid_argument(options.text_projection + " projects to " + std::to_string(b->support_.embed()) +
                                     " dimensions but the image embeddings have " + std::to_string(c.embed_dim));
         }
+        HCLIP_RETURN_IF_ERROR(check_text_support_files_match(b->support_, *b->model_, options.token_embedding_lut,
+                                                             options.text_projection));
     }
     {
         std::unique_lock lock(b->device_mutex_);
@@ -143,26 +153,29 @@ HailoBackend::~HailoBackend() {
 Status HailoBackend::open_all() {
     std::unique_ptr<NpuDevice> device;
     NpuStatus s = factory_(options_.device, device);
-    if (!s.ok()) return to_status(s.code, s.what.empty() ? "opening the Hailo device" : s.what);
+    if (!s.ok()) return to_status(s.code, s.what.empty() ? "opening the Hailo device" : s.what, s.advice);
     const ClipConfig& c = model_->config();
     std::unique_ptr<NpuModel> image, text;
     if (options_.image_on_npu) {
         // Host formats are requested before anything is sized: uint8 pixels in, float32 out (HailoRT dequantizes).
         s = device->open_model(options_.image_hef, {HostFormat::kUint8, HostFormat::kFloat32}, image);
-        if (!s.ok()) return to_status(s.code, s.what);
+        if (!s.ok()) return to_status(s.code, s.what, s.advice);
         HCLIP_RETURN_IF_ERROR(check_single_io(*image, options_.image_hef, "image"));
         const auto px = static_cast<std::size_t>(c.vision.image_size);
+        const std::string served = "the checkpoint in " + model_->model_dir();
         HCLIP_RETURN_IF_ERROR(
-            check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
-                        "the model takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"));
-        HCLIP_RETURN_IF_ERROR(check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4,
-                                          options_.image_hef, "output",
-                                          "the model's embeddings are " + std::to_string(c.embed_dim) + " float32"));
+            with_zoo_hint(check_frame(image->inputs()[0], px * px * 3, options_.image_hef, "input",
+                                      served + " takes " + std::to_string(px) + "x" + std::to_string(px) + "x3 uint8 RGB"),
+                          EncoderKind::kImage, *image));
+        HCLIP_RETURN_IF_ERROR(with_zoo_hint(
+            check_frame(image->outputs()[0], static_cast<std::size_t>(c.embed_dim) * 4, options_.image_hef, "output",
+                        "the embeddings of " + served + " are " + std::to_string(c.embed_dim) + " float32"),
+            EncoderKind::kImage, *image));
     }
     if (options_.text_on_npu) {
         // Float32 rows in (HailoRT quantizes to the HEF's 16-bit input), float32 rows out.
         s = device->open_model(options_.text_hef, {HostFormat::kFloat32, HostFormat::kFloat32}, text);
-        if (!s.ok()) return to_status(s.code, s.what);
+        if (!s.ok()) return to_status(s.code, s.what, s.advice);
         HCLIP_RETURN_IF_ERROR(check_single_io(*text, options_.text_hef, "text"));
         const std::size_t rows_bytes =
             static_cast<std::size_t>(c.text.context_length) * static_cast<std::size_t>(support_.width()) * 4;
@@ -170,9 +183,11 @@ Status HailoBackend::open_all() {
                                  std::to_string(support_.width()) + " (the width of " + options_.token_embedding_lut +
                                  ") float32";
         HCLIP_RETURN_IF_ERROR(
-            check_frame(text->inputs()[0], rows_bytes, options_.text_hef, "input", "it needs " + need));
+            with_zoo_hint(check_frame(text->inputs()[0], rows_bytes, options_.text_hef, "input", "it needs " + need),
+                          EncoderKind::kText, *text));
         HCLIP_RETURN_IF_ERROR(
-            check_frame(text->outputs()[0], rows_bytes, options_.text_hef, "output", "it needs " + need));
+            with_zoo_hint(check_frame(text->outputs()[0], rows_bytes, options_.text_hef, "output", "it needs " + need),
+                          EncoderKind::kText, *text));
     }
     description_ = device->description();
     emulated_ = device->emulated();

@@ -75,8 +75,12 @@ bool is_device_lost(int c) {
            c == code::kDeviceNotConnected || c == code::kDeviceTemporarilyUnavailable || c == code::kStreamAbort;
 }
 
-Status to_status(int c, std::string_view what) {
+Status to_status(int c, std::string_view what, std::string_view advice) {
     const std::string head = std::string(what) + ": " + status_name(c) + ": ";
+    if (!advice.empty()) {
+        Status kind = to_status(c, what);
+        return {kind.code(), head + std::string(advice)};
+    }
     switch (c) {
         case code::kOutOfPhysicalDevices:
         case code::kDeviceInUse:

@@ -50,6 +50,13 @@ bool is_device_lost(int hailo_status);
 // `what` failed with `hailo_status`: a Status whose message is "<what>: <NAME> (<code>): <what to do>". Busy,
 // lost, timed-out and missing-driver devices become kUnavailable (503 at the service); a HEF for another chip
 // or runtime kInvalidArgument; a missing file kNotFound; anything else kInternal.
-Status to_status(int hailo_status, std::string_view what);
+// `advice`, when not empty, replaces the per-code advice (the kind of Status still follows the code).
+Status to_status(int hailo_status, std::string_view what, std::string_view advice = {});
+
+// The advice for error 74 when Device::scan() finds no device at all: on Linux a HAT that is not seated or a driver
+// that is not loaded gives the same code as a device another process holds.
+inline constexpr const char* kNoDeviceAdvice =
+    "no Hailo device found (is the AI HAT+ 2 seated, the driver loaded? `ls /dev/hailo*`, `hailortcli fw-control "
+    "identify`)";
 
 }  // namespace hclip::hailo

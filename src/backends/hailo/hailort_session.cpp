@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backends/hailo/hailo_status.h"
 #include "backends/hailo/npu_session.h"
@@ -143,6 +145,56 @@ class HailoRtDevice final : public NpuDevice {
     bool emulated() const override { return false; }
 };
 
+// The devices HailoRT can see, for the messages below. A failed scan is reported as such, not as "no device".
+struct DeviceList {
+    std::vector<std::string> ids;
+    hailo_status status = HAILO_SUCCESS;
+};
+
+DeviceList scan_devices() {
+    auto ids = hailort::Device::scan();
+    if (!ids) return {{}, ids.status()};
+    return {ids.release(), HAILO_SUCCESS};
+}
+
+std::string scan_failure(const DeviceList& devices) {
+    return "listing the Hailo devices failed too (" + status_name(static_cast<int>(devices.status)) +
+           "); is the driver loaded? `ls /dev/hailo*`, `hailortcli fw-control identify`";
+}
+
+// clip.device names a device that does not exist: say how many do.
+NpuStatus device_index_out_of_range(int index, const DeviceList& devices) {
+    const std::string what = "opening Hailo device " + std::to_string(index) + " (clip.device)";
+    if (devices.status != HAILO_SUCCESS) return {code::kOutOfPhysicalDevices, what, scan_failure(devices)};
+    if (devices.ids.empty()) {
+        return {code::kOutOfPhysicalDevices, what,
+                "clip.device is " + std::to_string(index) + " but " + kNoDeviceAdvice};
+    }
+    std::string list;
+    for (const std::string& id : devices.ids)
+        list += (list.empty() ? "" : ", ") + id;
+    return {code::kOutOfPhysicalDevices, what,
+            "clip.device is " + std::to_string(index) + " but only " + std::to_string(devices.ids.size()) +
+                " Hailo device(s) exist (" + list + "); use an index from 0 to " +
+                std::to_string(devices.ids.size() - 1)};
+}
+
+// VDevice::create failed. Error 74 means "not enough free devices": either none is there (HAT not seated, driver
+// not loaded) or another process holds it. Only Device::scan() tells the two apart.
+NpuStatus vdevice_failure(hailo_status s, const std::string& what, bool through_service) {
+    if (through_service && s == HAILO_RPC_FAILED) {
+        return {static_cast<int>(s), what,
+                "the HailoRT service that shares a Hailo-8 between processes does not answer. Start it with `sudo "
+                "systemctl enable --now hailort.service`, or set hailo.group_id: UNIQUE to use the chip from this "
+                "process alone"};
+    }
+    if (s != HAILO_OUT_OF_PHYSICAL_DEVICES) return {static_cast<int>(s), what};
+    const DeviceList devices = scan_devices();
+    if (devices.status != HAILO_SUCCESS) return {static_cast<int>(s), what, scan_failure(devices)};
+    if (devices.ids.empty()) return {static_cast<int>(s), what, kNoDeviceAdvice};
+    return {static_cast<int>(s), what};  // present but taken: the per-code advice (busy) fits
+}
+
 NpuStatus open_device(const NpuDeviceOptions& options, std::unique_ptr<NpuDevice>& out) {
     hailo_vdevice_params_t params;
     hailo_status s = hailo_init_vdevice_params(&params);
@@ -151,23 +203,28 @@ NpuStatus open_device(const NpuDeviceOptions& options, std::unique_ptr<NpuDevice
     // the same group). A second VDevice, or another process under another group id, gives error 74.
     params.scheduling_algorithm = HAILO_SCHEDULING_ALGORITHM_ROUND_ROBIN;
     params.group_id = options.group_id.empty() ? HAILO_UNIQUE_VDEVICE_GROUP_ID : options.group_id.c_str();
+#if defined(HAILORT_MAJOR_VERSION) && HAILORT_MAJOR_VERSION < 5
+    // HailoRT 4.x (Hailo-8/8L): processes share the chip only through the HailoRT service (hailort.service);
+    // without it the group id does not reach beyond this process. 5.x (Hailo-10H) shares through the driver.
+    params.multi_process_service = std::string(params.group_id) != HAILO_UNIQUE_VDEVICE_GROUP_ID;
+#endif
     hailo_device_id_t id{};
     if (options.device_index > 0) {
-        auto ids = hailort::Device::scan();
-        if (!ids) return {static_cast<int>(ids.status()), "listing the Hailo devices"};
-        if (static_cast<std::size_t>(options.device_index) >= ids->size()) {
-            return {code::kNotFound, "clip.device is " + std::to_string(options.device_index) + " but " +
-                                         std::to_string(ids->size()) + " Hailo device(s) were found"};
+        const DeviceList devices = scan_devices();
+        if (devices.status != HAILO_SUCCESS || static_cast<std::size_t>(options.device_index) >= devices.ids.size()) {
+            return device_index_out_of_range(options.device_index, devices);
         }
-        const std::string& chosen = (*ids)[static_cast<std::size_t>(options.device_index)];
+        const std::string& chosen = devices.ids[static_cast<std::size_t>(options.device_index)];
         std::strncpy(id.id, chosen.c_str(), sizeof(id.id) - 1);
         params.device_ids = &id;
         params.device_count = 1;
     }
     auto vdevice = hailort::VDevice::create(params);
-    if (!vdevice)
-        return {static_cast<int>(vdevice.status()),
-                "creating the Hailo VDevice (group " + std::string(params.group_id) + ")"};
+    if (!vdevice) {
+        return vdevice_failure(vdevice.status(),
+                               "creating the Hailo VDevice (group " + std::string(params.group_id) + ")",
+                               params.multi_process_service);
+    }
     auto d = std::make_unique<HailoRtDevice>();
     d->vdevice = std::shared_ptr<hailort::VDevice>(vdevice.release());
     hailo_version_t v{};

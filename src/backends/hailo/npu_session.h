@@ -12,14 +12,21 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hclip::hailo {
 
-// A HailoRT status and what was being done. code 0 is success.
+// A HailoRT status and what was being done. code 0 is success. `advice`, when set, is what the call site learned
+// about the failure (e.g. error 74 with no device in Device::scan()) and replaces the per-code advice of
+// hailo_status.h: the same code can mean different things at different calls.
 struct NpuStatus {
+    NpuStatus() = default;
+    NpuStatus(int status, std::string what_failed, std::string call_site_advice = {})
+        : code(status), what(std::move(what_failed)), advice(std::move(call_site_advice)) {}
     int code = 0;
     std::string what;
+    std::string advice;
     bool ok() const { return code == 0; }
 };
 

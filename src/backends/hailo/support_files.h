@@ -30,6 +30,14 @@ Result<TextSupportFiles> load_text_support_files(const std::string& lut_path, co
 // text projection in (in, out) order, whichever layout the checkpoint stores.
 Result<TextSupportFiles> text_support_files_from_model(const ClipModel& model);
 
+// Compares the files with the checkpoint that is served, because Hailo's own scripts disagree on the projection's
+// orientation (one saves Hugging Face's `weight`, another OpenAI's `text_projection`) and a square matrix cannot
+// tell: identical -> ok; the projection stored the other way round -> refused saying so; anything else (another
+// model) -> refused naming both files and the checkpoint. Each refusal says how to regenerate the files. Works on
+// packed and plain models.
+Status check_text_support_files_match(const TextSupportFiles& files, const ClipModel& model,
+                                      const std::string& lut_path, const std::string& projection_path);
+
 // Writes both files into `dir`.
 Status write_text_support_files(const ClipModel& model, const std::string& dir);
 

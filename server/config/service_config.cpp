@@ -272,7 +272,7 @@ Status check_config_against_model(const ServiceConfig& c, int model_embedding_di
                                 std::to_string(model_embedding_dimension) + "-dimension embeddings; set " +
                                 "clip.embedding_dimension: " + std::to_string(model_embedding_dimension));
     }
-    if (c.clip.image_size != model_image_size) {
+    if (c.clip.image_size != 0 && c.clip.image_size != model_image_size) {
         return invalid_argument("clip.image_size is " + std::to_string(c.clip.image_size) + " but the model in " +
                                 c.clip.model_dir + " takes " + std::to_string(model_image_size) +
                                 " px images; set clip.image_size: " + std::to_string(model_image_size));

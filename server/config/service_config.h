@@ -34,7 +34,7 @@ struct ClipSection {
     std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";
     int embedding_dimension = 512;  // must equal the model's
     int device = 0;                 // NPU device index (used by the Hailo backend)
-    int image_size = 224;           // must equal the model's
+    int image_size = 0;             // 0: the model's own; otherwise it must equal the model's
     int batch_size = 8;             // images or texts per tower pass (also across requests)
     double logit_scale = 100.0;
     int text_cache_size = 1024;  // prompt embeddings kept (0 disables the cache)

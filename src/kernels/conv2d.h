@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "kernels/packed_gemm.h"
+
 namespace hclip {
 
 struct Conv2dShape {
@@ -23,12 +25,13 @@ struct Conv2dShape {
 struct Conv2dArgs {
     Conv2dShape shape;
     int batch = 1;
-    const float* input = nullptr;   // [batch, height, width, in_channels]
-    const float* weight = nullptr;  // [out_channels, kernel, kernel, in_channels]
-    const float* bias = nullptr;    // [out_channels], or null
-    bool relu = false;              // max(0, .) after the bias
-    float* output = nullptr;        // [batch, out_height, out_width, out_channels]; must not alias input
-    float* columns = nullptr;       // shape.columns_floats() floats of scratch
+    const float* input = nullptr;                  // [batch, height, width, in_channels]
+    const float* weight = nullptr;                 // [out_channels, kernel, kernel, in_channels]
+    const PackedWeights* packed_weight = nullptr;  // the same, packed (used instead of weight when set)
+    const float* bias = nullptr;                   // [out_channels], or null
+    bool relu = false;                             // max(0, .) after the bias
+    float* output = nullptr;                       // [batch, out_height, out_width, out_channels]; must not alias input
+    float* columns = nullptr;                      // shape.columns_floats() floats of scratch
 };
 
 void conv2d_nhwc(const Conv2dArgs& args);

@@ -600,7 +600,10 @@ class ModelLoader {
                 }
             }
         }
-        if (m_.config_.vision.kind == VisionKind::kResNet) return pack_text_projection();
+        if (m_.config_.vision.kind == VisionKind::kResNet) {
+            HCLIP_RETURN_IF_ERROR(pack_resnet());
+            return pack_text_projection();
+        }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
         HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
@@ -611,6 +614,35 @@ class ModelLoader {
                                                           p->stored_transposed ? p->in : p->out, p->stored_transposed));
             if (p->packed != nullptr) p->weight = nullptr;
         }
+        return {};
+    }
+
+    // Every folded convolution and the attention pool's projections.
+    Status pack_resnet() {
+        ResNetWeights& r = m_.resnet_;
+        for (FoldedConv& c : r.stem)
+            HCLIP_RETURN_IF_ERROR(pack_conv(c));
+        for (BottleneckWeights& b : r.blocks) {
+            for (FoldedConv* c : {&b.conv1, &b.conv2, &b.conv3})
+                HCLIP_RETURN_IF_ERROR(pack_conv(*c));
+            if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_conv(b.downsample));
+        }
+        for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
+            HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
+            if (l->packed != nullptr) l->weight = nullptr;
+        }
+        return {};
+    }
+
+    // The folded weight is the model's own buffer (not the mapping): packed, it is simply freed.
+    Status pack_conv(FoldedConv& c) {
+        const int k = c.kernel * c.kernel * c.in;
+        auto packed = PackedWeights::pack(c.weight.data(), c.out, k, k, true);
+        if (!packed.ok()) return packed.status().code() == StatusCode::kUnsupported ? Status{} : packed.status();
+        c.packed = packed->get();
+        m_.packed_bytes_ += c.packed->bytes();
+        m_.packed_.push_back(std::move(packed).value());
+        std::vector<float>().swap(c.weight);
         return {};
     }
 

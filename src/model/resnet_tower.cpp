@@ -6,6 +6,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/packed_gemm.h"
 #include "kernels/pooling.h"
 #include "model/transformer.h"
 
@@ -93,6 +94,7 @@ void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int wid
                  .batch = 1,
                  .input = in,
                  .weight = c.weight.data(),
+                 .packed_weight = c.packed,
                  .bias = c.bias.data(),
                  .relu = relu,
                  .output = out,
@@ -164,16 +166,21 @@ void ResNetTower::attention_pool(int batch, float* out) {
     linear_forward(ap.k, tokens_.data(), batch * tokens, k_.data());
     linear_forward(ap.v, tokens_.data(), batch * tokens, v_.data());
     // The query: row 0 of every image's tokens.
-    gemm_f32({.m = batch,
-              .n = width,
-              .k = width,
-              .a = tokens_.data(),
-              .lda = tokens * width,
-              .b = ap.q.weight,
-              .ldb = width,
-              .b_transposed = true,
-              .c = q_.data(),
-              .ldc = width});
+    if (ap.q.packed != nullptr) {
+        gemm_f32_packed(
+            {.m = batch, .a = tokens_.data(), .lda = tokens * width, .b = ap.q.packed, .c = q_.data(), .ldc = width});
+    } else {
+        gemm_f32({.m = batch,
+                  .n = width,
+                  .k = width,
+                  .a = tokens_.data(),
+                  .lda = tokens * width,
+                  .b = ap.q.weight,
+                  .ldb = width,
+                  .b_transposed = true,
+                  .c = q_.data(),
+                  .ldc = width});
+    }
     add_bias_rows(q_.data(), width, batch, width, ap.q.bias);
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (int b = 0; b < batch; ++b) {

@@ -7,14 +7,16 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/packed_gemm.h"
 #include "model/clip_weights.h"
 
 namespace hclip {
 
 // conv(x) * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)): a convolution with a bias.
 struct FoldedConv {
-    std::vector<float> weight;  // [out, kernel, kernel, in]
-    std::vector<float> bias;    // [out]
+    std::vector<float> weight;              // [out, kernel, kernel, in]; emptied when packed
+    const PackedWeights* packed = nullptr;  // owned by the model
+    std::vector<float> bias;                // [out]
     int in = 0, out = 0, kernel = 1, stride = 1;
 
     // The convolution applied to a height x width input ("same" padding for the 3x3 kernels).

@@ -263,6 +263,7 @@ struct Mutation {
 };
 
 // One image through a test-side copy of the tower (NHWC, direct convolutions in double), optionally mutated.
+// `m` must be loaded without packing: the test-side tower reads the plain folded weights.
 std::vector<float> test_side_tower(const ClipModel& m, const float* chw, const Mutation& mu) {
     const VisionConfig& c = m.config().vision;
     const ResNetWeights& r = m.resnet();
@@ -422,13 +423,17 @@ class SensitiveResNet : public ::testing::Test {
         auto m = ClipModel::load(dir_->string());
         ASSERT_TRUE(m.ok()) << m.status().to_string();
         model_ = *m;
+        auto plain = ClipModel::load(dir_->string(), {.pack_weights = false});
+        ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+        plain_ = *plain;
         n_ = static_cast<int>(oracle_.images.size());
-        reference_ = normalized_test_side(*model_, oracle_.pixels, n_);
+        reference_ = normalized_test_side(*plain_, oracle_.pixels, n_);
     }
 
     static fs::path* dir_;
     Oracle oracle_;
-    std::shared_ptr<const ClipModel> model_;
+    std::shared_ptr<const ClipModel> model_;  // as the engine loads it (packed where the build packs)
+    std::shared_ptr<const ClipModel> plain_;  // for the test-side tower
     int n_ = 0;
     std::vector<float> reference_;
 };
@@ -436,7 +441,7 @@ fs::path* SensitiveResNet::dir_ = nullptr;
 
 TEST(ResNetMutants, TestSideTowerMatchesOracle) {
     const Oracle o = load_oracle();
-    auto model = ClipModel::load(testing::fixture(kFixture));
+    auto model = ClipModel::load(testing::fixture(kFixture), {.pack_weights = false});
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     testing::expect_close("test-side tower", normalized_test_side(**model, o.pixels, static_cast<int>(o.images.size())),
                           o.image_normalized, 48, kEmbeddingTolerance);
@@ -453,14 +458,14 @@ TEST_F(SensitiveResNet, ImagesGiveDifferentEmbeddingsAndTheEngineMatchesTheRefer
 
 TEST_F(SensitiveResNet, StridedConvolutionInsteadOfAntiAliasingIsCaught) {
     const double d = max_diff(
-        normalized_test_side(*model_, oracle_.pixels, n_, {.strided_instead_of_antialiased = true}), reference_);
+        normalized_test_side(*plain_, oracle_.pixels, n_, {.strided_instead_of_antialiased = true}), reference_);
     std::cout << "  anti-aliasing pool skipped: max |diff| " << d << "\n";
     EXPECT_GT(d, kEmbeddingTolerance);
 }
 
 TEST_F(SensitiveResNet, AllTokensAsQueriesIsCaught) {
     const double d =
-        max_diff(normalized_test_side(*model_, oracle_.pixels, n_, {.all_tokens_as_queries = true}), reference_);
+        max_diff(normalized_test_side(*plain_, oracle_.pixels, n_, {.all_tokens_as_queries = true}), reference_);
     std::cout << "  attention pool over all tokens: max |diff| " << d << "\n";
     EXPECT_GT(d, kEmbeddingTolerance);
 }

@@ -12,6 +12,9 @@ namespace hclip::server {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/hailo/hailo-clip.yaml";
 
+// Where deploy/install.sh and `hailo-clip models pull` put models, one folder per model name.
+inline constexpr const char* kInstalledModelsDir = "/var/lib/hailo-clip/models";
+
 struct ServerSection {
     std::string host = "0.0.0.0";
     int port = 5000;
@@ -30,12 +33,12 @@ struct ServerSection {
 };
 
 struct ClipSection {
-    std::string model = "clip-vit-b-32";  // the name reported to clients
-    std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";
-    int embedding_dimension = 512;  // must equal the model's
-    int device = 0;                 // NPU device index (used by the Hailo backend)
-    int image_size = 0;             // 0: the model's own; otherwise it must equal the model's
-    int batch_size = 8;             // images or texts per tower pass (also across requests)
+    std::string model = "clip-vit-b-32";                                 // the name reported to clients
+    std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";  // default: kInstalledModelsDir/<model>
+    int embedding_dimension = 512;                                       // must equal the model's
+    int device = 0;                                                      // NPU device index (used by the Hailo backend)
+    int image_size = 0;  // 0: the model's own; otherwise it must equal the model's
+    int batch_size = 8;  // images or texts per tower pass (also across requests)
     double logit_scale = 100.0;
     int text_cache_size = 1024;  // prompt embeddings kept (0 disables the cache)
     // Which encoders serve: "cpu", "hailo" (the NPU, see the hailo section) or "auto" (hailo in builds with

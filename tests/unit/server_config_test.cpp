@@ -65,6 +65,16 @@ TEST(ServiceConfig, SeedImageSizeIsCheckedAgainstTheModel) {
     EXPECT_TRUE(check_config_against_model(*c, 640, 288).ok());
 }
 
+// The seed names a model and no directory: the installed model of that name.
+TEST(ServiceConfig, ModelWithoutDirectoryIsTheInstalledModelOfThatName) {
+    auto c = parse_service_config("clip:\n  model: clip-resnet-50x4\n", "seed.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->clip.model_dir, "/var/lib/hailo-clip/models/clip-resnet-50x4");
+    auto both = parse_service_config("clip:\n  model: x\n  model_dir: /srv/models/y\n", "both.yaml");
+    ASSERT_TRUE(both.ok());
+    EXPECT_EQ(both->clip.model_dir, "/srv/models/y");
+}
+
 struct BadCase {
     const char* yaml;
     const char* words;

@@ -186,20 +186,27 @@ int run_bench(const Argv& argv) {
         towers.push_back({make_cpu_image_encoder(*plain, batch), make_cpu_text_encoder(*plain, batch)});
     }
 
-    // Peak: a large square product, and the shape of a ViT MLP layer at the configured batch, through the plain
-    // GEMM and, where there is one, the packed one.
+    // Peak: a large square product, and the tower's own typical GEMM shape (a ViT MLP layer at the configured
+    // batch; a ResNet's first-stage 3x3 convolution as im2col, one image), through the plain GEMM and, where there
+    // is one, the packed one.
     const int peak_iters = std::max(3, n / 2);
-    const int vit_rows = cfg.vision.num_tokens() * batch;
+    int tower_m = cfg.vision.num_tokens() * batch, tower_n = cfg.vision.mlp_width, tower_k = cfg.vision.width;
+    if (cfg.vision.kind == VisionKind::kResNet) {
+        const int grid = cfg.vision.image_size / 4;
+        tower_m = grid * grid;
+        tower_n = cfg.vision.width;
+        tower_k = 9 * cfg.vision.width;
+    }
     double peak = 0.0;
     std::string peak_detail;
     for (bool packed : {false, true}) {
         if (packed && !packed_gemm_available()) continue;
         const double square = gemm_gflops(1024, 1024, 1024, peak_iters, packed);
-        const double vit = gemm_gflops(vit_rows, cfg.vision.mlp_width, cfg.vision.width, peak_iters, packed);
-        peak = std::max({peak, square, vit});
+        const double tower = gemm_gflops(tower_m, tower_n, tower_k, peak_iters, packed);
+        peak = std::max({peak, square, tower});
         char text[160];
         std::snprintf(text, sizeof text, "%s%s 1024^3: %.1f, %dx%dx%d: %.1f", peak_detail.empty() ? "" : "; ",
-                      packed ? "packed" : "plain", square, vit_rows, cfg.vision.mlp_width, cfg.vision.width, vit);
+                      packed ? "packed" : "plain", square, tower_m, tower_n, tower_k, tower);
         peak_detail += text;
     }
 

@@ -30,8 +30,10 @@ Status check_raw_projections(std::span<const float> rows, std::size_t dim, const
         const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
         diff_sq += d * d;
     }
-    // A real tower separates a grey square from a pattern, and two unrelated prompts, by far more than this.
-    if (std::sqrt(diff_sq) <= 1e-4 * std::max(na, nb)) {
+    // A tower that ignores its input (a constant or bias-only output, pixels or tokens that never reach it) gives the
+    // same vector bit for bit. Any difference counts: small random-weight models legitimately separate a grey square
+    // from a pattern by as little as 1e-7 of the norm (the tiny ResNet fixture), so a relative bound would refuse them.
+    if (diff_sq == 0.0) {
         return internal_error(std::string("the model produced the same ") + what +
                               " for two different inputs: it ignores its input");
     }

@@ -14,6 +14,9 @@ namespace hclip::server {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/hailo/hailo-clip.yaml";
 
+// Where deploy/install.sh and `hailo-clip models pull` put models, one folder per model name.
+inline constexpr const char* kInstalledModelsDir = "/var/lib/hailo-clip/models";
+
 struct ServerSection {
     std::string host = "0.0.0.0";
     int port = 5000;
@@ -34,7 +37,7 @@ struct ServerSection {
 
 struct ClipSection {
     std::string model = "clip-vit-b-32";  // the name reported to clients
-    std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";
+    std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";  // default: kInstalledModelsDir/<model>
     // Not set: the model's. Set: a statement about the model that start-up checks (a mismatch stops it).
     std::optional<int> embedding_dimension;
     int device = 0;                 // NPU device index (used by the Hailo backend)

@@ -85,4 +85,28 @@ BlockTensorNames block_tensor_names(CheckpointLayout layout, const std::string& 
     return n;
 }
 
+namespace {
+ConvBnTensorNames conv_bn(const std::string& conv, const std::string& bn) {
+    return {conv + "weight", bn + "weight", bn + "bias", bn + "running_mean", bn + "running_var"};
+}
+}  // namespace
+
+ConvBnTensorNames resnet_stem_names(int index) {
+    const std::string i = std::to_string(index);
+    return conv_bn("visual.conv" + i + ".", "visual.bn" + i + ".");
+}
+
+std::string resnet_block_prefix(int stage, int block) {
+    return "visual.layer" + std::to_string(stage) + "." + std::to_string(block) + ".";
+}
+
+ConvBnTensorNames resnet_block_conv_names(const std::string& block_prefix, int index) {
+    const std::string i = std::to_string(index);
+    return conv_bn(block_prefix + "conv" + i + ".", block_prefix + "bn" + i + ".");
+}
+
+ConvBnTensorNames resnet_downsample_names(const std::string& block_prefix) {
+    return conv_bn(block_prefix + "downsample.0.", block_prefix + "downsample.1.");
+}
+
 }  // namespace hclip

@@ -30,4 +30,16 @@ TowerTensorNames vision_tensor_names(CheckpointLayout layout);
 TowerTensorNames text_tensor_names(CheckpointLayout layout);
 BlockTensorNames block_tensor_names(CheckpointLayout layout, const std::string& block_prefix, int index);
 
+// ModifiedResNet: OpenAI and OpenCLIP name it alike ("visual.layer1.0.conv1.weight", "visual.attnpool.q_proj.weight").
+inline constexpr const char* kResNetMarker = "visual.layer1.0.conv1.weight";
+struct ConvBnTensorNames {
+    std::string conv_weight;
+    std::string bn_weight, bn_bias, bn_running_mean, bn_running_var;
+};
+ConvBnTensorNames resnet_stem_names(int index);         // index 1..3: visual.conv1 + visual.bn1, ...
+std::string resnet_block_prefix(int stage, int block);  // "visual.layer<stage>.<block>."; stage 1..4
+ConvBnTensorNames resnet_block_conv_names(const std::string& block_prefix, int index);  // conv1/bn1 .. conv3/bn3
+ConvBnTensorNames resnet_downsample_names(const std::string& block_prefix);             // downsample.0 / .1
+inline constexpr const char* kAttnPoolPrefix = "visual.attnpool.";
+
 }  // namespace hclip

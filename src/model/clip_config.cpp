@@ -12,8 +12,20 @@ std::string_view layout_name(CheckpointLayout layout) {
     return layout == CheckpointLayout::kHuggingFace ? "huggingface" : "openai";
 }
 
+std::string_view vision_kind_name(VisionKind kind) {
+    return kind == VisionKind::kResNet ? "resnet" : "vit";
+}
+
 std::string ClipConfig::summary() const {
     std::ostringstream s;
+    if (vision.kind == VisionKind::kResNet) {
+        const auto& l = vision.resnet.stage_layers;
+        s << "ResNet width " << vision.width << ", layers (" << l[0] << "," << l[1] << "," << l[2] << "," << l[3]
+          << "), attention pool " << vision.heads << " heads, " << vision.image_size << " px | text width "
+          << text.width << ", " << text.layers << " layers, " << text.heads << " heads, "
+          << activation_name(text.activation) << " | embed " << embed_dim << " | " << layout_name(layout) << " layout";
+        return s.str();
+    }
     s << "ViT width " << vision.width << ", " << vision.layers << " layers, " << vision.heads << " heads, patch "
       << vision.patch_size << ", " << vision.image_size << " px, " << activation_name(vision.activation)
       << " | text width " << text.width << ", " << text.layers << " layers, " << text.heads << " heads, "

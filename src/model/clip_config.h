@@ -1,4 +1,5 @@
-// Architecture of a CLIP ViT model, inferred from tensor shapes plus the checkpoint's config file.
+// Architecture of a CLIP model (ViT or ResNet image tower, transformer text tower), inferred from tensor shapes plus
+// the checkpoint's config file.
 #pragma once
 
 #include <array>
@@ -7,10 +8,13 @@
 namespace hclip {
 
 enum class Activation { kQuickGelu, kGelu };
+// The family of the image tower. The text tower is the same transformer for every family.
+enum class VisionKind { kVit, kResNet };
 enum class CheckpointLayout { kOpenAI, kHuggingFace };
 
 std::string_view activation_name(Activation act);
 std::string_view layout_name(CheckpointLayout layout);
+std::string_view vision_kind_name(VisionKind kind);
 
 struct TransformerConfig {
     int width = 0;
@@ -23,13 +27,27 @@ struct TransformerConfig {
     int head_dim() const { return heads > 0 ? width / heads : 0; }
 };
 
+// OpenAI's ModifiedResNet. `width` is the stem's output width; stage i has width * 2^i bottleneck channels and
+// 4 * width * 2^i outputs. The attention pool runs at width * 32 channels with `heads` heads (TransformerConfig).
+struct ResNetConfig {
+    std::array<int, 4> stage_layers{};
+    static constexpr int kDownsampling = 32;  // stem 4 x stages 2 x 2 x 2: input size = 32 x attention-pool grid
+};
+
+// ViT: TransformerConfig is the transformer's; ResNet: width is the stem width, heads the attention pool's heads,
+// layers the total number of bottlenecks.
 struct VisionConfig : TransformerConfig {
+    VisionKind kind = VisionKind::kVit;
     int image_size = 0;
-    int patch_size = 0;
+    int patch_size = 0;   // ViT only
+    ResNetConfig resnet;  // ResNet only
 
     int grid() const { return patch_size > 0 ? image_size / patch_size : 0; }
     int num_patches() const { return grid() * grid(); }
     int num_tokens() const { return num_patches() + 1; }  // patches + class token
+
+    int attnpool_grid() const { return image_size / ResNetConfig::kDownsampling; }
+    int attnpool_width() const { return width * 32; }  // 4 x the last stage's width 8 x width
 };
 
 struct TextConfig : TransformerConfig {
@@ -47,7 +65,7 @@ struct ClipConfig {
     std::array<float, 3> image_std{0.26862954f, 0.26130258f, 0.27577711f};
     CheckpointLayout layout = CheckpointLayout::kOpenAI;
 
-    // "ViT, width 768, 12 layers, 12 heads, patch 32, 224 px | text width 512, 12 layers, 8 heads | embed 512"
+    // "ViT width 768, 12 layers, 12 heads, patch 32, 224 px | text width 512, 12 layers, 8 heads | embed 512"
     std::string summary() const;
 };
 

@@ -1,5 +1,5 @@
-// An immutable, loaded CLIP ViT model: configuration plus weight views. Loaded once and shared read-only by
-// every session (worker); sessions own all mutable scratch memory.
+// An immutable, loaded CLIP model (ViT or ResNet image tower): configuration plus weight views. Loaded once and shared
+// read-only by every session (worker); sessions own all mutable scratch memory.
 #pragma once
 
 #include <memory>
@@ -11,6 +11,7 @@
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
+#include "model/resnet_weights.h"
 
 namespace hclip {
 
@@ -27,7 +28,9 @@ class ClipModel {
     static Result<std::shared_ptr<const ClipModel>> load(const std::string& path, const ModelOptions& options = {});
 
     const ClipConfig& config() const { return config_; }
+    // The image tower's weights: vision() for config().vision.kind == kVit, resnet() for kResNet.
     const VisionWeights& vision() const { return vision_; }
+    const ResNetWeights& resnet() const { return resnet_; }
     const TextWeights& text() const { return text_; }
     const std::string& weights_path() const { return weights_path_; }
     const std::string& model_dir() const { return model_dir_; }
@@ -48,6 +51,7 @@ class ClipModel {
 
     ClipConfig config_;
     VisionWeights vision_;
+    ResNetWeights resnet_;
     TextWeights text_;
     SafetensorsFile file_;
     std::vector<std::vector<float>> converted_;

@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <span>
 
 #include "core/mapped_file.h"
 #include "kernels/packed_gemm.h"
+#include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
 
@@ -86,7 +88,7 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(m_.file_, SafetensorsFile::open(m_.weights_path_));
         HCLIP_RETURN_IF_ERROR(detect_layout());
         HCLIP_RETURN_IF_ERROR(infer_config());
-        HCLIP_RETURN_IF_ERROR(bind_vision());
+        HCLIP_RETURN_IF_ERROR(m_.config_.vision.kind == VisionKind::kResNet ? bind_resnet() : bind_vision());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
         if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights());
@@ -117,20 +119,20 @@ class ModelLoader {
 
     Status detect_layout() {
         const auto& f = m_.file_;
-        if (f.find("visual.layer1.0.conv1.weight") != nullptr || f.find("visual.attnpool.c_proj.weight") != nullptr) {
-            return unsupported("'" + m_.weights_path_ +
-                               "' is a ResNet CLIP checkpoint (ModifiedResNet); ResNet models are not supported "
-                               "yet. Use a ViT model such as ViT-B/32.");
-        }
-        if (f.find("visual.conv1.weight") != nullptr) {
+        if (f.find(kResNetMarker) != nullptr) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+            m_.config_.vision.kind = VisionKind::kResNet;
+        } else if (f.find("visual.conv1.weight") != nullptr) {
             m_.config_.layout = CheckpointLayout::kOpenAI;
         } else if (f.find("vision_model.embeddings.patch_embedding.weight") != nullptr) {
             m_.config_.layout = CheckpointLayout::kHuggingFace;
         } else {
             return invalid_argument("'" + m_.weights_path_ +
-                                    "' is not a CLIP ViT checkpoint: it has neither 'visual.conv1.weight' (OpenAI / "
-                                    "OpenCLIP names) nor 'vision_model.embeddings.patch_embedding.weight' (Hugging "
-                                    "Face names)");
+                                    "' is not a CLIP checkpoint: it has neither 'visual.conv1.weight' (OpenAI / "
+                                    "OpenCLIP names), nor '" +
+                                    std::string(kResNetMarker) +
+                                    "' (ResNet), nor 'vision_model.embeddings.patch_embedding.weight' (Hugging Face "
+                                    "names)");
         }
         return {};
     }
@@ -176,36 +178,16 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(auto pp_json, read_json_if_present(dir / "preprocessor_config.json"));
 
         ClipConfig& c = m_.config_;
-        const TowerTensorNames vn = vision_tensor_names(c.layout);
         const TowerTensorNames tn = text_tensor_names(c.layout);
-        const BlockTensorNames vb = block_tensor_names(c.layout, vn.block_prefix, 0);
         const BlockTensorNames tb = block_tensor_names(c.layout, tn.block_prefix, 0);
 
         // Everything that tensor shapes determine.
-        HCLIP_ASSIGN_OR_RETURN(Shape patch, shape_with_rank(vn.patch_embedding, 4));
-        HCLIP_ASSIGN_OR_RETURN(Shape vpos, shape_with_rank(vn.position_embedding, 2));
-        HCLIP_ASSIGN_OR_RETURN(Shape vfc1, shape_with_rank(vb.fc1_weight, 2));
+        HCLIP_RETURN_IF_ERROR(c.vision.kind == VisionKind::kResNet ? infer_resnet() : infer_vit());
         HCLIP_ASSIGN_OR_RETURN(Shape tok, shape_with_rank(tn.token_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tpos, shape_with_rank(tn.position_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tfc1, shape_with_rank(tb.fc1_weight, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tproj, shape_with_rank(tn.projection, 2));
 
-        c.vision.width = static_cast<int>(patch[0]);
-        c.vision.patch_size = static_cast<int>(patch[3]);
-        if (patch[1] != 3 || patch[2] != patch[3]) {
-            return invalid_argument("patch embedding '" + vn.patch_embedding + "' has shape " + shape_string(patch) +
-                                    "; expected [width, 3, patch, patch]");
-        }
-        int grid = 0;
-        while ((grid + 1) * (grid + 1) + 1 <= vpos[0])
-            ++grid;
-        if (grid * grid + 1 != vpos[0]) {
-            return invalid_argument("vision position embedding has " + std::to_string(vpos[0]) +
-                                    " rows, which is not a square grid plus a class token");
-        }
-        c.vision.image_size = grid * c.vision.patch_size;
-        c.vision.mlp_width = static_cast<int>(vfc1[0]);
-        c.vision.layers = count_blocks(vn.block_prefix);
         c.text.vocab_size = static_cast<int>(tok[0]);
         c.text.width = static_cast<int>(tok[1]);
         c.text.context_length = static_cast<int>(tpos[0]);
@@ -215,9 +197,18 @@ class ModelLoader {
         if (c.vision.layers == 0 || c.text.layers == 0) {
             return invalid_argument("'" + m_.weights_path_ + "' has no transformer blocks");
         }
+        if (c.vision.kind == VisionKind::kResNet) {
+            HCLIP_ASSIGN_OR_RETURN(Shape c_proj, shape_with_rank(std::string(kAttnPoolPrefix) + "c_proj.weight", 2));
+            if (c_proj[0] != c.embed_dim) {
+                return invalid_argument("the attention pool's c_proj gives image embeddings of " +
+                                        std::to_string(c_proj[0]) + " but text_projection gives " +
+                                        std::to_string(c.embed_dim));
+            }
+        }
 
-        // What only a config says. OpenAI's own loader: head width 64 in both towers, QuickGELU.
-        c.vision.heads = c.vision.width / 64;
+        // What only a config says. OpenAI's own loader: head width 64 in both towers (the attention pool's too),
+        // QuickGELU.
+        c.vision.heads = (c.vision.kind == VisionKind::kResNet ? c.vision.attnpool_width() : c.vision.width) / 64;
         c.text.heads = c.text.width / 64;
         if (c.layout == CheckpointLayout::kHuggingFace) {
             if (!hf_json) {
@@ -231,11 +222,13 @@ class ModelLoader {
         }
         if (pp_json) HCLIP_RETURN_IF_ERROR(apply_preprocessor_config(*pp_json));
 
-        for (const TransformerConfig* t :
-             {static_cast<const TransformerConfig*>(&c.vision), static_cast<const TransformerConfig*>(&c.text)}) {
-            if (t->heads <= 0 || t->width % t->heads != 0) {
-                return invalid_argument("width " + std::to_string(t->width) + " is not divisible into " +
-                                        std::to_string(t->heads) + " attention heads");
+        const int vision_attention_width =
+            c.vision.kind == VisionKind::kResNet ? c.vision.attnpool_width() : c.vision.width;
+        for (auto [width, heads] :
+             {std::pair{vision_attention_width, c.vision.heads}, std::pair{c.text.width, c.text.heads}}) {
+            if (heads <= 0 || width % heads != 0) {
+                return invalid_argument("width " + std::to_string(width) + " is not divisible into " +
+                                        std::to_string(heads) + " attention heads");
             }
         }
         if (const TensorView* ls = m_.file_.find("logit_scale"); ls != nullptr && ls->numel() == 1) {
@@ -244,6 +237,66 @@ class ModelLoader {
             c.checkpoint_logit_scale = std::exp(v[0]);
         }
         return {};
+    }
+
+    Status infer_vit() {
+        VisionConfig& v = m_.config_.vision;
+        const TowerTensorNames vn = vision_tensor_names(m_.config_.layout);
+        const BlockTensorNames vb = block_tensor_names(m_.config_.layout, vn.block_prefix, 0);
+        HCLIP_ASSIGN_OR_RETURN(Shape patch, shape_with_rank(vn.patch_embedding, 4));
+        HCLIP_ASSIGN_OR_RETURN(Shape vpos, shape_with_rank(vn.position_embedding, 2));
+        HCLIP_ASSIGN_OR_RETURN(Shape vfc1, shape_with_rank(vb.fc1_weight, 2));
+        v.width = static_cast<int>(patch[0]);
+        v.patch_size = static_cast<int>(patch[3]);
+        if (patch[1] != 3 || patch[2] != patch[3]) {
+            return invalid_argument("patch embedding '" + vn.patch_embedding + "' has shape " + shape_string(patch) +
+                                    "; expected [width, 3, patch, patch]");
+        }
+        HCLIP_ASSIGN_OR_RETURN(const int grid, square_grid(vpos[0], "vision position embedding"));
+        v.image_size = grid * v.patch_size;
+        v.mlp_width = static_cast<int>(vfc1[0]);
+        v.layers = count_blocks(vn.block_prefix);
+        return {};
+    }
+
+    // ModifiedResNet: width from the stem's last convolution, layers per stage from the block names, resolution
+    // from the attention pool's positional embedding (32 x its grid).
+    Status infer_resnet() {
+        VisionConfig& v = m_.config_.vision;
+        HCLIP_ASSIGN_OR_RETURN(Shape stem3, shape_with_rank(resnet_stem_names(3).conv_weight, 4));
+        v.width = static_cast<int>(stem3[0]);
+        v.layers = 0;
+        for (int stage = 0; stage < 4; ++stage) {
+            const std::string prefix = "visual.layer" + std::to_string(stage + 1) + ".";
+            v.resnet.stage_layers[static_cast<std::size_t>(stage)] = count_blocks(prefix);
+            if (v.resnet.stage_layers[static_cast<std::size_t>(stage)] == 0) {
+                return invalid_argument("ResNet checkpoint '" + m_.weights_path_ + "' has no blocks '" + prefix +
+                                        "N.*'");
+            }
+            v.layers += v.resnet.stage_layers[static_cast<std::size_t>(stage)];
+        }
+        const std::string pos_name = std::string(kAttnPoolPrefix) + "positional_embedding";
+        HCLIP_ASSIGN_OR_RETURN(Shape pos, shape_with_rank(pos_name, 2));
+        HCLIP_ASSIGN_OR_RETURN(const int grid, square_grid(pos[0], "attention pool positional embedding"));
+        v.image_size = grid * ResNetConfig::kDownsampling;
+        if (pos[1] != v.attnpool_width()) {
+            return invalid_argument("'" + pos_name + "' has shape " + shape_string(pos) + " but a ResNet of width " +
+                                    std::to_string(v.width) + " ends with " + std::to_string(v.attnpool_width()) +
+                                    " channels");
+        }
+        return {};
+    }
+
+    // The side of a square grid whose cells plus one extra token (class or mean) make `rows`.
+    static Result<int> square_grid(std::int64_t rows, const std::string& what) {
+        int grid = 0;
+        while ((grid + 1) * (grid + 1) + 1 <= rows)
+            ++grid;
+        if (grid == 0 || grid * grid + 1 != rows) {
+            return invalid_argument(what + " has " + std::to_string(rows) +
+                                    " rows, which is not a square grid plus one token");
+        }
+        return grid;
     }
 
     Status apply_tower_hf(const Json& j, TransformerConfig& t, const std::string& where) {
@@ -290,7 +343,10 @@ class ModelLoader {
         // OpenCLIP: a model_cfg without quick_gelu means nn.GELU.
         c.vision.activation = c.text.activation = quick_gelu ? Activation::kQuickGelu : Activation::kGelu;
         HCLIP_RETURN_IF_ERROR(check_agrees("model_cfg.embed_dim", json_int(*model_cfg, "embed_dim"), c.embed_dim));
-        if (const Json* v = json_object(*model_cfg, "vision_cfg")) {
+        if (const Json* v = json_object(*model_cfg, "vision_cfg");
+            v != nullptr && c.vision.kind == VisionKind::kResNet) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_resnet_cfg(*v));
+        } else if (v != nullptr) {
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(*v, "width"), c.vision.width));
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.layers", json_int(*v, "layers"), c.vision.layers));
             HCLIP_RETURN_IF_ERROR(
@@ -316,6 +372,28 @@ class ModelLoader {
         }
         if (const Json* pp = json_object(j, "preprocess_cfg"))
             HCLIP_RETURN_IF_ERROR(apply_mean_std(*pp, "mean", "std"));
+        return {};
+    }
+
+    // OpenCLIP's ResNet vision_cfg: layers is a list of four; heads = width * 32 / head_width.
+    Status apply_open_clip_resnet_cfg(const Json& v) {
+        VisionConfig& c = m_.config_.vision;
+        HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(v, "width"), c.width));
+        HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.image_size", json_int(v, "image_size"), c.image_size));
+        if (auto it = v.find("layers"); it != v.end()) {
+            if (!it->is_array() || it->size() != 4) {
+                return invalid_argument(
+                    "open_clip_config.json vision_cfg.layers must be a list of four numbers for a ResNet "
+                    "checkpoint, which this one is");
+            }
+            for (std::size_t i = 0; i < 4; ++i) {
+                HCLIP_RETURN_IF_ERROR(check_agrees(
+                    "vision_cfg.layers[" + std::to_string(i) + "]",
+                    (*it)[i].is_number_integer() ? std::optional<int>((*it)[i].get<int>()) : std::optional<int>(-1),
+                    c.resnet.stage_layers[i]));
+            }
+        }
+        c.heads = c.attnpool_width() / json_int(v, "head_width").value_or(64);
         return {};
     }
 
@@ -429,6 +507,77 @@ class ModelLoader {
         return bind_projection(n.projection, c.width, m_.config_.embed_dim, v.projection);
     }
 
+    // A BatchNorm statistic or parameter, with a message that says why it matters when it is missing.
+    Result<std::span<const float>> bn_tensor(const std::string& name, int width) {
+        if (m_.file_.find(name) == nullptr) {
+            return not_found("BatchNorm tensor '" + name + "' is missing from '" + m_.weights_path_ +
+                             "'; a ResNet checkpoint needs weight, bias, running_mean and running_var of every "
+                             "BatchNorm (they are folded into the convolutions)");
+        }
+        HCLIP_ASSIGN_OR_RETURN(const float* p, tensor(name, {width}));
+        return std::span<const float>(p, static_cast<std::size_t>(width));
+    }
+
+    Status bind_conv_bn(const ConvBnTensorNames& n, int in, int out, int kernel, int stride, FoldedConv& dst) {
+        dst.in = in;
+        dst.out = out;
+        dst.kernel = kernel;
+        dst.stride = stride;
+        const std::size_t count = static_cast<std::size_t>(out) * static_cast<std::size_t>(in * kernel * kernel);
+        HCLIP_ASSIGN_OR_RETURN(const float* w, tensor(n.conv_weight, {out, in, kernel, kernel}));
+        BatchNormStats bn;
+        HCLIP_ASSIGN_OR_RETURN(bn.gamma, bn_tensor(n.bn_weight, out));
+        HCLIP_ASSIGN_OR_RETURN(bn.beta, bn_tensor(n.bn_bias, out));
+        HCLIP_ASSIGN_OR_RETURN(bn.running_mean, bn_tensor(n.bn_running_mean, out));
+        HCLIP_ASSIGN_OR_RETURN(bn.running_var, bn_tensor(n.bn_running_var, out));
+        for (float var : bn.running_var) {
+            if (!(var >= 0.0f) || !std::isfinite(var)) {
+                return invalid_argument("BatchNorm '" + n.bn_running_var + "' has a negative or non-finite variance");
+            }
+        }
+        fold_batch_norm(std::span<const float>(w, count), bn, kBatchNormEps, dst);
+        release(w, count);  // only the folded copy is read from now on
+        return {};
+    }
+
+    Status bind_resnet() {
+        const VisionConfig& c = m_.config_.vision;
+        ResNetWeights& r = m_.resnet_;
+        const int w = c.width;
+        HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_stem_names(1), 3, w / 2, 3, 2, r.stem[0]));
+        HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_stem_names(2), w / 2, w / 2, 3, 1, r.stem[1]));
+        HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_stem_names(3), w / 2, w, 3, 1, r.stem[2]));
+        int in = w;
+        for (int stage = 0; stage < 4; ++stage) {
+            const int planes = w << stage;
+            for (int i = 0; i < c.resnet.stage_layers[static_cast<std::size_t>(stage)]; ++i) {
+                const std::string p = resnet_block_prefix(stage + 1, i);
+                BottleneckWeights& b = r.blocks.emplace_back();
+                b.stride = (i == 0 && stage > 0) ? 2 : 1;
+                HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_block_conv_names(p, 1), in, planes, 1, 1, b.conv1));
+                HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_block_conv_names(p, 2), planes, planes, 3, 1, b.conv2));
+                HCLIP_RETURN_IF_ERROR(bind_conv_bn(resnet_block_conv_names(p, 3), planes, 4 * planes, 1, 1, b.conv3));
+                b.has_downsample = b.stride > 1 || in != 4 * planes;
+                const ConvBnTensorNames ds = resnet_downsample_names(p);
+                if (b.has_downsample) {
+                    HCLIP_RETURN_IF_ERROR(bind_conv_bn(ds, in, 4 * planes, 1, 1, b.downsample));
+                } else if (m_.file_.find(ds.conv_weight) != nullptr) {
+                    return invalid_argument("'" + ds.conv_weight + "' exists but block " + p +
+                                            " keeps its stride and width, so it has no downsampling shortcut");
+                }
+                in = 4 * planes;
+            }
+        }
+        const std::string a = kAttnPoolPrefix;
+        const int cw = c.attnpool_width(), grid = c.attnpool_grid();
+        AttentionPoolWeights& ap = r.attnpool;
+        HCLIP_ASSIGN_OR_RETURN(ap.positional_embedding, tensor(a + "positional_embedding", {grid * grid + 1, cw}));
+        HCLIP_RETURN_IF_ERROR(bind_linear(a + "q_proj.weight", a + "q_proj.bias", cw, cw, ap.q));
+        HCLIP_RETURN_IF_ERROR(bind_linear(a + "k_proj.weight", a + "k_proj.bias", cw, cw, ap.k));
+        HCLIP_RETURN_IF_ERROR(bind_linear(a + "v_proj.weight", a + "v_proj.bias", cw, cw, ap.v));
+        return bind_linear(a + "c_proj.weight", a + "c_proj.bias", m_.config_.embed_dim, cw, ap.c_proj);
+    }
+
     Status bind_text() {
         const TextConfig& c = m_.config_.text;
         const TowerTensorNames n = text_tensor_names(m_.config_.layout);
@@ -459,6 +608,10 @@ class ModelLoader {
                 }
             }
         }
+        if (m_.config_.vision.kind == VisionKind::kResNet) {
+            HCLIP_RETURN_IF_ERROR(pack_resnet());
+            return pack_text_projection();
+        }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
         HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
@@ -469,6 +622,43 @@ class ModelLoader {
                                                           p->stored_transposed ? p->in : p->out, p->stored_transposed));
             if (p->packed != nullptr) p->weight = nullptr;
         }
+        return {};
+    }
+
+    // Every folded convolution and the attention pool's projections.
+    Status pack_resnet() {
+        ResNetWeights& r = m_.resnet_;
+        for (FoldedConv& c : r.stem)
+            HCLIP_RETURN_IF_ERROR(pack_conv(c));
+        for (BottleneckWeights& b : r.blocks) {
+            for (FoldedConv* c : {&b.conv1, &b.conv2, &b.conv3})
+                HCLIP_RETURN_IF_ERROR(pack_conv(*c));
+            if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_conv(b.downsample));
+        }
+        for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
+            HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
+            if (l->packed != nullptr) l->weight = nullptr;
+        }
+        return {};
+    }
+
+    // The folded weight is the model's own buffer (not the mapping): packed, it is simply freed.
+    Status pack_conv(FoldedConv& c) {
+        const int k = c.kernel * c.kernel * c.in;
+        auto packed = PackedWeights::pack(c.weight.data(), c.out, k, k, true);
+        if (!packed.ok()) return packed.status().code() == StatusCode::kUnsupported ? Status{} : packed.status();
+        c.packed = packed->get();
+        m_.packed_bytes_ += c.packed->bytes();
+        m_.packed_.push_back(std::move(packed).value());
+        std::vector<float>().swap(c.weight);
+        return {};
+    }
+
+    Status pack_text_projection() {
+        ProjectionWeights* p = &m_.text_.projection;
+        HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in, p->stored_transposed ? p->in : p->out,
+                                                      p->stored_transposed));
+        if (p->packed != nullptr) p->weight = nullptr;
         return {};
     }
 

@@ -25,14 +25,13 @@ VisionTower::VisionTower(std::shared_ptr<const ClipModel> model, int max_batch)
 
 Status VisionTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
     const ClipConfig& cfg = model_->config();
-    const std::size_t per_image = 3u * static_cast<std::size_t>(cfg.vision.image_size) * cfg.vision.image_size;
-    if (batch < 0 || pixels.size() != per_image * static_cast<std::size_t>(batch) ||
-        out.size() != static_cast<std::size_t>(batch) * static_cast<std::size_t>(cfg.embed_dim)) {
-        return invalid_argument("image tower: expected " + std::to_string(batch) + " images of 3x" +
-                                std::to_string(cfg.vision.image_size) + "x" + std::to_string(cfg.vision.image_size) +
-                                " pixels");
+    if (cfg.vision.kind != VisionKind::kVit) {
+        return unsupported("the ViT image tower cannot run a " + std::string(vision_kind_name(cfg.vision.kind)) +
+                           " model; make_image_tower picks the tower of the model's family");
     }
     const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
+    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
+    const std::size_t per_image = 3u * static_cast<std::size_t>(cfg.vision.image_size) * cfg.vision.image_size;
     for (int done = 0; done < batch; done += max_batch_) {
         const int n = std::min(max_batch_, batch - done);
         encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,

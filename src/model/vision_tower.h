@@ -1,4 +1,4 @@
-// The CPU image tower: normalized pixels [batch, 3, S, S] -> raw image embeddings [batch, embed_dim].
+// The CPU ViT image tower: normalized pixels [batch, 3, S, S] -> raw image embeddings [batch, embed_dim].
 // One session per worker; not thread-safe; no allocation after construction.
 #pragma once
 
@@ -8,21 +8,20 @@
 
 #include "core/status.h"
 #include "model/clip_model.h"
+#include "model/image_tower.h"
 #include "model/transformer.h"
 
 namespace hclip {
 
-class VisionTower {
+class VisionTower final : public ImageTower {
   public:
     VisionTower(std::shared_ptr<const ClipModel> model, int max_batch);
 
-    int max_batch() const { return max_batch_; }
-    int embed_dim() const { return model_->config().embed_dim; }
-    int image_size() const { return model_->config().vision.image_size; }
+    int max_batch() const override { return max_batch_; }
+    Status encode(std::span<const float> pixels, int batch, std::span<float> out) override;
 
-    // pixels: batch * 3 * S * S floats (CHW per image, already normalized); out: batch * embed_dim floats.
-    // Larger batches than max_batch are processed in chunks.
-    Status encode(std::span<const float> pixels, int batch, std::span<float> out);
+  protected:
+    const ClipModel& model() const override { return *model_; }
 
   private:
     void encode_chunk(const float* pixels, int batch, float* out);

@@ -10,8 +10,8 @@
 #include "core/mapped_file.h"
 #include "image/preprocess.h"
 #include "kernels/ops.h"
+#include "model/image_tower.h"
 #include "model/text_rows.h"
-#include "model/vision_tower.h"
 
 namespace hclip::hailo {
 
@@ -53,7 +53,7 @@ class StandInModel final : public NpuModel {
           outputs_(std::move(outputs)) {
         const ClipConfig& c = model_->config();
         if (image_) {
-            vision_ = std::make_unique<VisionTower>(model_, 1);
+            vision_ = make_image_tower(model_, 1);  // the model's family: ViT or ResNet
             spec_.image_size = c.vision.image_size;
             spec_.mean = c.image_mean;
             spec_.std = c.image_std;
@@ -102,7 +102,7 @@ class StandInModel final : public NpuModel {
     std::shared_ptr<StandInFaults> faults_;
     bool image_;
     std::vector<NpuTensorInfo> inputs_, outputs_;
-    std::unique_ptr<VisionTower> vision_;
+    std::unique_ptr<ImageTower> vision_;
     std::unique_ptr<TextRowsTransformer> text_;
     PreprocessSpec spec_;
     std::vector<float> pixels_, rows_;

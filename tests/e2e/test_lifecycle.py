@@ -56,9 +56,14 @@ def test_unknown_key_and_wrong_type_are_refused(tmp_path):
     start_expecting_failure(tmp_path / "b", tiny_config(server={"port": "http"}), ["server.port", "whole number"])
 
 
-def test_resnet_model_is_refused_not_faked(tmp_path):
-    config = tiny_config(clip={"model_dir": str(FIXTURES / "models" / "tiny-openai-resnet")})
-    start_expecting_failure(tmp_path, config, ["ResNet", "not supported yet"])
+def test_truncated_resnet_checkpoint_is_refused_not_faked(tmp_path):
+    # A ResNet checkpoint cut in half: refused with the reason, never served.
+    model = tmp_path / "broken-resnet"
+    model.mkdir()
+    source = (FIXTURES / "models" / "tiny-openai-resnet" / "model.safetensors").read_bytes()
+    (model / "model.safetensors").write_bytes(source[:len(source) // 2])
+    config = tiny_config(clip={"model_dir": str(model)})
+    start_expecting_failure(tmp_path, config, ["cannot start", "broken-resnet"])
 
 
 def test_config_path_from_environment(tmp_path):

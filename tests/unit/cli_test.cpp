@@ -107,10 +107,11 @@ TEST(Cli, FailuresGoToStderrWithNonZeroExit) {
     EXPECT_EQ(r.exit_code, 2);
 }
 
-TEST(Cli, ResNetModelIsRefusedClearly) {
-    CliRun r = run_cli({"embed-text", "--model-dir", testing::fixture("models/tiny-openai-resnet"), "a cat"});
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+TEST(Cli, ResNetModelClassifies) {
+    CliRun r = run_cli({"classify", "--model-dir", testing::fixture("models/tiny-openai-resnet"), "--image",
+                        testing::fixture("images/chelsea.png"), "--prompt", "a cat", "--prompt", "a dog"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("a cat"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -86,8 +86,8 @@ TEST_P(EngineGolden, DecodedImagesAndTokenizedTextsMatchOracle) {
                           texts.size(), kProbabilityTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(ViTFixtures, EngineGolden,
-                         ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, EngineGolden,
+                         ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-resnet"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                              return testing::fixture_test_name(param_info.param);
                          });

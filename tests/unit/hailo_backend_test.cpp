@@ -485,6 +485,34 @@ TEST(HailoStartup, WrongBufferSizesAreExplained) {
     EXPECT_NE(b2.status().message().find("48 float32"), std::string::npos) << b2.status().message();
 }
 
+// The ResNet image HEF contract (clip_resnet_50x4_image_encoder: uint8 RGB at the model's resolution in, the
+// embedding out) is checked at start-up against the checkpoint: here the 96 px ResNet fixture, text on the CPU.
+TEST(HailoStartup, ResNetImageHefIsCheckedAgainstTheCheckpoint) {
+    Emulated env("tiny-openai-resnet");
+    env.options.text_on_npu = false;
+    write_manifest(env.dir / "i224.hef", "image", {{"in", {224, 224, 3}, HostFormat::kUint8, 0}},
+                   {{"out", {1, 1, 48}, HostFormat::kFloat32, 0}});
+    env.options.image_hef = (env.dir / "i224.hef").string();
+    auto wrong_size = env.start();
+    ASSERT_FALSE(wrong_size.ok());
+    EXPECT_NE(wrong_size.status().message().find("takes 96x96x3 uint8 RGB"), std::string::npos)
+        << wrong_size.status().message();
+
+    write_manifest(env.dir / "i640.hef", "image", {{"in", {96, 96, 3}, HostFormat::kUint8, 0}},
+                   {{"out", {1, 1, 640}, HostFormat::kFloat32, 0}});
+    env.options.image_hef = (env.dir / "i640.hef").string();
+    auto wrong_embedding = env.start();
+    ASSERT_FALSE(wrong_embedding.ok());
+    EXPECT_NE(wrong_embedding.status().message().find("48 float32"), std::string::npos)
+        << wrong_embedding.status().message();
+
+    write_manifest(env.dir / "i96.hef", "image", {{"in", {96, 96, 3}, HostFormat::kUint8, 0}},
+                   {{"out", {1, 1, 48}, HostFormat::kFloat32, 0}});
+    env.options.image_hef = (env.dir / "i96.hef").string();
+    auto right = env.start();
+    EXPECT_TRUE(right.ok()) << right.status().to_string();
+}
+
 TEST(HailoStartup, WrongTensorCountIsExplained) {
     Emulated env;
     write_manifest(env.dir / "i.hef", "image", {{"in", {224, 224, 3}, HostFormat::kUint8, 0}},

@@ -267,5 +267,25 @@ TEST(ModelCatalog, ShippedCatalogHasVitB32) {
     EXPECT_NE(unknown.status().message().find("clip-vit-b-32"), std::string::npos);
 }
 
+// The ResNet models the user's configuration names: OpenCLIP's files of the OpenAI weights only. The same Hub
+// repositories also hold a timm image-tower-only model.safetensors, which is no CLIP model and must not be fetched.
+TEST(ModelCatalog, ShippedCatalogHasResNets) {
+    auto catalog = load_catalog(fs::path(HCLIP_SOURCE_DIR) / "assets/models.json");
+    ASSERT_TRUE(catalog.ok()) << catalog.status().to_string();
+    for (const auto& [name, repository, dimension] :
+         {std::tuple{"clip-resnet-50", "timm/resnet50_clip.openai", 1024},
+          std::tuple{"clip-resnet-50x4", "timm/resnet50x4_clip.openai", 640}}) {
+        auto model = find_known_model(*catalog, name);
+        ASSERT_TRUE(model.ok()) << model.status().to_string();
+        EXPECT_EQ(model->repository, repository);
+        EXPECT_EQ(model->embedding_dimension, dimension);
+        std::vector<std::string> names;
+        for (const auto& f : model->files)
+            names.push_back(f.name);
+        EXPECT_EQ(names, (std::vector<std::string>{"open_clip_model.safetensors", "open_clip_config.json", "vocab.json",
+                                                   "merges.txt"}));
+    }
+}
+
 }  // namespace
 }  // namespace hclip::models

@@ -9,6 +9,7 @@
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
 #include "model/clip_model.h"
+#include "model/image_tower.h"
 #include "model/text_tower.h"
 #include "model/vision_tower.h"
 #include "support/fixtures.h"
@@ -51,7 +52,10 @@ std::vector<std::vector<std::int32_t>> golden_text_ids(const Golden& g) {
     return ids;
 }
 
+// The oracle's own inputs: the shared 224 px preprocessing, or the model's `pixel_values` when it has them (the
+// ResNet fixture runs at 96 px).
 std::vector<float> golden_pixels(const Golden& g) {
+    if (g.expected.find("pixel_values") != nullptr) return g.expected.read_f32("pixel_values").value();
     auto pre = SafetensorsFile::open(testing::fixture("preprocess/expected.safetensors"));
     EXPECT_TRUE(pre.ok()) << pre.status().to_string();
     std::vector<float> pixels;
@@ -80,10 +84,10 @@ TEST_P(ModelGolden, EmbeddingsAndProbabilitiesMatchOracle) {
     const int e = (*model)->config().embed_dim;
     const int n_img = static_cast<int>(g.images.size());
 
-    // Batch of 4 with 32 images: exercises both batching and the chunking of larger requests.
-    VisionTower vision(*model, 4);
+    // Batch of 5 with 12 images: exercises both batching and the chunking of larger requests (short last chunk).
+    auto vision = make_image_tower(*model, 5);
     std::vector<float> image_embeds(static_cast<std::size_t>(n_img * e));
-    ASSERT_TRUE(vision.encode(golden_pixels(g), n_img, image_embeds).ok());
+    ASSERT_TRUE(vision->encode(golden_pixels(g), n_img, image_embeds).ok());
     normalize_rows(image_embeds, e);
     testing::expect_close(name + " image_embeds_normalized", image_embeds,
                           g.expected.read_f32("image_embeds_normalized").value(), static_cast<std::size_t>(e),
@@ -116,9 +120,9 @@ TEST_P(ModelGolden, EmbeddingsAndProbabilitiesMatchOracle) {
                           kProbabilityTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllViTFixtures, ModelGolden,
+INSTANTIATE_TEST_SUITE_P(AllFixtures, ModelGolden,
                          ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
-                                           "tiny-hf-bf16"),
+                                           "tiny-hf-bf16", "tiny-openai-resnet"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                              return testing::fixture_test_name(param_info.param);
                          });
@@ -156,12 +160,22 @@ TEST(ModelLoad, InfersArchitectureOfEachLayout) {
     EXPECT_EQ((*bf16)->stored_dtype(), "BF16");
 }
 
-TEST(ModelLoad, RefusesResNetWithClearMessage) {
+TEST(ModelLoad, InfersResNetGeometryFromTensors) {
     auto r = ClipModel::load(testing::fixture("models/tiny-openai-resnet"));
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
-    EXPECT_NE(r.status().message().find("ResNet"), std::string::npos) << r.status().message();
-    EXPECT_NE(r.status().message().find("not supported yet"), std::string::npos) << r.status().message();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    const ClipConfig& c = (*r)->config();
+    EXPECT_EQ(c.vision.kind, VisionKind::kResNet);
+    EXPECT_EQ(c.vision.width, 16);
+    EXPECT_EQ(c.vision.resnet.stage_layers, (std::array<int, 4>{1, 1, 1, 1}));
+    EXPECT_EQ(c.vision.image_size, 96);  // 32 x the attention pool's 3x3 grid
+    EXPECT_EQ(c.vision.attnpool_width(), 512);
+    EXPECT_EQ(c.vision.heads, 8);  // width * 32 / 64
+    EXPECT_EQ(c.text.width, 128);
+    EXPECT_EQ(c.text.heads, 2);
+    EXPECT_EQ(c.embed_dim, 48);
+    EXPECT_EQ(c.text.activation, Activation::kQuickGelu);
+    EXPECT_EQ((*r)->resnet().blocks.size(), 4u);
+    EXPECT_NE(c.summary().find("ResNet width 16, layers (1,1,1,1)"), std::string::npos) << c.summary();
 }
 
 TEST(TextTowerInput, RejectsIdsWithoutEotOrOutOfVocabulary) {

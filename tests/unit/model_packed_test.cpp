@@ -10,8 +10,8 @@
 #include "io/safetensors.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_model.h"
+#include "model/image_tower.h"
 #include "model/text_tower.h"
-#include "model/vision_tower.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
 
@@ -37,6 +37,21 @@ void expect_all_packed(const std::vector<BlockWeights>& blocks) {
     }
 }
 
+void expect_resnet_packed(const ResNetWeights& r) {
+    std::vector<const FoldedConv*> convs = {&r.stem[0], &r.stem[1], &r.stem[2]};
+    for (const BottleneckWeights& b : r.blocks) {
+        for (const FoldedConv* c : {&b.conv1, &b.conv2, &b.conv3})
+            convs.push_back(c);
+        if (b.has_downsample) convs.push_back(&b.downsample);
+    }
+    for (const FoldedConv* c : convs) {
+        EXPECT_NE(c->packed, nullptr);
+        EXPECT_TRUE(c->weight.empty()) << "the plain copy of a packed convolution is freed";
+    }
+    for (const LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj})
+        EXPECT_NE(l->packed, nullptr);
+}
+
 class PackedModel : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PackedModel, BothPathsMatchOracle) {
@@ -52,10 +67,14 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
     auto pre = SafetensorsFile::open(testing::fixture("preprocess/expected.safetensors"));
     ASSERT_TRUE(pre.ok()) << pre.status().to_string();
     std::vector<float> pixels;
-    for (const auto& image : images) {
-        auto p = pre->read_f32(image);
-        ASSERT_TRUE(p.ok()) << p.status().to_string();
-        pixels.insert(pixels.end(), p->begin(), p->end());
+    if (expected->find("pixel_values") != nullptr) {
+        pixels = expected->read_f32("pixel_values").value();  // the model's own inputs (the ResNet fixture: 96 px)
+    } else {
+        for (const auto& image : images) {
+            auto p = pre->read_f32(image);
+            ASSERT_TRUE(p.ok()) << p.status().to_string();
+            pixels.insert(pixels.end(), p->begin(), p->end());
+        }
     }
     auto flat_ids = expected->read_i64("text_ids");
     ASSERT_TRUE(flat_ids.ok());
@@ -72,10 +91,14 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
         ASSERT_TRUE(model.ok()) << model.status().to_string();
         const ClipModel& m = **model;
         if (pack && packed_gemm_available()) {
-            expect_all_packed(m.vision().blocks);
             expect_all_packed(m.text().blocks);
-            EXPECT_NE(m.vision().patch_embedding_packed, nullptr);
-            EXPECT_NE(m.vision().projection.packed, nullptr);
+            if (m.config().vision.kind == VisionKind::kResNet) {
+                expect_resnet_packed(m.resnet());
+            } else {
+                expect_all_packed(m.vision().blocks);
+                EXPECT_NE(m.vision().patch_embedding_packed, nullptr);
+                EXPECT_NE(m.vision().projection.packed, nullptr);
+            }
             EXPECT_NE(m.text().projection.packed, nullptr);
             EXPECT_GT(m.packed_bytes(), 0u);
             // Converted (F16/BF16) copies of packed matrices are freed.
@@ -89,9 +112,9 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
 
         const int e = m.config().embed_dim;
         const int n_img = static_cast<int>(images.size());
-        VisionTower vision(*model, 3);  // batches of 3: chunking and a short last chunk
+        auto vision = make_image_tower(*model, 3);  // batches of 3: chunking and a short last chunk
         std::vector<float> image_embeds(static_cast<std::size_t>(n_img * e));
-        ASSERT_TRUE(vision.encode(pixels, n_img, image_embeds).ok());
+        ASSERT_TRUE(vision->encode(pixels, n_img, image_embeds).ok());
         normalize_rows(image_embeds, e);
         testing::expect_close(name + " image_embeds_normalized", image_embeds,
                               expected->read_f32("image_embeds_normalized").value(), static_cast<std::size_t>(e),
@@ -108,9 +131,9 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllViTFixtures, PackedModel,
+INSTANTIATE_TEST_SUITE_P(AllFixtures, PackedModel,
                          ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
-                                           "tiny-hf-bf16"),
+                                           "tiny-hf-bf16", "tiny-openai-resnet"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                              return testing::fixture_test_name(param_info.param);
                          });

@@ -78,6 +78,30 @@ TEST(ServiceConfig, DimensionAndImageSizeWrittenMustMatchTheModel) {
     EXPECT_NE(size.message().find("clip.image_size is 224"), std::string::npos) << size.message();
 }
 
+// Against the model it names (RN50x4: 640-dimension embeddings, 288 px), the seed's image_size: 224 is refused with
+// the model's 288; without image_size (the default: the model's own) it is accepted.
+TEST(ServiceConfig, SeedImageSizeIsCheckedAgainstTheModel) {
+    auto c = parse_service_config("clip:\n  model: clip-resnet-50x4\n  embedding_dimension: 640\n  image_size: 224\n",
+                                  "seed.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    Status s = check_config_against_model(*c, 640, 288);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("clip.image_size is 224"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("takes 288 px images; set clip.image_size: 288"), std::string::npos) << s.message();
+    c->clip.image_size = ServiceConfig{}.clip.image_size;
+    EXPECT_TRUE(check_config_against_model(*c, 640, 288).ok());
+}
+
+// The seed names a model and no directory: the installed model of that name.
+TEST(ServiceConfig, ModelWithoutDirectoryIsTheInstalledModelOfThatName) {
+    auto c = parse_service_config("clip:\n  model: clip-resnet-50x4\n", "seed.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(c->clip.model_dir, "/var/lib/hailo-clip/models/clip-resnet-50x4");
+    auto both = parse_service_config("clip:\n  model: x\n  model_dir: /srv/models/y\n", "both.yaml");
+    ASSERT_TRUE(both.ok());
+    EXPECT_EQ(both->clip.model_dir, "/srv/models/y");
+}
+
 struct BadCase {
     const char* yaml;
     const char* words;

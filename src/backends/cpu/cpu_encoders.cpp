@@ -1,8 +1,8 @@
 #include "backends/cpu/cpu_encoders.h"
 
 #include "image/preprocess.h"
+#include "model/image_tower.h"
 #include "model/text_tower.h"
-#include "model/vision_tower.h"
 
 namespace hclip {
 
@@ -11,28 +11,28 @@ namespace {
 class CpuImageEncoder final : public ImageEncoder {
   public:
     CpuImageEncoder(std::shared_ptr<const ClipModel> model, int max_batch)
-        : tower_(model, max_batch), image_size_(model->config().vision.image_size) {
+        : tower_(make_image_tower(model, max_batch)), image_size_(model->config().vision.image_size) {
         const ClipConfig& c = model->config();
         spec_.image_size = image_size_;
         spec_.mean = c.image_mean;
         spec_.std = c.image_std;
-        pixels_.resize(static_cast<std::size_t>(tower_.max_batch()) * per_image_floats());
+        pixels_.resize(static_cast<std::size_t>(tower_->max_batch()) * per_image_floats());
     }
 
     std::string_view backend_name() const override { return "cpu"; }
-    int max_batch() const override { return tower_.max_batch(); }
+    int max_batch() const override { return tower_->max_batch(); }
 
     Status encode(std::span<const std::uint8_t> rgb, int count, std::span<float> out) override {
         const std::size_t per_image_bytes = per_image_floats();  // S*S*3 bytes in, S*S*3 floats out
-        const auto e = static_cast<std::size_t>(tower_.embed_dim());
+        const auto e = static_cast<std::size_t>(tower_->embed_dim());
         if (count < 0 || rgb.size() != per_image_bytes * static_cast<std::size_t>(count) ||
             out.size() != e * static_cast<std::size_t>(count)) {
             return invalid_argument("image encoder: input or output size does not match " + std::to_string(count) +
                                     " images");
         }
         // Normalize a chunk at a time into the session's own buffer: no allocation per request.
-        for (int done = 0; done < count; done += tower_.max_batch()) {
-            const int n = std::min(tower_.max_batch(), count - done);
+        for (int done = 0; done < count; done += tower_->max_batch()) {
+            const int n = std::min(tower_->max_batch(), count - done);
             for (int i = 0; i < n; ++i) {
                 normalize_rgb8_to_chw(
                     rgb.subspan(per_image_bytes * static_cast<std::size_t>(done + i), per_image_bytes), image_size_,
@@ -41,8 +41,8 @@ class CpuImageEncoder final : public ImageEncoder {
                                                       per_image_floats()));
             }
             HCLIP_RETURN_IF_ERROR(
-                tower_.encode(std::span<const float>(pixels_).first(per_image_floats() * static_cast<std::size_t>(n)),
-                              n, out.subspan(e * static_cast<std::size_t>(done), e * static_cast<std::size_t>(n))));
+                tower_->encode(std::span<const float>(pixels_).first(per_image_floats() * static_cast<std::size_t>(n)),
+                               n, out.subspan(e * static_cast<std::size_t>(done), e * static_cast<std::size_t>(n))));
         }
         return {};
     }
@@ -52,7 +52,7 @@ class CpuImageEncoder final : public ImageEncoder {
         return 3u * static_cast<std::size_t>(image_size_) * static_cast<std::size_t>(image_size_);
     }
 
-    VisionTower tower_;
+    std::unique_ptr<ImageTower> tower_;
     int image_size_;
     PreprocessSpec spec_;
     std::vector<float> pixels_;

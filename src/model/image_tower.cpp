@@ -1,0 +1,25 @@
+#include "model/image_tower.h"
+
+#include "model/resnet_tower.h"
+#include "model/vision_tower.h"
+
+namespace hclip {
+
+std::unique_ptr<ImageTower> make_image_tower(std::shared_ptr<const ClipModel> model, int max_batch) {
+    if (model->config().vision.kind == VisionKind::kResNet) {
+        return std::make_unique<ResNetTower>(std::move(model), max_batch);
+    }
+    return std::make_unique<VisionTower>(std::move(model), max_batch);
+}
+
+Status check_image_tower_io(const ClipConfig& cfg, std::size_t pixels, int batch, std::size_t out) {
+    const auto s = static_cast<std::size_t>(cfg.vision.image_size);
+    if (batch < 0 || pixels != 3u * s * s * static_cast<std::size_t>(batch) ||
+        out != static_cast<std::size_t>(batch) * static_cast<std::size_t>(cfg.embed_dim)) {
+        return invalid_argument("image tower: expected " + std::to_string(batch) + " images of 3x" + std::to_string(s) +
+                                "x" + std::to_string(s) + " pixels");
+    }
+    return {};
+}
+
+}  // namespace hclip

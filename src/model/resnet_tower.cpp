@@ -1,0 +1,212 @@
+#include "model/resnet_tower.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/compute_pool.h"
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+#include "kernels/packed_gemm.h"
+#include "kernels/pooling.h"
+#include "model/transformer.h"
+
+namespace hclip {
+
+namespace {
+
+std::size_t sz(int a, int b) {
+    return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
+}
+
+// The largest activation (floats) and im2col scratch of one image, walking the network as encode does.
+struct TrunkSizes {
+    std::size_t activation = 0, columns = 0;
+
+    void note(const FoldedConv& c, int h, int w) {
+        const Conv2dShape s = c.shape(h, w);
+        activation =
+            std::max({activation, sz(h * w, s.in_channels), sz(s.out_height() * s.out_width(), s.out_channels)});
+        columns = std::max(columns, s.columns_floats());
+    }
+};
+
+TrunkSizes trunk_sizes(const ResNetWeights& r, int image_size) {
+    TrunkSizes t;
+    int h = image_size;
+    t.activation = sz(h * h, 3);
+    for (const FoldedConv& c : r.stem) {
+        t.note(c, h, h);
+        h = c.shape(h, h).out_height();
+    }
+    h /= 2;
+    for (const BottleneckWeights& b : r.blocks) {
+        t.note(b.conv1, h, h);
+        t.note(b.conv2, h, h);
+        t.note(b.conv3, h / b.stride, h / b.stride);
+        if (b.has_downsample) t.note(b.downsample, h / b.stride, h / b.stride);
+        h /= b.stride;
+    }
+    return t;
+}
+
+}  // namespace
+
+ResNetTower::ResNetTower(std::shared_ptr<const ClipModel> model, int max_batch)
+    : model_(std::move(model)), max_batch_(std::max(1, max_batch)) {
+    const VisionConfig& c = model_->config().vision;
+    const TrunkSizes t = trunk_sizes(model_->resnet(), c.image_size);
+    for (auto* buf : {&cur_, &t1_, &t2_, &t3_})
+        buf->assign(t.activation, 0.0f);
+    columns_.assign(t.columns, 0.0f);
+    const int tokens = c.attnpool_grid() * c.attnpool_grid() + 1, width = c.attnpool_width();
+    for (auto* buf : {&tokens_, &k_, &v_})
+        buf->assign(sz(max_batch_ * tokens, width), 0.0f);
+    q_.assign(sz(max_batch_, width), 0.0f);
+    pooled_.assign(sz(max_batch_, width), 0.0f);
+    scores_.assign(static_cast<std::size_t>(tokens), 0.0f);
+}
+
+Status ResNetTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
+    const ClipConfig& cfg = model_->config();
+    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
+    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
+    const std::size_t per_image = 3u * sz(cfg.vision.image_size, cfg.vision.image_size);
+    for (int done = 0; done < batch; done += max_batch_) {
+        const int n = std::min(max_batch_, batch - done);
+        encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,
+                     out.data() + sz(done, cfg.embed_dim));
+    }
+    return {};
+}
+
+void ResNetTower::encode_chunk(const float* pixels, int batch, float* out) {
+    const VisionConfig& c = model_->config().vision;
+    const int tokens = c.attnpool_grid() * c.attnpool_grid() + 1, width = c.attnpool_width();
+    const std::size_t per_image = 3u * sz(c.image_size, c.image_size);
+    for (int b = 0; b < batch; ++b) {
+        // Grid positions go to rows 1.. of the image's tokens; row 0 becomes their mean.
+        trunk(pixels + per_image * static_cast<std::size_t>(b), tokens_.data() + sz(b * tokens + 1, width));
+    }
+    attention_pool(batch, out);
+}
+
+void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int width, float* out, bool relu) {
+    conv2d_nhwc({.shape = c.shape(height, width),
+                 .batch = 1,
+                 .input = in,
+                 .weight = c.weight.data(),
+                 .packed_weight = c.packed,
+                 .bias = c.bias.data(),
+                 .relu = relu,
+                 .output = out,
+                 .columns = columns_.data()});
+}
+
+void ResNetTower::trunk(const float* chw, float* features) {
+    const VisionConfig& c = model_->config().vision;
+    const ResNetWeights& r = model_->resnet();
+    const int s = c.image_size;
+    for (int y = 0; y < s; ++y) {
+        for (int x = 0; x < s; ++x) {
+            for (int ch = 0; ch < 3; ++ch)
+                cur_[sz(y * s + x, 3) + static_cast<std::size_t>(ch)] =
+                    chw[sz(ch * s + y, s) + static_cast<std::size_t>(x)];
+        }
+    }
+    // Stem: three 3x3 conv-BN-ReLU (stride 2, 1, 1), then 2x2 average pooling.
+    int h = s;
+    conv(r.stem[0], cur_.data(), h, h, t1_.data(), true);
+    h = r.stem[0].shape(h, h).out_height();
+    conv(r.stem[1], t1_.data(), h, h, t2_.data(), true);
+    conv(r.stem[2], t2_.data(), h, h, t1_.data(), true);
+    avg_pool_nhwc(t1_.data(), 1, h, h, r.stem[2].out, 2, cur_.data());
+    h /= 2;
+    for (const BottleneckWeights& b : r.blocks) {
+        bottleneck(b, h, h);
+        h /= b.stride;
+    }
+    std::copy_n(cur_.data(), sz(h * h, c.attnpool_width()), features);
+}
+
+void ResNetTower::bottleneck(const BottleneckWeights& b, int height, int width) {
+    const int oh = height / b.stride, ow = width / b.stride;
+    conv(b.conv1, cur_.data(), height, width, t1_.data(), true);
+    conv(b.conv2, t1_.data(), height, width, t2_.data(), true);
+    const float* mid = t2_.data();
+    if (b.stride > 1) {  // anti-aliasing: average pooling instead of a strided convolution
+        avg_pool_nhwc(t2_.data(), 1, height, width, b.conv2.out, b.stride, t1_.data());
+        mid = t1_.data();
+    }
+    conv(b.conv3, mid, oh, ow, t3_.data(), false);
+    const float* shortcut = cur_.data();
+    if (b.has_downsample) {
+        const float* src = cur_.data();
+        if (b.stride > 1) {
+            avg_pool_nhwc(cur_.data(), 1, height, width, b.conv1.in, b.stride, t2_.data());
+            src = t2_.data();
+        }
+        conv(b.downsample, src, oh, ow, t1_.data(), false);
+        shortcut = t1_.data();
+    }
+    add_relu_inplace(t3_.data(), shortcut, sz(oh * ow, b.conv3.out));
+    std::swap(cur_, t3_);
+}
+
+// OpenAI's AttentionPool2d: tokens = [mean; grid] + positional embedding; one multi-head attention whose only
+// query is the mean token; c_proj of its output.
+void ResNetTower::attention_pool(int batch, float* out) {
+    const VisionConfig& c = model_->config().vision;
+    const AttentionPoolWeights& ap = model_->resnet().attnpool;
+    const int grid_cells = c.attnpool_grid() * c.attnpool_grid(), tokens = grid_cells + 1;
+    const int width = c.attnpool_width(), heads = c.heads, hd = width / heads;
+    for (int b = 0; b < batch; ++b) {
+        float* t = tokens_.data() + sz(b * tokens, width);
+        mean_pool_rows(t + width, 1, grid_cells, width, t, width);
+        add_inplace(t, ap.positional_embedding, sz(tokens, width));
+    }
+    linear_forward(ap.k, tokens_.data(), batch * tokens, k_.data());
+    linear_forward(ap.v, tokens_.data(), batch * tokens, v_.data());
+    // The query: row 0 of every image's tokens.
+    if (ap.q.packed != nullptr) {
+        gemm_f32_packed(
+            {.m = batch, .a = tokens_.data(), .lda = tokens * width, .b = ap.q.packed, .c = q_.data(), .ldc = width});
+    } else {
+        gemm_f32({.m = batch,
+                  .n = width,
+                  .k = width,
+                  .a = tokens_.data(),
+                  .lda = tokens * width,
+                  .b = ap.q.weight,
+                  .ldb = width,
+                  .b_transposed = true,
+                  .c = q_.data(),
+                  .ldc = width});
+    }
+    add_bias_rows(q_.data(), width, batch, width, ap.q.bias);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int b = 0; b < batch; ++b) {
+        for (int h = 0; h < heads; ++h) {
+            const float* q = q_.data() + sz(b, width) + static_cast<std::size_t>(h * hd);
+            for (int t = 0; t < tokens; ++t) {
+                const float* k = k_.data() + sz(b * tokens + t, width) + static_cast<std::size_t>(h * hd);
+                float dot = 0.0f;
+                for (int i = 0; i < hd; ++i)
+                    dot += q[i] * k[i];
+                scores_[static_cast<std::size_t>(t)] = dot * scale;
+            }
+            softmax_rows(scores_.data(), tokens, 1, tokens, false);
+            float* o = pooled_.data() + sz(b, width) + static_cast<std::size_t>(h * hd);
+            std::fill_n(o, hd, 0.0f);
+            for (int t = 0; t < tokens; ++t) {
+                const float p = scores_[static_cast<std::size_t>(t)];
+                const float* v = v_.data() + sz(b * tokens + t, width) + static_cast<std::size_t>(h * hd);
+                for (int i = 0; i < hd; ++i)
+                    o[i] += p * v[i];
+            }
+        }
+    }
+    linear_forward(ap.c_proj, pooled_.data(), batch, out);
+}
+
+}  // namespace hclip

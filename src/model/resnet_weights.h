@@ -1,0 +1,55 @@
+// The weights of OpenAI's ModifiedResNet image tower as the CPU tower uses them: every BatchNorm folded into its
+// convolution (running statistics and eps) and every convolution reordered to [out, ky, kx, in] for NHWC
+// (kernels/conv2d.h), once, at load. The model owns these buffers.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/packed_gemm.h"
+#include "model/clip_weights.h"
+
+namespace hclip {
+
+// conv(x) * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)): a convolution with a bias.
+struct FoldedConv {
+    std::vector<float> weight;              // [out, kernel, kernel, in]; emptied when packed
+    const PackedWeights* packed = nullptr;  // owned by the model
+    std::vector<float> bias;                // [out]
+    int in = 0, out = 0, kernel = 1, stride = 1;
+
+    // The convolution applied to a height x width input ("same" padding for the 3x3 kernels).
+    Conv2dShape shape(int height, int width) const {
+        return {.height = height,
+                .width = width,
+                .in_channels = in,
+                .out_channels = out,
+                .kernel = kernel,
+                .stride = stride,
+                .padding = kernel / 2};
+    }
+};
+
+// 1x1 conv-BN-ReLU, 3x3 conv-BN-ReLU, avgpool(stride) when stride > 1, 1x1 conv-BN (4 x planes outputs);
+// shortcut: avgpool(stride) then 1x1 conv-BN where the stride or the width changes; add; ReLU.
+struct BottleneckWeights {
+    FoldedConv conv1, conv2, conv3;
+    bool has_downsample = false;
+    FoldedConv downsample;
+    int stride = 1;  // the anti-aliasing average pool's kernel and stride
+};
+
+// Multi-head attention with the mean of the final grid as the only query, over the mean token and the grid.
+struct AttentionPoolWeights {
+    const float* positional_embedding = nullptr;  // [grid * grid + 1, width * 32]
+    LinearWeights q, k, v, c_proj;
+};
+
+struct ResNetWeights {
+    std::array<FoldedConv, 3> stem;         // stride 2, 1, 1; then avgpool(2)
+    std::vector<BottleneckWeights> blocks;  // stage 1 first; stage_layers in VisionConfig::resnet
+    AttentionPoolWeights attnpool;
+};
+
+}  // namespace hclip

@@ -11,6 +11,7 @@ packages=(
     libyaml-cpp-dev libcpp-httplib-dev libsystemd-dev systemd
     libgtest-dev libgmock-dev
     python3-pytest python3-requests python3-yaml curl
+    lintian file  # the Debian packages (scripts/package.sh, tests/package)
     clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
 )
 # Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.

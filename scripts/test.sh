@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds with warnings as errors, runs every test (unit, end-to-end,
 # hostile requests, a 60 s soak), then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, the
-# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md).
+# concurrency tests under ThreadSanitizer, every fuzz target for 20 s (docs/reliability.md), the Debian packages
+# (built, checked, the amd64 one installed and purged) and the aarch64 build under qemu (docs/deployment.md).
 #   scripts/test.sh            everything
 #   SKIP_SANITIZERS=1 scripts/test.sh   the plain build only
 #   SKIP_FUZZ=1 scripts/test.sh         everything but the fuzzing
+#   SKIP_PACKAGES=1 / SKIP_CROSS=1      everything but the packages / the aarch64 build
 # Fixtures are read from $HAILO_CLIP_FIXTURES (default: ../shared/fixtures beside the source tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,4 +56,23 @@ fi
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
     echo "=== fuzzing, ${FUZZ_SECONDS:-20} s per target"
     FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+fi
+
+# Both stages build for arm64 on an amd64 machine (CI); on others they are not run, and say so.
+host_arch=$(dpkg --print-architecture)
+if [ "$host_arch" != amd64 ]; then
+    echo "=== Debian packages and the aarch64 cross build: not run (they need an amd64 machine, this is $host_arch)"
+    SKIP_PACKAGES=1 SKIP_CROSS=1
+fi
+
+if [ "${SKIP_PACKAGES:-0}" != "1" ]; then
+    echo "=== Debian packages: amd64, arm64 (cross-built); the amd64 one installed, removed and purged"
+    scripts/package.sh --arch amd64
+    scripts/package.sh --arch arm64
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rs tests/package
+fi
+
+if [ "${SKIP_CROSS:-0}" != "1" ]; then
+    echo "=== aarch64: cross build, tests under qemu (Cortex-A76)"
+    scripts/cross-test.sh aarch64
 fi

@@ -2,6 +2,9 @@
 # Builds the Debian package dist/hailo-clip_<version>_<arch>.deb (docs/deployment.md).
 #   scripts/package.sh                 for this machine's architecture
 #   scripts/package.sh --arch arm64    for the Raspberry Pi 5; cross-built on an amd64 machine
+#   --build-dir DIR    package the program of this existing build instead of building one (installed with
+#                      --prefix /usr; e.g. build-aarch64 of scripts/cross-test.sh)
+#   --out DIR          where the .deb goes (default dist/)
 # The version is the project() version of CMakeLists.txt. Dependencies are computed from the program's shared
 # libraries (dpkg-shlibdeps). Installs what it needs (scripts/install-deps.sh; for arm64 on another machine,
 # scripts/arm64-sysroot.sh). A build that finds HailoRT links it, and the package then depends on HailoRT's.
@@ -11,17 +14,20 @@ src=$(pwd)
 
 host_arch=$(dpkg --print-architecture)
 arch=$host_arch
+build=""
+out=$src/dist
 while [ $# -gt 0 ]; do
     case "$1" in
         --arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
-        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+        --build-dir) build=$(cd "${2:?--build-dir needs a folder}" && pwd); shift 2 ;;
+        --out) out=${2:?--out needs a folder}; shift 2 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "package: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
 case "$arch" in amd64 | arm64) ;; *) echo "package: --arch must be amd64 or arm64, not '$arch'" >&2; exit 2 ;; esac
 
 scripts/install-deps.sh
-build=$src/build-package-$arch
 configure=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_FATAL_WARNINGS=ON -DHCLIP_BUILD_TESTS=OFF
            -DCMAKE_INSTALL_PREFIX=/usr)
 command -v ccache >/dev/null && configure+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -41,9 +47,12 @@ if [ "$arch" != "$host_arch" ]; then
     for pkg in "$sysroot.pkgs"/*; do shlibdeps_args+=(-S"$pkg"); done
 fi
 
-echo "=== package $arch: build ($build)"
-cmake -S . -B "$build" -G Ninja "${configure[@]}" >/dev/null
-cmake --build "$build" -j "$(nproc)" --target hailo-clip
+if [ -z "$build" ]; then
+    build=$src/build-package-$arch
+    echo "=== package $arch: build ($build)"
+    cmake -S . -B "$build" -G Ninja "${configure[@]}" >/dev/null
+    cmake --build "$build" -j "$(nproc)" --target hailo-clip
+fi
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || { echo "package: no project version in $build/CMakeCache.txt" >&2; exit 1; }
 
@@ -53,8 +62,13 @@ stage=$work/debian/hailo-clip
 rm -rf "$work"
 mkdir -p "$work/debian"
 printf 'Source: hailo-clip\n\nPackage: hailo-clip\nArchitecture: any\n' >"$work/debian/control"
-DESTDIR=$stage cmake --install "$build" --strip >/dev/null
+DESTDIR=$stage cmake --install "$build" --prefix /usr --strip >/dev/null
 binary=$stage/usr/bin/hailo-clip
+machine=$(readelf -h "$binary" | sed -n 's/^ *Machine: *//p')
+case "$arch:$machine" in
+    amd64:*X86-64* | arm64:AArch64) ;;
+    *) echo "package: $build holds a program for '$machine', not for $arch" >&2; exit 1 ;;
+esac
 
 # Debian's documentation files: the copyright notice and a changelog (changelog.gz: the version has no Debian
 # revision, so this is a native package).
@@ -114,7 +128,7 @@ CONTROL
     >"$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles" "$stage/DEBIAN/md5sums"
 
-mkdir -p dist
-deb=dist/hailo-clip_${version}_${arch}.deb
+mkdir -p "$out"
+deb=$out/hailo-clip_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
 echo "package: $deb (Depends: $shlibs, adduser; HailoRT: $with_hailort)"

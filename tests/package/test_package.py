@@ -112,11 +112,7 @@ def test_contents(arch):
         unit = (root / "lib/systemd/system/hailo-clip.service").read_text()
         assert "\nExecStart=/usr/bin/hailo-clip serve\n" in unit
         assert "\nEnvironment=HAILO_CLIP_CONFIG=/etc/hailo/hailo-clip.yaml\n" in unit
-        assert "/opt/hailo-clip" not in unit
-        # The unit is deploy/'s, with only the paths changed: the same hardening.
-        source_unit = (SOURCE_DIR / "deploy/hailo-clip.service").read_text()
-        assert [l for l in unit.splitlines() if l.startswith(("Protect", "Restrict", "SystemCall", "Device"))] == \
-               [l for l in source_unit.splitlines() if l.startswith(("Protect", "Restrict", "SystemCall", "Device"))]
+        assert unit == (SOURCE_DIR / "deploy/hailo-clip.service").read_text(), "deploy/'s hardened unit"
         assert (root / "etc/hailo/hailo-clip.yaml").read_text() == (SOURCE_DIR / "config/hailo-clip.yaml").read_text()
         assert (root / "usr/lib/sysusers.d/hailo-clip.conf").read_text().splitlines()[-1] == \
                'u hailo-clip - "hailo-clip CLIP service" /var/lib/hailo-clip /usr/sbin/nologin'

@@ -24,7 +24,8 @@ scripts/arm64-sysroot.sh "$sysroot"
 echo "=== $arch: configure and build ($build)"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_FATAL_WARNINGS=ON \
+# Installed to /usr: scripts/package.sh --arch arm64 --build-dir build-aarch64 packages this very build.
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_FATAL_WARNINGS=ON -DCMAKE_INSTALL_PREFIX=/usr \
     -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DHCLIP_SYSROOT="$sysroot" "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)"
 file "$build/cli/hailo-clip" | grep -q 'ARM aarch64' || { echo "cross-test: not an aarch64 program" >&2; exit 1; }

@@ -96,8 +96,18 @@ shlibs=$(cd "$work" && env "${shlibdeps_env[@]}" dpkg-shlibdeps -O --warnings=7 
     -e"debian/hailo-clip/usr/bin/hailo-clip" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "package: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 case "$shlibs" in *libopenblas*) ;; *) echo "package: no OpenBLAS in the dependencies: $shlibs" >&2; exit 1 ;; esac
+# HailoRT: linked only where the build found it (HCLIP_WITH_HAILORT). Hailo's runtime package may ship no shlibs
+# file for dpkg-shlibdeps to read; then the package that owns the library is named here, at its installed version.
 with_hailort=no
-if readelf -d "$binary" | grep -q 'NEEDED.*libhailort'; then with_hailort=yes; fi
+hailort_lib=$(readelf -d "$binary" | sed -n 's/.*NEEDED.*\[\(libhailort[^]]*\)\].*/\1/p')
+if [ -n "$hailort_lib" ]; then
+    with_hailort=yes
+    owner=$(dpkg -S "*/$hailort_lib" 2>/dev/null | head -1 | cut -d: -f1)
+    if [ -n "$owner" ] && ! grep -q "$owner" <<<"$shlibs"; then
+        shlibs="$shlibs, $owner (>= $(dpkg-query -W -f='${Version}' "$owner"))"
+    fi
+    grep -qi hailo <<<"$shlibs" || { echo "package: linked $hailort_lib but found no package for it" >&2; exit 1; }
+fi
 
 # The maintainer scripts (packaging/debian) and the control files.
 install -d -m 0755 "$stage/DEBIAN"

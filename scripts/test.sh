@@ -65,14 +65,17 @@ if [ "$host_arch" != amd64 ]; then
     SKIP_PACKAGES=1 SKIP_CROSS=1
 fi
 
-if [ "${SKIP_PACKAGES:-0}" != "1" ]; then
-    echo "=== Debian packages: amd64, arm64 (cross-built); the amd64 one installed, removed and purged"
-    scripts/package.sh --arch amd64
-    scripts/package.sh --arch arm64
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rs tests/package
-fi
-
 if [ "${SKIP_CROSS:-0}" != "1" ]; then
     echo "=== aarch64: cross build, tests under qemu (Cortex-A76)"
     scripts/cross-test.sh aarch64
+fi
+
+if [ "${SKIP_PACKAGES:-0}" != "1" ]; then
+    echo "=== Debian packages: amd64, arm64 (cross-built); the amd64 one installed, removed and purged"
+    scripts/package.sh --arch amd64
+    # The arm64 package is the program the aarch64 stage just built and tested, when there is one.
+    arm64_build=()
+    [ ! -x build-aarch64/cli/hailo-clip ] || arm64_build=(--build-dir build-aarch64)
+    scripts/package.sh --arch arm64 "${arm64_build[@]}"
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rs tests/package
 fi

@@ -45,10 +45,23 @@ mapfile -t packages < <(apt-cache depends --recurse --no-recommends --no-suggest
     sort -u)
 # Header-only libraries are "Architecture: all": the closure above lists them without :arm64.
 packages+=(nlohmann-json3-dev)
+# What `update-alternatives` does on install (dpkg -x runs no maintainer script): libopenblas.so.0, libblas.so.3,
+# openblas.pc, ... point at the pthread build of OpenBLAS. In the sysroot for the linker and qemu, and in the
+# OpenBLAS packages' own trees, where dpkg-shlibdeps -S looks for the library and its package's shlibs.
+alternatives() {
+    local multiarch=$1/usr/lib/aarch64-linux-gnu
+    [ -d "$multiarch/openblas-pthread" ] || return 0
+    (cd "$multiarch/openblas-pthread" && find . \( -name '*.so*' -o -name '*.pc' \) -printf '%P\n') | while read -r f; do
+        [ -e "$multiarch/$f" ] || ln -s "$(realpath -m --relative-to="$(dirname "$multiarch/$f")" \
+            "$multiarch/openblas-pthread/$f")" "$multiarch/$f"
+    done
+}
+
 # One apt call for every file name (name_version_arch.deb) and checksum: what the sysroot is made of.
 uris=$(apt-get download --print-uris "${packages[@]}")
 stamp=$(sha256sum <<<"$uris" | cut -c1-16)
 if [ -f "$sysroot/.hclip-sysroot" ] && [ "$(cat "$sysroot/.hclip-sysroot")" = "$stamp" ] && [ -d "$sysroot.pkgs" ]; then
+    for pkg in "$sysroot".pkgs/libopenblas*; do alternatives "$pkg"; done
     echo "arm64-sysroot: $sysroot is up to date (${#packages[@]} packages)"
     exit 0
 fi
@@ -79,12 +92,7 @@ find "$sysroot" -type l -lname '/*' -print0 | while IFS= read -r -d '' link; do
     target=$(readlink "$link")
     ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$sysroot$target")" "$link"
 done
-# What `update-alternatives` does on install (dpkg -x runs no maintainer script): libopenblas.so, libblas.so.3,
-# openblas.pc, ... point at the pthread build of OpenBLAS.
-multiarch=$sysroot/usr/lib/aarch64-linux-gnu
-(cd "$multiarch/openblas-pthread" && find . \( -name '*.so*' -o -name '*.pc' \) -printf '%P\n') | while read -r f; do
-    [ -e "$multiarch/$f" ] || ln -s "$(realpath -m --relative-to="$(dirname "$multiarch/$f")" \
-        "$multiarch/openblas-pthread/$f")" "$multiarch/$f"
-done
+alternatives "$sysroot"
+for pkg in "$sysroot".pkgs/libopenblas*; do alternatives "$pkg"; done
 echo "$stamp" >"$sysroot/.hclip-sysroot"
 echo "arm64-sysroot: $sysroot ready (${#packages[@]} packages)"

@@ -188,7 +188,9 @@ def test_scripts_are_shellcheck_clean():
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.fail("shellcheck is not installed (scripts/install-deps.sh installs it)")
-    scripts = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh", DEPLOY / "verify.sh", SOURCE_DIR / "scripts/run.sh"]
+    scripts = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh", DEPLOY / "verify.sh", SOURCE_DIR / "scripts/run.sh",
+               SOURCE_DIR / "scripts/package.sh", SOURCE_DIR / "scripts/arm64-sysroot.sh",
+               SOURCE_DIR / "scripts/cross-test.sh", *sorted((SOURCE_DIR / "packaging/debian").iterdir())]
     r = run([shellcheck, *scripts])
     assert r.returncode == 0, r.stdout
 

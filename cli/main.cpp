@@ -19,7 +19,7 @@ int fail(const std::string& message, int exit_code) {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: hailo-clip COMMAND [options]\n"
+    "usage: hailo-clip COMMAND [options]  (hailo-clip --version: the version)\n"
     "\n"
     "commands:\n"
     "  serve       [--config PATH] [--model-dir DIR] [--host HOST] [--port N]   the REST service\n"
@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
         if (command == "selftest") return run_selftest(args);
         if (command == "models") return run_models(args);
         if (command == "serve") return hclip::server::run_serve(args);
+        if (command == "--version" || command == "version") {
+            std::printf("hailo-clip %s\n", HCLIP_VERSION);
+            return 0;
+        }
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(kUsage, stdout);
             return 0;

@@ -9,7 +9,7 @@ usage() {
 usage: deploy/verify.sh [options]
   --url URL        the service (default: http://127.0.0.1:<server.port of the config>)
   --config FILE    the service's config, for the self-test (default /etc/hailo/hailo-clip.yaml)
-  --binary PATH    the hailo-clip program (default /opt/hailo-clip/bin/hailo-clip)
+  --binary PATH    the hailo-clip program (default /usr/bin/hailo-clip, the package's)
   --image FILE     the picture to classify (default: CLIP.png of the installed self-test data)
   --no-systemd     skip the systemd check (a service started by hand)
   --wait SECONDS   wait this long for /health to answer (default 10)
@@ -17,7 +17,7 @@ USAGE
 }
 
 config=/etc/hailo/hailo-clip.yaml
-binary=/opt/hailo-clip/bin/hailo-clip
+binary=/usr/bin/hailo-clip
 url=""
 image=""
 systemd=1

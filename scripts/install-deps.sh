@@ -12,6 +12,7 @@ packages=(
     libyaml-cpp-dev libcpp-httplib-dev libsystemd-dev systemd
     libgtest-dev libgmock-dev
     python3-pytest python3-requests python3-yaml curl
+    lintian file  # the Debian packages (scripts/package.sh, tests/package)
     clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
     prometheus  # promtool checks the /metrics text (tests/e2e/test_metrics.py)
     python3-jsonschema  # answers validated against /openapi.json (tests/e2e/test_openapi.py)

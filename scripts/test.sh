@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds with warnings as errors, runs every test (unit, end-to-end,
 # hostile requests, a 60 s soak), then runs them again under AddressSanitizer + UndefinedBehaviorSanitizer, the
-# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md); in between, the
-# HailoRT configuration a Raspberry Pi builds, against a HailoRT without a chip (scripts/test-hailort.sh).
+# concurrency tests under ThreadSanitizer, and every fuzz target for 20 s (docs/reliability.md); then the HailoRT
+# configuration a Raspberry Pi builds, against a HailoRT without a chip (scripts/test-hailort.sh), the Debian
+# packages (built, checked, the amd64 one installed and purged) and the aarch64 build under qemu
+# (docs/deployment.md). Each stage prints its elapsed time.
 #   scripts/test.sh            everything
 #   SKIP_SANITIZERS=1 scripts/test.sh   the plain build only
 #   SKIP_FUZZ=1 scripts/test.sh         everything but the fuzzing
 #   SKIP_HAILORT=1 scripts/test.sh      everything but the HailoRT build (scripts/test-hailort.sh)
+#   SKIP_PACKAGES=1 / SKIP_CROSS=1      everything but the packages / the aarch64 build
 # Fixtures are read from $HAILO_CLIP_FIXTURES (default: ../shared/fixtures beside the source tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +17,41 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 jobs=$(nproc)
+# ccache, where installed, makes a second run's builds (the plain, HailoRT, sanitizer and cross builds share most
+# sources) cheaper; a first run on a new machine is unchanged.
+if command -v ccache >/dev/null; then
+    export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
 export HAILO_CLIP_FIXTURES="${HAILO_CLIP_FIXTURES:-$(pwd)/../shared/fixtures}"
 if [ ! -f "$HAILO_CLIP_FIXTURES/README.md" ]; then
     echo "test.sh: fixtures not found at $HAILO_CLIP_FIXTURES (set HAILO_CLIP_FIXTURES)" >&2
     exit 1
 fi
+
+# Every stage prints its elapsed time when it ends, and the run ends with all of them (CI has a time limit).
+stage_current="" stage_started=0 stage_report=""
+end_stage() {
+    [ -n "$stage_current" ] || return 0
+    local took=$((SECONDS - stage_started))
+    local line
+    line=$(printf '%3d min %2d s  %s' $((took / 60)) $((took % 60)) "$stage_current")
+    echo "=== done: $line"
+    stage_report+="$line"$'\n'
+    stage_current=""
+}
+stage() {
+    end_stage
+    stage_current=$1
+    stage_started=$SECONDS
+    echo "=== $1"
+}
+report_stages() {
+    local status=$?
+    end_stage
+    printf '\n=== stage times (exit status %d)\n%s%3d min %2d s  in all\n' "$status" "$stage_report" \
+        $((SECONDS / 60)) $((SECONDS % 60))
+}
+trap report_stages EXIT
 
 run_suite() {
     local dir=$1; shift
@@ -27,22 +60,22 @@ run_suite() {
     ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
 
-echo "=== build and test (RelWithDebInfo, -Werror)"
+stage "build and test (RelWithDebInfo, -Werror)"
 HCLIP_SOAK_SECONDS=${HCLIP_SOAK_SECONDS:-60} HCLIP_SOAK_REPORT="$(pwd)/build/soak-report.json" run_suite build
 
 if [ "${SKIP_HAILORT:-0}" != "1" ]; then
-    echo "=== build and test against HailoRT (build-hailort/, -Werror)"
+    stage "build and test against HailoRT (build-hailort/, -Werror)"
     scripts/test-hailort.sh
 fi
 
 if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
-    echo "=== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
+    stage "build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
     # OpenBLAS's own threads are not instrumented; one thread keeps the reports about our code.
     OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         HCLIP_SOAK_SECONDS=30 HCLIP_SOAK_REPORT="$(pwd)/build-asan/soak-report.json" \
         run_suite build-asan -DHCLIP_SANITIZE=address,undefined
 
-    echo "=== concurrency tests under ThreadSanitizer"
+    stage "concurrency tests under ThreadSanitizer"
     tsan_tests=(server_parts_test service_health_test compute_pool_test prompt_set_store_test tokenizer_test image_decode_test image_preprocess_test)
     # Without -Werror: GCC's flow warnings (-Wstringop-overflow) misfire on TSan-instrumented code; the plain and
     # ASan builds above already hold the code to zero warnings.
@@ -62,6 +95,28 @@ if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
 fi
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
-    echo "=== fuzzing, ${FUZZ_SECONDS:-20} s per target"
+    stage "fuzzing, ${FUZZ_SECONDS:-20} s per target"
     FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+fi
+
+# Both stages build for arm64 on an amd64 machine (CI); on others they are not run, and say so.
+host_arch=$(dpkg --print-architecture)
+if [ "$host_arch" != amd64 ]; then
+    echo "=== Debian packages and the aarch64 cross build: not run (they need an amd64 machine, this is $host_arch)"
+    SKIP_PACKAGES=1 SKIP_CROSS=1
+fi
+
+if [ "${SKIP_CROSS:-0}" != "1" ]; then
+    stage "aarch64: cross build, tests under qemu (Cortex-A76)"
+    scripts/cross-test.sh aarch64
+fi
+
+if [ "${SKIP_PACKAGES:-0}" != "1" ]; then
+    stage "Debian packages: amd64, arm64 (cross-built); the amd64 one installed, removed and purged"
+    scripts/package.sh --arch amd64
+    # The arm64 package is the program the aarch64 stage just built and tested, when there is one.
+    arm64_build=()
+    [ ! -x build-aarch64/cli/hailo-clip ] || arm64_build=(--build-dir build-aarch64)
+    scripts/package.sh --arch arm64 "${arm64_build[@]}"
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider -rs tests/package
 fi

@@ -36,8 +36,18 @@ def run(args, **kwargs):
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
 
 
-def install(root, *extra, env=None):
-    return run([DEPLOY / "install.sh", "--root", root, "--binary", CLI, *extra], env=env)
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory):
+    """The package of the program under test (scripts/package.sh --build-dir: no second build)."""
+    out = tmp_path_factory.mktemp("dist")
+    r = run([SOURCE_DIR / "scripts/package.sh", "--build-dir", pathlib.Path(CLI).resolve().parents[1], "--out", out])
+    assert r.returncode == 0, r.stdout + r.stderr
+    [package] = out.glob("hailo-clip_*.deb")
+    return package
+
+
+def install(deb, root, *extra, env=None):
+    return run([DEPLOY / "install.sh", "--root", root, "--deb", deb, *extra], env=env)
 
 
 def tree(root):
@@ -61,16 +71,17 @@ def mode(path):
 
 # ---------------------------------------------------------------- install / uninstall into a staging root
 
-def test_install_into_staging_root(tmp_path):
+def test_install_into_staging_root(tmp_path, deb):
     root = tmp_path / "root"
-    r = install(root, "--model-dir", TINY)
+    r = install(deb, root, "--model-dir", TINY)
     assert r.returncode == 0, r.stdout + r.stderr
-    # The program and the self-test data where the self-test looks (<exe>/../share/hailo-clip/selftest).
-    assert mode(root / "opt/hailo-clip/bin/hailo-clip") == "0o755"
-    assert (root / "opt/hailo-clip/share/hailo-clip/selftest/expectations.json").is_file()
-    assert (root / "opt/hailo-clip/share/hailo-clip/selftest/images/CLIP.png").is_file()
-    assert (root / "opt/hailo-clip/share/hailo-clip/models.json").is_file()
-    assert os.readlink(root / "usr/local/bin/hailo-clip") == "/opt/hailo-clip/bin/hailo-clip"
+    # The package's files: the program and the self-test data where the self-test looks
+    # (<exe>/../share/hailo-clip/selftest).
+    assert mode(root / "usr/bin/hailo-clip") == "0o755"
+    assert (root / "usr/share/hailo-clip/selftest/expectations.json").is_file()
+    assert (root / "usr/share/hailo-clip/selftest/images/CLIP.png").is_file()
+    assert (root / "usr/share/hailo-clip/models.json").is_file()
+    assert not (root / "opt").exists() and not (root / "usr/local").exists()
     # Config: the shipped default, readable.
     config = root / "etc/hailo/hailo-clip.yaml"
     assert config.read_text() == (SOURCE_DIR / "config/hailo-clip.yaml").read_text()
@@ -80,103 +91,106 @@ def test_install_into_staging_root(tmp_path):
     model = root / "var/lib/hailo-clip/models/clip-vit-b-32"
     assert (model / "model.safetensors").read_bytes() == (TINY / "model.safetensors").read_bytes()
     assert mode(model / "model.safetensors") == "0o640"
-    # The unit and the user, recorded instead of created.
-    unit = root / "etc/systemd/system/hailo-clip.service"
+    # The unit is deploy/'s with the package's paths; the user is recorded, not created.
+    unit = root / "lib/systemd/system/hailo-clip.service"
     assert unit.read_text() == (DEPLOY / "hailo-clip.service").read_text()
     assert mode(unit) == "0o644"
     sysusers = (root / "usr/lib/sysusers.d/hailo-clip.conf").read_text()
-    assert sysusers.startswith("u hailo-clip - ") and "/var/lib/hailo-clip" in sysusers
-    for line in ["staging root, not run: systemd-sysusers /usr/lib/sysusers.d/hailo-clip.conf",
-                 "staging root, not run: systemctl daemon-reload",
-                 "staging root, not run: systemctl enable hailo-clip.service",
+    assert 'u hailo-clip - "hailo-clip CLIP service" /var/lib/hailo-clip /usr/sbin/nologin' in sysusers
+    # What dpkg records: the package's files.
+    listed = (root / "var/lib/dpkg/info/hailo-clip.list").read_text().splitlines()
+    assert "/usr/bin/hailo-clip" in listed and "/etc/hailo/hailo-clip.yaml" in listed
+    for line in ["staging root, not run: systemd-sysusers hailo-clip.conf (creates the system user hailo-clip)",
+                 "staging root, not run: deb-systemd-helper enable hailo-clip.service",
                  "staging root, not run: systemctl restart hailo-clip.service"]:
         assert "install: " + line in r.stdout, r.stdout
+    # The staged program runs and finds its data.
+    r = run([root / "usr/bin/hailo-clip", "--version"])
+    assert r.returncode == 0 and r.stdout.startswith("hailo-clip ")
 
 
-def test_second_install_keeps_edited_config_and_is_idempotent(tmp_path):
+def test_second_install_keeps_edited_config_and_is_idempotent(tmp_path, deb):
     root = tmp_path / "root"
-    assert install(root, "--model-dir", TINY).returncode == 0
+    assert install(deb, root, "--model-dir", TINY).returncode == 0
     first = tree(root)
-    r = install(root, "--model-dir", TINY)
+    r = install(deb, root, "--model-dir", TINY)
     assert r.returncode == 0, r.stderr
     assert tree(root) == first, "a second identical install changes nothing"
     assert "config: /etc/hailo/hailo-clip.yaml unchanged" in r.stdout
     assert "model: /var/lib/hailo-clip/models/clip-vit-b-32 already has these files" in r.stdout
 
+    # An edited conffile is kept, as dpkg does; the new default goes beside it.
     config = root / "etc/hailo/hailo-clip.yaml"
     edited = config.read_text().replace("port: 5000", "port: 5005")
     config.write_text(edited)
-    r = install(root, "--model-dir", TINY)
+    r = install(deb, root, "--model-dir", TINY)
     assert r.returncode == 0, r.stderr
     assert config.read_text() == edited, "an edited config is never overwritten"
-    new = root / "etc/hailo/hailo-clip.yaml.new"
+    new = root / "etc/hailo/hailo-clip.yaml.dpkg-dist"
     assert new.read_text() == (SOURCE_DIR / "config/hailo-clip.yaml").read_text()
     assert ("config: kept your edited /etc/hailo/hailo-clip.yaml; the new default is beside it as "
-            "/etc/hailo/hailo-clip.yaml.new") in r.stdout
+            "/etc/hailo/hailo-clip.yaml.dpkg-dist") in r.stdout
     after_edit = tree(root)
-    assert install(root, "--model-dir", TINY).returncode == 0
+    assert install(deb, root, "--model-dir", TINY).returncode == 0
     assert tree(root) == after_edit
 
     # Without --model-dir the installed model is kept (no download).
-    r = install(root)
+    r = install(deb, root)
     assert r.returncode == 0, r.stderr
     assert "model: keeping the installed /var/lib/hailo-clip/models/clip-vit-b-32" in r.stdout
 
 
-def test_uninstall_keeps_config_and_data_unless_asked(tmp_path):
+def test_uninstall_keeps_config_and_data_unless_purged(tmp_path, deb):
     root = tmp_path / "root"
-    assert install(root, "--model-dir", TINY).returncode == 0
+    assert install(deb, root, "--model-dir", TINY).returncode == 0
     r = run([DEPLOY / "uninstall.sh", "--root", root])
     assert r.returncode == 0, r.stderr
-    assert "uninstall: staging root, not run: systemctl disable --now hailo-clip.service" in r.stdout
-    assert not (root / "etc/systemd/system/hailo-clip.service").exists()
-    assert not (root / "opt/hailo-clip").exists()
-    assert not (root / "usr/local/bin/hailo-clip").is_symlink()
+    assert "uninstall: removed the package's files" in r.stdout
+    for gone in ["usr/bin/hailo-clip", "usr/share/hailo-clip", "lib/systemd/system/hailo-clip.service",
+                 "usr/lib/sysusers.d/hailo-clip.conf", "var/lib/dpkg/info/hailo-clip.list"]:
+        assert not (root / gone).exists(), gone
     assert (root / "etc/hailo/hailo-clip.yaml").is_file()
     assert (root / "var/lib/hailo-clip/models/clip-vit-b-32/model.safetensors").is_file()
-    assert (root / "usr/lib/sysusers.d/hailo-clip.conf").is_file()
-    assert "kept /etc/hailo/hailo-clip.yaml and /var/lib/hailo-clip" in r.stdout
+    assert "kept /etc/hailo/hailo-clip.yaml and /var/lib/hailo-clip (models)" in r.stdout
 
-    # Reinstall finds the kept model and config; then remove everything.
-    assert install(root).returncode == 0
-    r = run([DEPLOY / "uninstall.sh", "--root", root, "--remove-user", "--purge-data"])
+    # Reinstall finds the kept model and config; then purge.
+    r = install(deb, root)
+    assert r.returncode == 0 and "model: keeping the installed" in r.stdout, r.stdout + r.stderr
+    r = run([DEPLOY / "uninstall.sh", "--root", root, "--purge"])
     assert r.returncode == 0, r.stderr
-    assert "uninstall: staging root, not run: userdel hailo-clip" in r.stdout
-    for gone in ["var/lib/hailo-clip", "etc/hailo", "opt/hailo-clip", "usr/lib/sysusers.d/hailo-clip.conf",
-                 "etc/systemd/system/hailo-clip.service"]:
-        assert not (root / gone).exists(), gone
+    assert "uninstall: staging root, not run: deluser --system hailo-clip" in r.stdout
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == ["var", "var/lib", "var/lib/dpkg",
+                                                                           "var/lib/dpkg/info"], "nothing is left"
     # Again: nothing left to do is not an error.
     assert run([DEPLOY / "uninstall.sh", "--root", root]).returncode == 0
 
 
-def test_destdir_and_prefix(tmp_path):
+def test_destdir_is_a_staging_root(tmp_path, deb):
     root = tmp_path / "pkg"
     env = dict(os.environ, DESTDIR=str(root))
-    r = run([DEPLOY / "install.sh", "--binary", CLI, "--model-dir", TINY, "--prefix", "/usr/lib/hailo-clip",
-             "--no-start"], env=env)
+    r = run([DEPLOY / "install.sh", "--deb", deb, "--model-dir", TINY, "--no-start"], env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert (root / "usr/lib/hailo-clip/bin/hailo-clip").is_file()
-    unit = (root / "etc/systemd/system/hailo-clip.service").read_text()
-    assert "ExecStart=/usr/lib/hailo-clip/bin/hailo-clip serve" in unit
-    assert "systemctl restart" not in r.stdout and "enabled, not started (--no-start)" in r.stdout
+    assert (root / "usr/bin/hailo-clip").is_file()
+    assert "systemctl restart" not in r.stdout and "enabled, not started" in r.stdout
 
 
 def test_install_lists_every_missing_prerequisite(tmp_path):
     empty = tmp_path / "not-a-model"
     empty.mkdir()
-    r = run([DEPLOY / "install.sh", "--root", tmp_path / "root", "--binary", tmp_path / "no-binary",
-             "--model-dir", empty])
+    r = run([DEPLOY / "install.sh", "--root", tmp_path / "root", "--deb", tmp_path / "no.deb", "--model-dir", empty])
     assert r.returncode == 1
-    assert f"install: missing: --binary {tmp_path / 'no-binary'} is not an executable file" in r.stderr
+    assert f"install: missing: --deb {tmp_path / 'no.deb'} is not a file" in r.stderr
     assert f"install: missing: --model-dir {empty} has no model.safetensors" in r.stderr
-    assert not (tmp_path / "root" / "opt").exists(), "nothing is installed when a prerequisite is missing"
+    assert not (tmp_path / "root" / "usr").exists(), "nothing is installed when a prerequisite is missing"
 
 
 def test_scripts_are_shellcheck_clean():
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.fail("shellcheck is not installed (scripts/install-deps.sh installs it)")
-    scripts = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh", DEPLOY / "verify.sh", SOURCE_DIR / "scripts/run.sh"]
+    scripts = [DEPLOY / "install.sh", DEPLOY / "uninstall.sh", DEPLOY / "verify.sh", SOURCE_DIR / "scripts/run.sh",
+               SOURCE_DIR / "scripts/package.sh", SOURCE_DIR / "scripts/arm64-sysroot.sh",
+               SOURCE_DIR / "scripts/cross-test.sh", *sorted((SOURCE_DIR / "packaging/debian").iterdir())]
     r = run([shellcheck, *scripts])
     assert r.returncode == 0, r.stdout
 
@@ -206,7 +220,7 @@ def test_unit_keys():
     u = unit_keys()
     s = u["Service"]
     assert s["Type"] == "notify"
-    assert s["ExecStart"] == "/opt/hailo-clip/bin/hailo-clip serve"
+    assert s["ExecStart"] == "/usr/bin/hailo-clip serve"
     assert unit_environment() == {"HAILO_CLIP_CONFIG": "/etc/hailo/hailo-clip.yaml", "HAILORT_LOGGER_PATH": "NONE"}
     assert s["User"] == "hailo-clip"
     assert s["Restart"] == "on-failure" and s["RestartSec"]
@@ -226,7 +240,7 @@ def test_unit_keys():
 def staged_unit(tmp_path):
     """The unit with ExecStart pointing at a real executable: verify checks that the program exists."""
     path = tmp_path / "hailo-clip.service"
-    path.write_text((DEPLOY / "hailo-clip.service").read_text().replace("/opt/hailo-clip/bin/hailo-clip", CLI))
+    path.write_text((DEPLOY / "hailo-clip.service").read_text().replace("/usr/bin/hailo-clip", CLI))
     return path
 
 
@@ -466,9 +480,9 @@ def test_models_pull_offline_says_how_to_copy_by_hand(tmp_path):
     assert not (tmp_path / "models" / "clip-vit-b-32").exists()
 
 
-def test_install_pulls_the_model_when_none_is_given(tmp_path, hub):
+def test_install_pulls_the_model_when_none_is_given(tmp_path, hub, deb):
     root = tmp_path / "root"
-    r = install(root, "--base-url", hub, "--no-start")
+    r = install(deb, root, "--base-url", hub, "--no-start")
     assert r.returncode == 0, r.stdout + r.stderr
     model = root / "var/lib/hailo-clip/models/clip-vit-b-32"
     assert (model / "model.safetensors").read_bytes() == (TINY_HF / "model.safetensors").read_bytes()

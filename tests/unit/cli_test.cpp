@@ -23,6 +23,12 @@ using testing::run_cli;
 
 const std::string kModel = testing::fixture("models/tiny-openai");
 
+TEST(Cli, VersionPrintsTheProjectVersion) {
+    CliRun r = run_cli({"--version"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, std::string("hailo-clip ") + HCLIP_VERSION + "\n");
+}
+
 TEST(Cli, TokenizePrintsPublishedIds) {
     CliRun r = run_cli({"tokenize", "a photo of a cat", "Hello World!"});
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -16,8 +16,11 @@ packages=(
     clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
     prometheus  # promtool checks the /metrics text (tests/e2e/test_metrics.py)
     python3-jsonschema  # answers validated against /openapi.json (tests/e2e/test_openapi.py)
-    chromium npm  # the page at / in headless Chromium (tests/web: playwright-core from npm)
+    chromium  # the page at / in headless Chromium (tests/web: playwright-core from npm)
 )
+# npm: Debian's package, unless Node.js came from elsewhere with its own npm (Debian's npm cannot be installed
+# beside such a nodejs).
+command -v npm >/dev/null || packages+=(npm)
 # Debian calls libjpeg-turbo's headers libjpeg62-turbo-dev; Ubuntu calls them libjpeg-turbo8-dev.
 if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then
     packages=("${packages[@]/libjpeg62-turbo-dev/libjpeg-turbo8-dev}")

@@ -17,6 +17,7 @@
 #include "backends/hailo/hailo_status.h"
 #include "backends/hailo/support_files.h"
 #include "backends/hailo/text_host.h"
+#include "config/service_config.h"
 #include "core/mapped_file.h"
 #include "doubles/cpu_stand_in.h"
 #include "engine/clip_engine.h"
@@ -26,7 +27,6 @@
 #include "io/safetensors.h"
 #include "model/text_rows.h"
 #include "model/text_tower.h"
-#include "config/service_config.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
 
@@ -377,7 +377,10 @@ TEST_P(HailoEmulatedGolden, EmbeddingsEqualTheCpuBackendAndTheOracle) {
                           kTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, HailoEmulatedGolden, ::testing::Values("tiny-openai", "tiny-hf"),
+// tiny-openai-resnet: the ResNet image HEF contract (uint8 RGB at the model's 96 px in, the embedding out) through
+// the same host code; its text tower is the same transformer as the ViT models'.
+INSTANTIATE_TEST_SUITE_P(Fixtures, HailoEmulatedGolden,
+                         ::testing::Values("tiny-openai", "tiny-hf", "tiny-openai-resnet"),
                          [](const ::testing::TestParamInfo<std::string>& p) {
                              std::string n = p.param;
                              for (char& c : n)

@@ -33,6 +33,9 @@ struct BackendContext {
 struct BackendProbe {
     bool available = false;
     std::string reason;  // why not, with the fix where there is one
+    // A "no" that only guesses (no Hailo device node, say): `auto` passes the backend by, but a backend chosen by
+    // name is opened anyway, so its own runtime gives the precise reason (HailoRT's device scan).
+    bool guess = false;
 };
 
 // Whether an opened backend can serve right now (a lost NPU is being reopened).

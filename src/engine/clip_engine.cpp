@@ -77,7 +77,7 @@ Status ClipEngine::open_backends() {
         HCLIP_ASSIGN_OR_RETURN(BackendFactory factory, registry.find(name));
         const BackendContext context{model_, towers, options_.max_batch, &options_.hailo, &log};
         Status why;
-        if (const BackendProbe p = factory.probe ? factory.probe() : BackendProbe{true, ""}; !p.available) {
+        if (const BackendProbe p = factory.probe ? factory.probe() : BackendProbe{true, ""}; !p.available && !p.guess) {
             why = unavailable("the " + name + " backend is not available: " + p.reason);
         } else {
             auto opened = factory.open(context);

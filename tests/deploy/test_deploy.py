@@ -39,6 +39,12 @@ def run(args, **kwargs):
 @pytest.fixture(scope="session")
 def deb(tmp_path_factory):
     """The package of the program under test (scripts/package.sh --build-dir: no second build)."""
+    hailort = [line.split("=>")[1].split()[0] for line in run(["ldd", CLI]).stdout.splitlines()
+               if "libhailort" in line and "=>" in line]
+    if hailort and run(["dpkg", "-S", pathlib.Path(hailort[0]).resolve()]).returncode != 0:
+        # A package depends on the package that owns libhailort (hailo-h10-all on a Pi); a HailoRT built by hand
+        # has none, so this program cannot be packaged. The plain build's run of these tests packages and installs.
+        pytest.skip(f"this program links {hailort[0]}, which no Debian package owns: it cannot be packaged")
     out = tmp_path_factory.mktemp("dist")
     r = run([SOURCE_DIR / "scripts/package.sh", "--build-dir", pathlib.Path(CLI).resolve().parents[1], "--out", out])
     assert r.returncode == 0, r.stdout + r.stderr

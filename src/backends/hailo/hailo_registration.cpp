@@ -27,9 +27,11 @@ BackendProbe probe_hailort() {
         return {false, "this build of hailo-clip has no HailoRT (install hailo-h10-all and rebuild; docs/hailo.md)"};
     }
     if (!hailo_device_node_exists()) {
+        // A guess: `auto` takes the CPU; `hailo` chosen by name still asks HailoRT, whose device scan says why.
         return {false,
                 "no Hailo device: /dev has no hailo device node (is the AI HAT+ 2 fitted and the "
-                "hailo1x PCIe driver loaded? `lsmod | grep hailo`)"};
+                "hailo1x PCIe driver loaded? `lsmod | grep hailo`)",
+                true};
     }
     return {true, {}};
 }

@@ -143,9 +143,13 @@ def test_installed_program_cannot_emulate_the_npu(tmp_path, hailo_resources, mon
     service = Service(hailo_config(hailo_resources), tmp_path)
     code = service.proc.wait(60)
     service._reader.join(5)
-    assert code != 0 and service.port is None, service.log()
-    assert "the hailo backend is not available" in service.log(), service.log()
-    assert "EMULATION" not in service.log() and "(74)" not in service.log(), service.log()
+    log = service.log()
+    assert code != 0 and service.port is None, log
+    if os.environ.get("HCLIP_BUILD_HAS_HAILORT") == "ON":
+        assert "no Hailo device found" in log, log  # HailoRT's own answer: there is no device here
+    else:
+        assert "the hailo backend is not available" in log, log  # no HailoRT in this build
+    assert "EMULATION" not in log and "injected fault" not in log, log
 
 
 def test_cli_commands_use_the_configured_backend(tmp_path, hailo_resources):

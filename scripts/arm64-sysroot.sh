@@ -52,7 +52,8 @@ alternatives() {
     local multiarch=$1/usr/lib/aarch64-linux-gnu
     [ -d "$multiarch/openblas-pthread" ] || return 0
     (cd "$multiarch/openblas-pthread" && find . \( -name '*.so*' -o -name '*.pc' \) -printf '%P\n') | while read -r f; do
-        [ -e "$multiarch/$f" ] || ln -s "$(realpath -m --relative-to="$(dirname "$multiarch/$f")" \
+        # -L too: a link into a runtime package's file dangles in a -dev package's own tree, and -e says no.
+        [ -e "$multiarch/$f" ] || [ -L "$multiarch/$f" ] || ln -s "$(realpath -m --relative-to="$(dirname "$multiarch/$f")" \
             "$multiarch/openblas-pthread/$f")" "$multiarch/$f"
     done
 }

@@ -1,7 +1,5 @@
 #include "server/http/batch_api.h"
 
-#include <cmath>
-
 #include "core/float_format.h"
 #include "server/http/base64.h"
 #include "server/http/json_api.h"
@@ -27,21 +25,6 @@ Result<std::vector<std::vector<std::uint8_t>>> parse_images(const Json& body) {
         out.push_back(std::move(bytes).value());
     }
     return out;
-}
-
-Json rounded_ms(double ms) {
-    return std::round(ms * 10.0) / 10.0;
-}
-
-Json classifications(const ClassifyResult& result) {
-    Json items = Json::array();
-    for (const auto& c : result.classifications) {
-        items.push_back({{"text", c.text},
-                         {"score", shortest_double(c.score)},
-                         {"rank", c.rank},
-                         {"similarity", shortest_double(c.similarity)}});
-    }
-    return items;
 }
 
 }  // namespace
@@ -84,14 +67,14 @@ Json embed_batch_response(const BatchEmbedResult& result, double elapsed_ms, con
     return {{"embeddings", std::move(rows)},
             {"dimension", result.dimension},
             {"model", model},
-            {"inference_time_ms", rounded_ms(elapsed_ms)}};
+            {"inference_time_ms", round_ms(elapsed_ms)}};
 }
 
 Json classify_batch_response(const std::vector<ClassifyResult>& results, double elapsed_ms, const std::string& model) {
     Json items = Json::array();
     for (const auto& r : results)
-        items.push_back({{"classifications", classifications(r)}});
-    Json j = {{"results", std::move(items)}, {"inference_time_ms", rounded_ms(elapsed_ms)}, {"model", model}};
+        items.push_back({{"classifications", classifications_json(r)}});
+    Json j = {{"results", std::move(items)}, {"inference_time_ms", round_ms(elapsed_ms)}, {"model", model}};
     if (!results.empty() && !results.front().warnings.empty()) j["warnings"] = results.front().warnings;
     return j;
 }

@@ -49,11 +49,22 @@ Json floats(std::span<const float> values) {
     return a;
 }
 
+}  // namespace
+
 double round_ms(double ms) {
     return std::round(ms * 10.0) / 10.0;
 }
 
-}  // namespace
+Json classifications_json(const ClassifyResult& result) {
+    Json items = Json::array();
+    for (const auto& c : result.classifications) {
+        items.push_back({{"text", c.text},
+                         {"score", shortest_double(c.score)},
+                         {"rank", c.rank},
+                         {"similarity", shortest_double(c.similarity)}});
+    }
+    return items;
+}
 
 Result<Json> parse_json_object(const std::string& body) {
     Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -125,14 +136,9 @@ Result<std::string> parse_embed_text_request(const Json& body) {
 }
 
 Json classify_response(const ClassifyResult& result, double elapsed_ms, const std::string& model) {
-    Json items = Json::array();
-    for (const auto& c : result.classifications) {
-        items.push_back({{"text", c.text},
-                         {"score", shortest_double(c.score)},
-                         {"rank", c.rank},
-                         {"similarity", shortest_double(c.similarity)}});
-    }
-    Json j = {{"classifications", items}, {"inference_time_ms", round_ms(elapsed_ms)}, {"model", model}};
+    Json j = {{"classifications", classifications_json(result)},
+              {"inference_time_ms", round_ms(elapsed_ms)},
+              {"model", model}};
     if (!result.warnings.empty()) j["warnings"] = result.warnings;
     return j;
 }

@@ -17,6 +17,10 @@ Status parse_labels_and_options(const nlohmann::json& body, ClassifyRequest& req
 Result<std::vector<std::uint8_t>> parse_embed_image_request(const nlohmann::json& body);
 Result<std::string> parse_embed_text_request(const nlohmann::json& body);
 
+// One picture's ranked labels, as every classify answer lists them (text, score, rank, similarity).
+nlohmann::json classifications_json(const ClassifyResult& result);
+// Milliseconds as answers report them: one decimal.
+double round_ms(double ms);
 nlohmann::json classify_response(const ClassifyResult& result, double elapsed_ms, const std::string& model);
 nlohmann::json embed_response(const EmbedResult& result, double elapsed_ms, const std::string& model);
 nlohmann::json health_response(const HealthReport& health, const std::string& version);

@@ -12,6 +12,7 @@
 #include "config/service_config.h"
 #include "core/status.h"
 #include "engine/clip_engine.h"
+#include "selftest/selftest.h"
 #include "server/inference/health_monitor.h"
 #include "server/inference/inference_pool.h"
 #include "server/inference/text_cache.h"
@@ -49,7 +50,8 @@ struct EmbedResult {
 struct SelfTestRecord {
     std::string time;  // ISO 8601, UTC
     bool passed = false;
-    std::string verdict;  // the self-test's verdict line
+    bool verified = false;  // passed against published outputs, not only the sanity check
+    std::string verdict;    // the self-test's verdict line
 };
 
 // One item of a mixed batch (POST /v1/embeddings): a text or an encoded picture.
@@ -117,8 +119,12 @@ class ClipService {
     Result<std::vector<ClassifyResult>> classify_batch(const ClassifyBatchRequest& request, Clock::time_point deadline);
 
     HealthReport health() const;
-    // The hook through which a self-test run reports to /health. The service does not run one itself (yet):
-    // until something calls this, /health has no last_self_test.
+    // Runs the self-test (src/selftest) through the inference workers, i.e. the encoders that answer requests,
+    // and records its verdict for /health. An error means it could not run (no checks: `expectations` is that
+    // error; an encoder failing); that is recorded as a failure too. clip_service_self_test.cpp.
+    Result<selftest::SelfTestReport> run_self_test(const Result<selftest::Expectations>& expectations,
+                                                   Clock::time_point deadline);
+    // What /health reports as last_self_test.
     void record_self_test(SelfTestRecord record);
     const ServiceConfig& config() const { return config_; }
     PromptSetStore& prompt_sets() { return *prompt_sets_; }

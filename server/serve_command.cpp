@@ -10,9 +10,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "kernels/compute_pool.h"
-#include "server/clip_service.h"
 #include "config/service_config.h"
+#include "kernels/compute_pool.h"
+#include "selftest/assets.h"
+#include "server/clip_service.h"
 #include "server/http/http_server.h"
 #include "server/log.h"
 #include "server/systemd_notify.h"
@@ -101,6 +102,34 @@ Result<ServiceConfig> resolve_config(const ServeOptions& o) {
     return config;
 }
 
+// The shipped self-test's checks, or why they cannot be found.
+Result<selftest::Expectations> shipped_expectations() {
+    HCLIP_ASSIGN_OR_RETURN(std::filesystem::path assets, selftest::find_selftest_assets(""));
+    return selftest::load_expectations((assets / "expectations.json").string());
+}
+
+// Runs the self-test through the service's workers and logs its verdict (and each failed check). True when it
+// passed.
+bool run_and_log_self_test(ClipService& service) {
+    const auto started = Clock::now();
+    const auto deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                        service.config().performance.request_timeout + 120.0));
+    auto report = service.run_self_test(shipped_expectations(), deadline);
+    if (!report.ok()) {
+        log_error("self-test: could not run: " + report.status().message());
+        return false;
+    }
+    for (const auto& check : report->checks) {
+        if (check.status == selftest::CheckStatus::kFail)
+            log_warning("self-test: FAIL " + check.name + ": " + check.detail);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    char took[48];
+    std::snprintf(took, sizeof took, " (%.1f s)", seconds);
+    (report->passed ? log_info : log_error)("self-test: " + report->verdict + took);
+    return report->passed;
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -149,6 +178,12 @@ int run_serve(const std::vector<std::string>& args) {
         config->clip.text_cache_size);
     log_info(line);
     log_info("warm-up inference passed");
+    // self_test: require checks the model before the service is ready; report checks it once it serves.
+    if (config->clip.self_test == "require" && !run_and_log_self_test(**service)) {
+        log_error("cannot start: the self-test failed (clip.self_test: require); see the lines above");
+        (*service)->shutdown(Clock::now());
+        return 1;
+    }
 
     HttpServer http(**service, HCLIP_VERSION);
     auto port = http.bind(config->server.host, config->server.port);
@@ -164,6 +199,9 @@ int run_serve(const std::vector<std::string>& args) {
         return h.healthy ? std::string() : h.reason;
     });
 
+    std::thread self_test;
+    if (config->clip.self_test == "report") self_test = std::thread([&service] { run_and_log_self_test(**service); });
+
     std::thread watcher([&http, &systemd] {
         unsigned char signo = 0;
         while (::read(g_signal_pipe[0], &signo, 1) < 0 && errno == EINTR) {
@@ -178,6 +216,7 @@ int run_serve(const std::vector<std::string>& args) {
                                           std::chrono::duration<double>(config->performance.request_timeout));
     systemd.stop_watchdog();
     (*service)->shutdown(drain);
+    if (self_test.joinable()) self_test.join();  // the stopped workers end a self-test still running
     if (watcher.joinable()) {
         // serve() can also return on its own (listen failure): wake the watcher so it can exit.
         on_stop_signal(0);

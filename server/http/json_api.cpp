@@ -177,6 +177,7 @@ Json health_response(const HealthReport& h, const std::string& version) {
     if (h.last_self_test) {
         j["last_self_test"] = {{"time", h.last_self_test->time},
                                {"passed", h.last_self_test->passed},
+                               {"verified", h.last_self_test->verified},
                                {"verdict", h.last_self_test->verdict}};
     }
     return j;

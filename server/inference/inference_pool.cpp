@@ -86,12 +86,15 @@ void InferencePool::worker_loop(Worker& worker) {
             ++stats_.busy_workers;
             worker.busy_since = Clock::now();
         }
-        run_batch(worker, batch);
+        run_batch(worker, batch);  // marks the worker idle
         batch.clear();
-        std::lock_guard lock(mutex_);
-        --stats_.busy_workers;
-        worker.busy_since = {};
     }
+}
+
+void InferencePool::mark_idle(Worker& worker) {
+    std::lock_guard lock(mutex_);
+    --stats_.busy_workers;
+    worker.busy_since = {};
 }
 
 void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>& batch) {
@@ -106,9 +109,14 @@ void InferencePool::run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>&
     count_expired(expired.size());
     for (auto& job : expired)
         job->promise.set_value(deadline_exceeded("the request waited longer than request_timeout for a worker"));
-    if (batch.empty()) return;
+    if (batch.empty()) {
+        mark_idle(worker);
+        return;
+    }
 
     Result<BatchOutput> out = encode_batch(worker, batch);
+    // Idle before any answer is released, so a caller that reads the gauges right after its answer sees it so.
+    mark_idle(worker);
     if (!out.ok()) {
         const Status& status = out.status();
         record(false, status.to_string());

@@ -103,6 +103,7 @@ class InferencePool {
     };
 
     void worker_loop(Worker& worker);
+    void mark_idle(Worker& worker);
     void run_batch(Worker& worker, std::vector<std::unique_ptr<Job>>& batch);
     Result<BatchOutput> encode_batch(Worker& worker, const std::vector<std::unique_ptr<Job>>& batch) const;
     void record(bool ok, const std::string& error);

@@ -45,6 +45,10 @@ class Service:
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
         self.port = None
+        # With clip.self_test: report (the default) the service checks itself once it serves; tests wait for
+        # that to end so its inferences don't mix with what they count.
+        self._self_test_runs = config.get("clip", {}).get("self_test", "report") == "report"
+        self._self_test_done = threading.Event()
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -55,12 +59,17 @@ class Service:
             if "listening on http://" in line:
                 self.port = int(line.rsplit(":", 1)[1])
                 self._ready.set()
+            if line.startswith(("INFO self-test: ", "ERROR self-test: ")):  # the verdict (checks are WARNINGs)
+                self._self_test_done.set()
         self._ready.set()  # the process ended
+        self._self_test_done.set()
 
     def wait_ready(self, timeout=120):
         self._ready.wait(timeout)
         if self.port is None:
             raise RuntimeError("service did not start:\n" + "\n".join(self.lines))
+        if self._self_test_runs and not self._self_test_done.wait(timeout):
+            raise RuntimeError("the service's self-test did not end:\n" + "\n".join(self.lines))
         return self
 
     @property

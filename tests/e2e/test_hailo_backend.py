@@ -114,6 +114,7 @@ def test_lost_device_gives_503_then_recovers(start_service, hailo_resources, mon
     monkeypatch.setenv("HAILO_CLIP_STAND_IN_FAULT", "run:62:4:1")
     config = hailo_config(hailo_resources)
     config["performance"]["health_probe_interval"] = 0.2  # the probes bring health back without outside traffic
+    config["clip"]["self_test"] = "off"  # its runs would take the fault meant for the request
     service = start_service(config, program=TEST_CLI)
     r = service.post("/v1/embed/image", {"image": fixture_image_b64("CLIP.png")})
     assert r.status_code == 503, r.text

@@ -23,8 +23,49 @@ def test_health_keeps_the_seed_shape_and_reports_reality(tiny_service):
     assert h["inferences"] >= 1  # the warm-up
     for key in ("expired_requests", "oldest_batch_seconds", "probes", "failed_probes"):
         assert key in h, key
-    assert "last_self_test" not in h  # the service runs no self-test itself
     assert "reason" not in h
+
+
+def wait_for_self_test(service, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h = requests.get(service.url + "/health", timeout=10).json()
+        if "last_self_test" in h:
+            return h
+        time.sleep(0.05)
+    raise AssertionError("no last_self_test in /health after %d s: %s" % (timeout, service.log()))
+
+
+def test_the_self_test_runs_after_start_up_and_health_reports_its_verdict(start_service):
+    service = start_service(tiny_config())  # clip.self_test defaults to report
+    h = wait_for_self_test(service)
+    st = h["last_self_test"]
+    assert set(st) == {"time", "passed", "verified", "verdict"}
+    # Random weights: no published outputs to compare with, and the sanity check sees they recognise nothing.
+    assert st["passed"] is False and st["verified"] is False
+    assert st["verdict"].startswith("FAIL (sanity only)"), st
+    assert time.strptime(st["time"], "%Y-%m-%dT%H:%M:%SZ")
+    # The verdict is reported, not acted on: inference works, so the service stays healthy and ready.
+    assert h["status"] == "healthy"
+    assert requests.get(service.url + "/health/ready", timeout=10).status_code == 200
+    assert "self-test: FAIL (sanity only)" in service.log()
+
+
+def test_self_test_off_runs_nothing(start_service):
+    service = start_service(tiny_config(clip={"self_test": "off"}))
+    assert service.post("/v1/embed/text", {"text": "x"}).status_code == 200
+    time.sleep(1.0)  # with report, the tiny model's self-test is done in about 0.1 s
+    assert "last_self_test" not in requests.get(service.url + "/health", timeout=10).json()
+    assert "self-test" not in service.log()
+
+
+def test_self_test_require_refuses_to_start_a_model_that_fails_it(start_service):
+    service = start_service(tiny_config(clip={"self_test": "require"}), ready=False)
+    assert service.proc.wait(timeout=120) == 1
+    log = service.log()
+    assert "self-test: FAIL (sanity only)" in log, log
+    assert "cannot start: the self-test failed (clip.self_test: require)" in log, log
+    assert "listening on" not in log, log
 
 
 def test_liveness_and_readiness_of_a_healthy_service(tiny_service):

@@ -52,6 +52,8 @@ class LimitedService(Service):
         self.port = None
         import threading
         self._ready = threading.Event()
+        self._self_test_runs = False  # off in this test's config
+        self._self_test_done = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -59,7 +61,8 @@ class LimitedService(Service):
 @pytest.mark.skipif(_sanitized(CLI), reason="sanitizer builds cannot run under an address-space limit")
 def test_picture_too_large_for_memory_fails_the_request_not_the_process(tmp_path):
     side = 40000  # 1.6 gigapixels: within max_image_pixels below, beyond the address-space limit
-    config = tiny_config(limits={"max_image_pixels": 4_000_000_000, "max_body_bytes": 64 << 20})
+    config = tiny_config(limits={"max_image_pixels": 4_000_000_000, "max_body_bytes": 64 << 20},
+                         clip={"self_test": "off"})
     service = LimitedService(config, tmp_path).wait_ready()
     try:
         picture = base64.b64encode(_huge_bilevel_png(side)).decode()

@@ -30,6 +30,7 @@
 #include "selftest/expectations.h"
 #include "selftest/report_json.h"
 #include "selftest/selftest.h"
+#include "server/clip_service.h"
 #include "support/fixtures.h"
 #include "support/run_cli.h"
 
@@ -833,6 +834,81 @@ TEST_F(SelfTest, MissingPictureIsAnErrorNotAVerdict) {
 using testing::CliRun;
 using testing::run_cli;
 using testing::run_program;
+
+// The service runs the same checks through its inference workers (clip.self_test) and reports them in /health.
+class ServiceSelfTest : public SelfTest {
+  protected:
+    std::unique_ptr<server::ClipService> start(const std::string& model_dir) {
+        server::ServiceConfig config;
+        config.clip.model = "tiny";
+        config.clip.model_dir = model_dir;
+        config.clip.backend = "cpu";
+        config.performance.worker_threads = 1;
+        config.performance.health_probe_interval = 3600;  // no probe inference during the test
+        config.storage.state_dir = (dir_ / "state").string();
+        auto service = server::ClipService::create(config);
+        EXPECT_TRUE(service.ok()) << service.status().to_string();
+        return service.ok() ? std::move(service).value() : nullptr;
+    }
+    static server::Clock::time_point in_a_minute() { return server::Clock::now() + std::chrono::minutes(1); }
+};
+
+TEST_F(ServiceSelfTest, RunsThroughTheWorkersAndReportsToHealth) {
+    auto service = start(kModel);
+    ASSERT_NE(service, nullptr);
+    EXPECT_FALSE(service->health().last_self_test.has_value()) << "nothing has run yet";
+    const auto before = service->health().inferences;
+    auto report =
+        service->run_self_test(expectations_from(document_with({oracle_entry(sha_identity())})), in_a_minute());
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_TRUE(report->passed) << report->verdict;
+    EXPECT_TRUE(report->verified);
+    EXPECT_EQ(report->image_backend, "cpu");
+    const auto h = service->health();
+    EXPECT_GT(h.inferences, before) << "the checks must run on the serving workers";
+    ASSERT_TRUE(h.last_self_test.has_value());
+    EXPECT_TRUE(h.last_self_test->passed);
+    EXPECT_TRUE(h.last_self_test->verified);
+    EXPECT_EQ(h.last_self_test->verdict, report->verdict);
+    EXPECT_EQ(h.last_self_test->time.size(), 20u) << h.last_self_test->time;  // 2026-11-27T14:07:16Z
+    EXPECT_EQ(h.last_self_test->time.back(), 'Z');
+    service->shutdown(server::Clock::now());
+}
+
+TEST_F(ServiceSelfTest, AlteredWeightsFailAndHealthSaysSo) {
+    const std::string model = write_model("tiny-openai", [&](std::vector<TensorToWrite>& tensors) {
+        TensorToWrite& t = tensor(tensors, "visual.transformer.resblocks.1.mlp.c_fc.weight");
+        std::vector<float> v(t.data.begin(), t.data.end());
+        for (std::size_t i = 0; i < v.size(); ++i)
+            v[i] += (i % 2 ? 0.01f : -0.01f);
+        t.data = keep(std::move(v));
+    });
+    auto service = start(model);
+    ASSERT_NE(service, nullptr);
+    auto report =
+        service->run_self_test(expectations_from(document_with({oracle_entry(sha_identity())})), in_a_minute());
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_FALSE(report->passed);
+    const auto h = service->health();
+    ASSERT_TRUE(h.last_self_test.has_value());
+    EXPECT_FALSE(h.last_self_test->passed);
+    EXPECT_TRUE(h.last_self_test->verdict.rfind("FAIL: ", 0) == 0) << h.last_self_test->verdict;
+    service->shutdown(server::Clock::now());
+}
+
+TEST_F(ServiceSelfTest, ChecksThatCannotBeFoundAreRecordedAsAFailure) {
+    auto service = start(kModel);
+    ASSERT_NE(service, nullptr);
+    const Result<selftest::Expectations> missing = not_found("no expectations.json in /nowhere");
+    auto report = service->run_self_test(missing, in_a_minute());
+    EXPECT_FALSE(report.ok());
+    const auto h = service->health();
+    ASSERT_TRUE(h.last_self_test.has_value());
+    EXPECT_FALSE(h.last_self_test->passed);
+    EXPECT_NE(h.last_self_test->verdict.find("could not run: no expectations.json"), std::string::npos)
+        << h.last_self_test->verdict;
+    service->shutdown(server::Clock::now());
+}
 
 class SelfTestCli : public SelfTest {
   protected:

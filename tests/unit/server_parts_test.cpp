@@ -147,6 +147,20 @@ TEST(InferencePool, AnswersEveryJobWithItsOwnResult) {
     EXPECT_TRUE(pool.health().last_inference_ok);
 }
 
+TEST(InferencePool, AWorkerIsIdleBeforeItsAnswerIsReleased) {
+    // Whoever reads the gauges right after an answer (a scrape of /metrics, a health check) must not see the
+    // worker that produced it as busy. Repeated because the stale reading was a race.
+    InferencePool pool(2, 1, 4, 1);
+    ASSERT_TRUE(pool.start(fake_factory(std::chrono::milliseconds(0))).ok());
+    for (int i = 0; i < 300; ++i) {
+        auto f = pool.submit(one_image(1), Clock::now() + std::chrono::seconds(10));
+        ASSERT_TRUE(f.ok());
+        ASSERT_TRUE(f->get().ok());
+        ASSERT_EQ(pool.health().busy_workers, 0) << "after answer " << i;
+        ASSERT_EQ(pool.health().oldest_batch_seconds, 0.0) << "after answer " << i;
+    }
+}
+
 TEST(InferencePool, FullQueueIsRejectedAtOnceAndExpiredJobsAreNotRun) {
     InferencePool pool(2, 1, 1, 1);
     ASSERT_TRUE(pool.start(fake_factory(std::chrono::milliseconds(200))).ok());

@@ -265,8 +265,12 @@ TEST(ServiceHealth, LivenessAndReadinessBodies) {
     for (const char* key : {"status", "service", "model_loaded", "model"})
         EXPECT_TRUE(health.contains(key)) << key;
     EXPECT_FALSE(health.contains("last_self_test"));
-    report.last_self_test = SelfTestRecord{"2026-11-27T10:00:00Z", true, "PASS"};
-    EXPECT_EQ(health_response(report, "test")["last_self_test"]["verdict"], "PASS");
+    report.last_self_test = SelfTestRecord{"2026-11-27T10:00:00Z", true, false, "PASS (sanity only)"};
+    EXPECT_EQ(health_response(report, "test")["last_self_test"],
+              nlohmann::json({{"time", "2026-11-27T10:00:00Z"},
+                              {"passed", true},
+                              {"verified", false},
+                              {"verdict", "PASS (sanity only)"}}));
 }
 
 // An allocation failure inside a batch fails that batch's requests with 503 (kUnavailable); before, the

@@ -21,6 +21,7 @@ TEST(ServiceConfig, EmptyFileMeansDefaults) {
     EXPECT_EQ(c->performance.max_queue_size, 10);
     EXPECT_EQ(c->performance.gemm_threads, 0);  // the shared compute pool: one thread per core
     EXPECT_EQ(c->clip.logit_scale, 100.0);
+    EXPECT_EQ(c->clip.self_test, "report");
 }
 
 TEST(ServiceConfig, TheSeedReadmeConfigParses) {
@@ -127,6 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"server:\n  debug: maybe\n", "true or false"},
                       BadCase{"clip:\n  logit_scale: -1\n", "clip.logit_scale"},
                       BadCase{"clip:\n  batch_size: 2.5\n", "clip.batch_size"},
+                      BadCase{"clip:\n  self_test: sometimes\n", "clip.self_test"},
                       BadCase{"performance:\n  worker_threads: 0\n", "performance.worker_threads"},
                       BadCase{"performance:\n  gemm_threads: -1\n", "performance.gemm_threads"},
                       BadCase{"performance:\n  request_timeout: fast\n", "expected a number"},
@@ -200,6 +202,7 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->clip.logit_scale, d.clip.logit_scale);
     EXPECT_EQ(c->clip.text_cache_size, d.clip.text_cache_size);
     EXPECT_EQ(c->clip.backend, d.clip.backend);
+    EXPECT_EQ(c->clip.self_test, d.clip.self_test);
     EXPECT_EQ(c->performance.hung_worker_timeout, d.performance.hung_worker_timeout);
     EXPECT_EQ(c->performance.health_probe_interval, d.performance.health_probe_interval);
     EXPECT_EQ(c->hailo.image_hef, d.hailo.image_hef);

@@ -19,9 +19,14 @@ struct ServiceBenchOptions {
     int gemm_threads = 0;              // performance.gemm_threads
     std::vector<std::uint8_t> image;   // the encoded picture every request sends
     std::function<void()> tower_pass;  // one image through the bench's own image tower, batch 1
+    // The towers' best throughput in this run (batch 1 or the configured batch, whichever was faster), printed
+    // next to the service's throughput under load.
+    double tower_images_per_s = 0.0;
+    double tower_texts_per_s = 0.0;
 };
 
-// Prints the comparison and the throughput under 1, 2 and 8 concurrent clients. Returns false (after printing
+// Prints the comparison and, for images and for short texts, the throughput under 1, 2, 4 and 8 concurrent
+// clients. Returns false (after printing
 // why on stderr) when the service cannot start or a request fails.
 bool run_service_bench(const ServiceBenchOptions& options);
 

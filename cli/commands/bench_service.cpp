@@ -1,5 +1,7 @@
 #include "cli/commands/bench_service.h"
 
+#include "cli/commands/bench_profile.h"
+
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -184,10 +186,13 @@ bool run_service_bench(const ServiceBenchOptions& o) {
             ok = loads.back().ok;
         }
     }
-    http.stop();
-    serving.join();
-    (*service)->shutdown(server::Clock::now() + std::chrono::seconds(5));
+    const auto stop = [&] {
+        http.stop();
+        serving.join();
+        (*service)->shutdown(server::Clock::now() + std::chrono::seconds(5));
+    };
     if (!ok) {
+        stop();
         std::fprintf(stderr, "hailo-clip bench: the service failed a request (see above)\n");
         return false;
     }
@@ -226,7 +231,17 @@ bool run_service_bench(const ServiceBenchOptions& o) {
         std::printf("%-40s %10.1f\n",
                     image ? "image tower's best batch throughput" : "text tower's best batch throughput", tower_rate);
     }
-    return true;
+    if (o.profile) {
+        std::fflush(stdout);
+        RequestProfileOptions p;
+        p.port = *port;
+        p.iterations = o.iterations;
+        p.jpeg = make_photo_sized_jpeg(525 * 1024);  // 700 KB once in base64
+        p.tower = o.tower_rgb;
+        ok = print_request_profile(**service, p);
+    }
+    stop();
+    return ok;
 }
 
 }  // namespace hclip::cli

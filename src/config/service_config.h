@@ -36,7 +36,7 @@ struct ServerSection {
 };
 
 struct ClipSection {
-    std::string model = "clip-vit-b-32";  // the name reported to clients
+    std::string model = "clip-vit-b-32";                                 // the name reported to clients
     std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";  // default: kInstalledModelsDir/<model>
     // Not set: the model's. Set: a statement about the model that start-up checks (a mismatch stops it).
     std::optional<int> embedding_dimension;
@@ -77,6 +77,8 @@ struct PerformanceSection {
     // the systemd watchdog. Not set: kHungWorkerTimeoutsPerRequestTimeout x request_timeout.
     std::optional<double> hung_worker_timeout;
     double health_probe_interval = 30.0;  // seconds between probe inferences while idle or failing
+    // Large JPEGs decoded at a DCT scale (EngineOptions::jpeg_scaled_decode): faster, not Pillow-exact.
+    bool jpeg_scaled_decode = false;
 
     double hung_worker_bound() const;  // hung_worker_timeout, or its default
 };

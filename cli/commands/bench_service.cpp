@@ -236,7 +236,7 @@ bool run_service_bench(const ServiceBenchOptions& o) {
         RequestProfileOptions p;
         p.port = *port;
         p.iterations = o.iterations;
-        p.jpeg = make_photo_sized_jpeg(525 * 1024);  // 700 KB once in base64
+        p.jpeg = make_photo_sized_jpeg(500 * 1024);  // 700 KB once in base64
         p.tower = o.tower_rgb;
         ok = print_request_profile(**service, p);
     }

@@ -27,6 +27,10 @@ struct ServiceBenchOptions {
     // next to the service's throughput under load.
     double tower_images_per_s = 0.0;
     double tower_texts_per_s = 0.0;
+    // One pass of the configured batch through the bench's own image / text tower (7-token texts), returning
+    // items per second: taken again right before each load row, so that row's ratio shares the machine's state.
+    std::function<double()> image_batch_rate;
+    std::function<double()> text_batch_rate;
 };
 
 // Prints the comparison and, for images and for short texts, the throughput under 1, 2, 4 and 8 concurrent

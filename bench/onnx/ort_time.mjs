@@ -15,13 +15,13 @@ const options = {
   graphOptimizationLevel: 'all',
 };
 
-async function time(session, feeds) {
+async function time(model, feeds) {
   let output;
-  for (let i = 0; i < 2; ++i) output = await session.run(feeds);
+  for (let i = 0; i < 2; ++i) output = await model.run(feeds);
   const ms = [];
   for (let i = 0; i < iterations; ++i) {
     const start = performance.now();
-    output = await session.run(feeds);
+    output = await model.run(feeds);
     ms.push(performance.now() - start);
   }
   ms.sort((a, b) => a - b);

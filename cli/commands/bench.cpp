@@ -299,6 +299,18 @@ int run_bench(const Argv& argv) {
     so.gemm_threads = engine.options().gemm_threads;
     so.image = image_bytes;
     so.tower_pass = [&] { (void)same_as_service.image->encode(rgb, 1, std::span(out).first(e)); };
+    so.tower_rgb = [&](std::span<const std::uint8_t> picture) {
+        (void)same_as_service.image->encode(picture, 1, std::span(out).first(e));
+    };
+    const auto items_per_s = [&](Case& c) {
+        Stopwatch sw;
+        c.run(same_as_service);
+        return 1000.0 * c.per / sw.elapsed_ms();
+    };
+    so.image_batch_rate = [&] { return items_per_s(cases[1]); };
+    so.text_batch_rate = [&] { return items_per_s(cases[3]); };
+    so.tower_images_per_s = 1000.0 / std::min(cases[0].ms[0], cases[1].ms[0]);
+    so.tower_texts_per_s = 1000.0 / std::min(cases[2].ms[0], cases[3].ms[0]);
     return run_service_bench(so) ? 0 : 1;
 }
 

@@ -1,6 +1,10 @@
 #include "cli/commands/bench_service.h"
 
+#include "cli/commands/bench_profile.h"
+
 #include <httplib.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -42,15 +46,15 @@ double percentile(std::vector<double> v, double p) {
 // A client on one kept-alive connection (TCP_NODELAY as every pooling client library should set it).
 class Client {
   public:
-    Client(int port, const std::string& body) : http_("127.0.0.1", port), body_(body) {
+    explicit Client(int port) : http_("127.0.0.1", port) {
         http_.set_keep_alive(true);
         http_.set_tcp_nodelay(true);
         http_.set_read_timeout(120, 0);
     }
-    // Milliseconds for one POST /v1/embed/image, or a negative value when it failed.
-    double embed() {
+    // Milliseconds for one POST, or a negative value when it failed.
+    double post(const char* path, const std::string& body) {
         Stopwatch sw;
-        auto res = http_.Post("/v1/embed/image", body_, "application/json");
+        auto res = http_.Post(path, body, "application/json");
         if (!res || res->status != 200) {
             std::fprintf(stderr, "hailo-clip bench: request failed: %s\n",
                          res ? (std::to_string(res->status) + " " + res->body).c_str()
@@ -62,18 +66,32 @@ class Client {
 
   private:
     httplib::Client http_;
-    const std::string& body_;
 };
 
+// A different short prompt for every request (so the service's prompt cache never answers): "a photo" and three
+// words of a 16-word list, one token each, 7 tokens with the start and end tokens, as the tower's short case.
+std::string unique_prompt(std::uint32_t n) {
+    static constexpr const char* kWords[16] = {"red",   "blue",  "green", "small", "large", "old",  "new",  "wooden",
+                                               "metal", "shelf", "table", "chair", "car",   "tree", "door", "box"};
+    return std::string("a photo ") + kWords[n % 16] + " " + kWords[n / 16 % 16] + " " + kWords[n / 256 % 16];
+}
+
+enum class Kind { kImage, kText };
+
 struct Load {
+    Kind kind = Kind::kImage;
     int clients = 0;
+    double tower_rate = 0.0;  // the tower's batch throughput, measured just before this load
     std::vector<double> ms;
     double seconds = 0.0;
     bool ok = true;
 };
 
-Load run_clients(int port, const std::string& body, int clients, int requests_each) {
+// `clients` threads, each on its own connection, each sending `requests_each` requests one after the other.
+Load run_clients(int port, Kind kind, const std::string& image_body, int clients, int requests_each,
+                 std::atomic<std::uint32_t>& prompt_counter) {
     Load load;
+    load.kind = kind;
     load.clients = clients;
     std::vector<std::vector<double>> times(static_cast<std::size_t>(clients));
     std::atomic<bool> ok{true};
@@ -81,9 +99,12 @@ Load run_clients(int port, const std::string& body, int clients, int requests_ea
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
-            Client client(port, body);
+            Client client(port);
             for (int r = 0; r < requests_each && ok.load(); ++r) {
-                const double ms = client.embed();
+                const double ms = kind == Kind::kImage
+                                      ? client.post("/v1/embed/image", image_body)
+                                      : client.post("/v1/embed/text",
+                                                    nlohmann::json{{"text", unique_prompt(prompt_counter++)}}.dump());
                 if (ms < 0.0) ok.store(false);
                 times[static_cast<std::size_t>(c)].push_back(ms);
             }
@@ -132,7 +153,7 @@ bool run_service_bench(const ServiceBenchOptions& o) {
     std::vector<double> tower_one_ms, tower_ms, inproc_ms, http_ms;
     bool ok = true;
     {
-        Client client(*port, body);
+        Client client(*port);
         const auto deadline = [] { return server::Clock::now() + std::chrono::seconds(120); };
         for (int i = -1; i < o.iterations && ok; ++i) {  // i = -1: warm-up
             set_compute_threads(1);                      // nothing else computes meanwhile: the service is idle
@@ -146,7 +167,7 @@ bool run_service_bench(const ServiceBenchOptions& o) {
             Stopwatch inproc_sw;
             ok = (*service)->embed_image(o.image, deadline()).ok();
             const double inproc = inproc_sw.elapsed_ms();
-            const double wire = client.embed();
+            const double wire = client.post("/v1/embed/image", body);
             ok = ok && wire >= 0.0;
             if (i < 0) continue;
             tower_one_ms.push_back(tower_one);
@@ -156,15 +177,26 @@ bool run_service_bench(const ServiceBenchOptions& o) {
         }
     }
     std::vector<Load> loads;
-    for (int clients : {1, 2, 8}) {
-        if (!ok) break;
-        loads.push_back(run_clients(*port, body, clients, std::max(4, o.iterations)));
-        ok = loads.back().ok;
+    std::atomic<std::uint32_t> prompt_counter{0};
+    for (Kind kind : {Kind::kImage, Kind::kText}) {
+        for (int clients : {1, 2, 4, 8}) {
+            if (!ok) break;
+            // Texts are quick: more of them, so that the figures are not a handful of requests.
+            const int each = std::max(4, kind == Kind::kImage ? o.iterations : 4 * o.iterations);
+            const auto& rate = kind == Kind::kImage ? o.image_batch_rate : o.text_batch_rate;
+            const double tower_rate = rate ? std::max(rate(), rate()) : 0.0;  // the better of two passes
+            loads.push_back(run_clients(*port, kind, body, clients, each, prompt_counter));
+            loads.back().tower_rate = tower_rate;
+            ok = loads.back().ok;
+        }
     }
-    http.stop();
-    serving.join();
-    (*service)->shutdown(server::Clock::now() + std::chrono::seconds(5));
+    const auto stop = [&] {
+        http.stop();
+        serving.join();
+        (*service)->shutdown(server::Clock::now() + std::chrono::seconds(5));
+    };
     if (!ok) {
+        stop();
         std::fprintf(stderr, "hailo-clip bench: the service failed a request (see above)\n");
         return false;
     }
@@ -185,13 +217,37 @@ bool run_service_bench(const ServiceBenchOptions& o) {
     };
     versus("service in-process (decode + tower)", inproc_ms);
     versus("service over HTTP, kept-alive", http_ms);
-    std::printf("%-40s %10s %10s %10s\n", "concurrent HTTP clients", "images/s", "p50", "p99");
-    for (const Load& l : loads) {
-        std::printf("%-40d %10.1f %7.1f ms %7.1f ms   (%zu requests)\n", l.clients,
-                    static_cast<double>(l.ms.size()) / l.seconds, percentile(l.ms, 50), percentile(l.ms, 99),
-                    l.ms.size());
+    // Throughput under load next to the tower's best batch throughput in this run: what cross-request batching
+    // and the HTTP path leave of it.
+    for (Kind kind : {Kind::kImage, Kind::kText}) {
+        const bool image = kind == Kind::kImage;
+        const double tower_rate = image ? o.tower_images_per_s : o.tower_texts_per_s;
+        std::printf("%-40s %10s %10s %10s %9s %10s\n",
+                    image ? "concurrent HTTP clients, one image each" : "concurrent HTTP clients, 7-token texts",
+                    image ? "images/s" : "texts/s", "p50", "p99", "of tower", "tower now");
+        for (const Load& l : loads) {
+            if (l.kind != kind) continue;
+            const double rate = static_cast<double>(l.ms.size()) / l.seconds;
+            std::printf("%-40d %10.1f %7.1f ms %7.1f ms %8.0f%% %10.1f   (%zu requests)\n", l.clients, rate,
+                        percentile(l.ms, 50), percentile(l.ms, 99),
+                        l.tower_rate > 0.0 ? 100.0 * rate / l.tower_rate : 0.0, l.tower_rate, l.ms.size());
+        }
+        // "of tower" compares each row with the tower's batch throughput taken just before it ("tower now").
+        std::printf("%-40s %10.1f   (batch 1 or %d, in the tower section above)\n",
+                    image ? "image tower's best batch throughput" : "text tower's best batch throughput", tower_rate,
+                    o.batch);
     }
-    return true;
+    if (o.profile) {
+        std::fflush(stdout);
+        RequestProfileOptions p;
+        p.port = *port;
+        p.iterations = o.iterations;
+        p.jpeg = make_photo_sized_jpeg(500 * 1024);  // 700 KB once in base64
+        p.tower = o.tower_rgb;
+        ok = print_request_profile(**service, p);
+    }
+    stop();
+    return ok;
 }
 
 }  // namespace hclip::cli

@@ -8,6 +8,7 @@ EngineOptions engine_options_from_config(const ServiceConfig& config) {
     o.max_batch = config.clip.batch_size;
     o.gemm_threads = config.performance.gemm_threads;
     o.decode.max_pixels = config.limits.max_image_pixels;
+    o.jpeg_scaled_decode = config.performance.jpeg_scaled_decode;
     o.backend = config.clip.backend;
     if (config.hailo.text_encoder == "cpu") o.text_backend = "cpu";
     o.fallback_to_cpu = config.hailo.on_unavailable == "cpu";

@@ -312,7 +312,8 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                       {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
                       {"gemm_threads", int_into(c.performance.gemm_threads, 0, 256)},
                       {"hung_worker_timeout", optional_double_into(c.performance.hung_worker_timeout, 0.001, 86400)},
-                      {"health_probe_interval", double_into(c.performance.health_probe_interval, 0.001, 86400)}}));
+                      {"health_probe_interval", double_into(c.performance.health_probe_interval, 0.001, 86400)},
+                      {"jpeg_scaled_decode", bool_into(c.performance.jpeg_scaled_decode)}}));
     if (c.performance.hung_worker_timeout && *c.performance.hung_worker_timeout < c.performance.request_timeout) {
         // A batch may legitimately run for a whole request_timeout; a shorter bound would restart a busy service.
         return invalid_argument("performance.hung_worker_timeout is " +

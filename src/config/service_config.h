@@ -81,6 +81,8 @@ struct PerformanceSection {
     // the systemd watchdog. Not set: kHungWorkerTimeoutsPerRequestTimeout x request_timeout.
     std::optional<double> hung_worker_timeout;
     double health_probe_interval = 30.0;  // seconds between probe inferences while idle or failing
+    // Large JPEGs decoded at a DCT scale (EngineOptions::jpeg_scaled_decode): faster, not Pillow-exact.
+    bool jpeg_scaled_decode = false;
 
     double hung_worker_bound() const;  // hung_worker_timeout, or its default
 };

@@ -57,6 +57,7 @@ Result<std::unique_ptr<ClipEngine>> ClipEngine::open(const EngineOptions& option
     engine->options_ = options;
     engine->model_ = std::move(model);
     engine->tokenizer_ = std::move(tokenizer);
+    if (options.jpeg_scaled_decode) engine->options_.decode.jpeg_scaled_min_side = engine->image_size();
     HCLIP_RETURN_IF_ERROR(engine->open_backends());
     return engine;
 }

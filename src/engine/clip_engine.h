@@ -40,6 +40,9 @@ struct EngineOptions {
     int gemm_threads = 0;
     bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
     DecodeOptions decode;      // includes the decompression-bomb limit
+    // Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that keeps the model's input size: faster for large
+    // photos, not Pillow-exact (sets decode.jpeg_scaled_min_side to the model's image size at open).
+    bool jpeg_scaled_decode = false;
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

@@ -38,6 +38,13 @@ Result<HeaderInfo> probe_webp(std::span<const std::uint8_t> bytes);
 Result<HeaderInfo> probe_gif(std::span<const std::uint8_t> bytes);
 Result<HeaderInfo> probe_bmp(std::span<const std::uint8_t> bytes);
 
+// The DCT scale denominator (1, 2, 4 or 8) decode_jpeg uses for a width x height JPEG under
+// DecodeOptions::jpeg_scaled_min_side, and the size that gives (libjpeg rounds scaled sizes up).
+int jpeg_scale_denominator(int width, int height, int min_side);
+inline int jpeg_scaled_size(int size, int denominator) {
+    return (size + denominator - 1) / denominator;
+}
+
 // Pixels as stored (no orientation applied), palette images expanded. Each decoder re-checks the dimensions
 // with check_dimensions before allocating.
 Result<Image> decode_jpeg(std::span<const std::uint8_t> bytes, const DecodeOptions& options);

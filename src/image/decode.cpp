@@ -167,7 +167,12 @@ Result<Image> decode_image(std::span<const std::uint8_t> bytes, const DecodeOpti
     HCLIP_RETURN_IF_ERROR(image_codecs::check_dimensions(name, header.width, header.height, options.max_pixels));
     try {
         HCLIP_ASSIGN_OR_RETURN(Image image, decode_format(format, bytes, options));
-        if (image.width != header.width || image.height != header.height || !image.valid()) {
+        // Only a JPEG under DecodeOptions::jpeg_scaled_min_side decodes smaller than its header says.
+        const int scale = format == ImageFormat::kJpeg ? image_codecs::jpeg_scale_denominator(
+                                                             header.width, header.height, options.jpeg_scaled_min_side)
+                                                       : 1;
+        if (image.width != image_codecs::jpeg_scaled_size(header.width, scale) ||
+            image.height != image_codecs::jpeg_scaled_size(header.height, scale) || !image.valid()) {
             return internal_error("the " + std::string(name) + " decoder produced " + std::to_string(image.width) +
                                   "x" + std::to_string(image.height) + " pixels for a " + std::to_string(header.width) +
                                   "x" + std::to_string(header.height) + " header");

@@ -28,6 +28,11 @@ struct DecodeOptions {
     std::uint64_t max_pixels = kDefaultMaxImagePixels;
     // Rotate/flip per the EXIF orientation tag (what users expect; Pillow's Image.open alone does not).
     bool apply_exif_orientation = true;
+    // 0 (the default): JPEGs decode at full size, as the reference (Pillow's Image.open, no draft()) does. N > 0:
+    // a JPEG decodes at the smallest of libjpeg's 1/2, 1/4, 1/8 DCT scales whose shorter side stays at least N
+    // (Pillow's draft() in spirit). Much faster for large photos, but the pixels differ from a full-size decode
+    // followed by the resize (docs/performance.md, "JPEG DCT scaling"), so it is an opt-in.
+    int jpeg_scaled_min_side = 0;
 };
 
 struct ImageInfo {

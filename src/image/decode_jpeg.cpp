@@ -9,6 +9,7 @@
 // Truncation: at the end of the data libjpeg's memory source warns (JWRN_JPEG_EOF) and pads with a fake EOI, i.e.
 // it would silently return a partly grey image. Pillow raises for truncated images, and so do we: that warning is
 // turned into an error. Other libjpeg warnings (e.g. extraneous bytes before a marker) are ignored, as in Pillow.
+#include <algorithm>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdio>  // jpeglib.h needs FILE and size_t declared first
@@ -143,9 +144,15 @@ bool run_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, cons
     cinfo->do_fancy_upsampling = TRUE;
     cinfo->scale_num = 1;
     cinfo->scale_denom = 1;
+    cinfo->scale_denom = static_cast<unsigned>(jpeg_scale_denominator(
+        static_cast<int>(cinfo->image_width), static_cast<int>(cinfo->image_height), options.jpeg_scaled_min_side));
 
     jpeg_start_decompress(cinfo);
-    if (cinfo->output_width != cinfo->image_width || cinfo->output_height != cinfo->image_height ||
+    const auto denom = static_cast<int>(cinfo->scale_denom);
+    const auto expected_width = static_cast<JDIMENSION>(jpeg_scaled_size(static_cast<int>(cinfo->image_width), denom));
+    const auto expected_height =
+        static_cast<JDIMENSION>(jpeg_scaled_size(static_cast<int>(cinfo->image_height), denom));
+    if (cinfo->output_width != expected_width || cinfo->output_height != expected_height ||
         cinfo->output_components != channels(image.mode)) {
         size_status = internal_error("libjpeg changed the output geometry unexpectedly");
         return true;
@@ -166,6 +173,14 @@ bool run_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, cons
 }
 
 }  // namespace
+
+int jpeg_scale_denominator(int width, int height, int min_side) {
+    if (min_side <= 0) return 1;
+    for (int denominator : {8, 4, 2}) {
+        if (jpeg_scaled_size(std::min(width, height), denominator) >= min_side) return denominator;
+    }
+    return 1;
+}
 
 Result<HeaderInfo> probe_jpeg(std::span<const std::uint8_t> bytes) {
     // A lenient marker walk like Pillow's: junk between segments is skipped, the frame header (SOFn) gives the size

@@ -48,18 +48,26 @@ TEST(BenchPacked, DefaultRunComparesBothPathsAndReportsMemory) {
     EXPECT_EQ(r.out.find("speed-up") != std::string::npos, packed_gemm_available()) << r.out;
 }
 
-// The service half: started in the process, timed over HTTP next to the tower, and under 1, 2 and 8 clients.
+// The service half: started in the process, timed over HTTP next to the tower, under 1, 2, 4 and 8 clients for
+// images and for texts, and one classify request taken apart.
 TEST(BenchService, ServiceOverHttpNextToTheTowerAndUnderConcurrentClients) {
     const CliResult r =
         run_cli({"bench", "--model-dir", kModel, "--iterations", "2", "--batch", "2", "--workers", "2"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
     for (const char* line :
          {"image tower alone, batch 1, 1 thread", "service in-process", "service over HTTP, kept-alive",
-          "over the tower", "concurrent HTTP clients", "images/s"}) {
+          "over the tower", "concurrent HTTP clients, one image each", "images/s",
+          "image tower's best batch throughput", "concurrent HTTP clients, 7-token texts", "texts/s",
+          "text tower's best batch throughput", "one POST /v1/classify", "JSON parse of the body", "base64 decode",
+          "JPEG decode", "resize + centre crop", "whole request over HTTP, kept-alive"}) {
         EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
     }
-    for (const char* clients : {"\n1 ", "\n2 ", "\n8 "})
-        EXPECT_NE(r.out.find(clients), std::string::npos) << r.out;
+    // Each client count twice: once for images, once for texts.
+    for (const char* clients : {"\n1 ", "\n2 ", "\n4 ", "\n8 "}) {
+        const auto first = r.out.find(clients);
+        ASSERT_NE(first, std::string::npos) << clients << "\n" << r.out;
+        EXPECT_NE(r.out.find(clients, first + 1), std::string::npos) << clients << "\n" << r.out;
+    }
     const CliResult off = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});
     ASSERT_EQ(off.exit_code, 0) << off.out;
     EXPECT_EQ(off.out.find("service over HTTP"), std::string::npos) << off.out;

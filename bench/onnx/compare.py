@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Checks that torch, onnxruntime and hailo-clip compute the same embeddings, then prints the timing ratios.
+
+    compare.py WORKDIR
+
+WORKDIR holds torch.json (clip_to_onnx.py), ort-before.json and ort-after.json (ort_time.mjs, run before and after
+the bench), ours-image.json, ours-text-short.json, ours-text-long.json (hailo-clip embed-* --raw) and bench.txt
+(hailo-clip bench). Exits 1 when the embeddings disagree or a figure is missing.
+"""
+import json
+import re
+import sys
+
+import numpy as np
+
+# The fixtures' acceptance for a float32 engine: normalized embeddings within 5e-5 of the reference.
+TOLERANCE = 5e-5
+
+
+def normalized(values):
+    v = np.asarray(values, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def ours(path):
+    with open(path) as f:
+        return json.load(f)["embeddings"][0]["embedding"]
+
+
+def bench_figure(text, pattern, what):
+    m = re.search(pattern, text, re.MULTILINE)
+    if not m:
+        raise SystemExit(f"compare: bench output has no {what}")
+    return float(m.group(1))
+
+
+def main():
+    work = sys.argv[1]
+    load = lambda name: json.load(open(f"{work}/{name}"))
+    torch_out, before, after = load("torch.json"), load("ort-before.json"), load("ort-after.json")
+
+    # 1. The same function everywhere: torch (the export's source), onnxruntime (the export), hailo-clip.
+    cases = [
+        ("image", torch_out["image"], before["image"]["embedding"], ours(f"{work}/ours-image.json")),
+        ("text, 7 tokens", torch_out["texts"][0], before["texts"][0]["embedding"], ours(f"{work}/ours-text-short.json")),
+        ("text, 77 tokens", torch_out["texts"][1], before["texts"][1]["embedding"], ours(f"{work}/ours-text-long.json")),
+    ]
+    worst = 0.0
+    print("embeddings (L2-normalized), max |difference|:")
+    for name, t, o, h in cases:
+        t, o, h = normalized(t), normalized(o), normalized(h)
+        d_ort, d_ours = np.abs(o - t).max(), np.abs(h - t).max()
+        worst = max(worst, d_ort, d_ours)
+        print(f"  {name:16s} onnxruntime vs torch {d_ort:.1e}, hailo-clip vs torch {d_ours:.1e}")
+    if worst > TOLERANCE:
+        print(f"compare: the embeddings differ by more than {TOLERANCE}: the timings would compare different models")
+        return 1
+
+    # 2. Timings. onnxruntime ran before and after our bench; the faster median of the two is taken (the one
+    # less disturbed by other load), which favours onnxruntime.
+    ort_ms = lambda pick: min(pick(before)["median_ms"], pick(after)["median_ms"])
+    ort_image = ort_ms(lambda r: r["image"])
+    ort_short = ort_ms(lambda r: r["texts"][0])
+    ort_long = ort_ms(lambda r: r["texts"][1])
+    bench = open(f"{work}/bench.txt").read()
+    tower_image = bench_figure(bench, r"^image tower, batch 1\s+([\d.]+) ms", "image tower time")
+    tower_image_peak = bench_figure(bench, r"^image tower, batch 1\s+[\d.]+ ms\s+[\d.]+\s+(\d+)%", "image %peak")
+    tower_short = bench_figure(bench, r"^text tower, 7 tokens\s+([\d.]+) ms", "7-token text time")
+    tower_long = bench_figure(bench, r"^text tower, 77 tokens\s+([\d.]+) ms", "77-token text time")
+    peak = bench_figure(bench, r"^gemm peak: ([\d.]+) GFLOP/s", "GEMM peak")
+    http_image = bench_figure(bench, r"^service over HTTP, kept-alive\s+([\d.]+) ms", "HTTP image time")
+    texts_table = bench[bench.index("7-token texts"):]
+    http_short = bench_figure(texts_table, r"^1\s+[\d.]+\s+([\d.]+) ms", "HTTP text p50 at one client")
+
+    print(f"\nonnxruntime {before['onnxruntime']}, {before['threads']} threads, model only (median, faster of 2 runs):")
+    print(f"  image {ort_image:.1f} ms, text 7 tokens {ort_short:.1f} ms, text 77 tokens {ort_long:.1f} ms")
+    runs = lambda r: f"{r['image']['median_ms']:.1f} / {r['texts'][0]['median_ms']:.1f} / {r['texts'][1]['median_ms']:.1f}"
+    print(f"  (before the bench: {runs(before)} ms; after it: {runs(after)} ms)")
+    print("hailo-clip (same run):")
+    print(f"  image tower {tower_image:.1f} ms ({tower_image_peak:.0f}% of the GEMM peak {peak:.0f} GFLOP/s),"
+          f" text tower 7 tokens {tower_short:.1f} ms, 77 tokens {tower_long:.1f} ms")
+    print(f"  service over HTTP (kept-alive): one JPEG image {http_image:.1f} ms, one new 7-token text {http_short:.1f} ms")
+    rows = [
+        ("image tower, % of the GEMM peak", f"{tower_image_peak:.0f}%", ">= 85%", tower_image_peak >= 85),
+        ("service, one image / onnxruntime image", f"{http_image / ort_image:.2f}x", "<= 1.0x", http_image <= ort_image),
+        ("image tower / onnxruntime image", f"{tower_image / ort_image:.2f}x", "", None),
+        ("service, 7-token text / onnxruntime 77-token", f"{http_short / ort_long:.2f}x", "<= 0.25x",
+         http_short <= 0.25 * ort_long),
+        ("text tower 7 tokens / onnxruntime 77 tokens", f"{tower_short / ort_long:.2f}x", "<= 0.25x",
+         tower_short <= 0.25 * ort_long),
+        ("text tower 7 tokens / onnxruntime 7 tokens", f"{tower_short / ort_short:.2f}x", "", None),
+        ("text tower 77 tokens / onnxruntime 77 tokens", f"{tower_long / ort_long:.2f}x", "", None),
+    ]
+    print("\nratios:")
+    for name, value, goal, met in rows:
+        verdict = "" if met is None else ("met" if met else "NOT met")
+        print(f"  {name:46s} {value:>7s}  {goal:9s} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,7 +36,7 @@ struct ServerSection {
 };
 
 struct ClipSection {
-    std::string model = "clip-vit-b-32";  // the name reported to clients
+    std::string model = "clip-vit-b-32";                                 // the name reported to clients
     std::string model_dir = "/var/lib/hailo-clip/models/clip-vit-b-32";  // default: kInstalledModelsDir/<model>
     // Not set: the model's. Set: a statement about the model that start-up checks (a mismatch stops it).
     std::optional<int> embedding_dimension;
@@ -48,6 +48,10 @@ struct ClipSection {
     // Which encoders serve: "cpu", "hailo" (the NPU, see the hailo section) or "auto" (hailo where this build has
     // HailoRT and a Hailo device is present, the CPU otherwise). See engine_options.h.
     std::string backend = "auto";
+    // How the CPU towers store their large weight matrices: "fp32" (the default), or "bf16" / "fp16" (16 bits,
+    // float32 arithmetic: less memory, faster short prompts, results within the reduced-precision criterion of
+    // docs/configuration.md).
+    std::string weights = "fp32";
 };
 
 // The Hailo NPU backend (clip.backend: hailo). Paths default to where hailo-apps' resource download puts them.

@@ -39,7 +39,8 @@ struct EngineOptions {
     // setting: kernels/compute_pool.h); 0 = one per core.
     int gemm_threads = 0;
     bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
-    DecodeOptions decode;      // includes the decompression-bomb limit
+    WeightStorage weights = WeightStorage::kF32;  // fp32, or 16-bit storage of the large matrices (ModelOptions)
+    DecodeOptions decode;                         // includes the decompression-bomb limit
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

@@ -37,8 +37,11 @@ inline float widen_f16(std::uint16_t h) {
     const std::uint32_t inf_or_nan = (magnitude << 13) | 0x7f800000u;
     // Subnormals are an integer count of 2^-24 steps; converting the integer avoids float32 denormal arithmetic.
     const float subnormal = static_cast<float>(static_cast<std::int32_t>(magnitude)) * 0x1p-24f;
-    std::uint32_t bits = magnitude >= 0x7c00u ? inf_or_nan : normal;
-    bits = magnitude < 0x400u ? std::bit_cast<std::uint32_t>(subnormal) : bits;
+    // Selected with masks, not branches: GCC leaves a loop with conditionals scalar.
+    const std::uint32_t special = 0u - static_cast<std::uint32_t>(magnitude >= 0x7c00u);
+    const std::uint32_t tiny = 0u - static_cast<std::uint32_t>(magnitude < 0x400u);
+    const std::uint32_t bits =
+        (normal & ~special & ~tiny) | (inf_or_nan & special) | (std::bit_cast<std::uint32_t>(subnormal) & tiny);
     return std::bit_cast<float>(bits | sign);
 }
 

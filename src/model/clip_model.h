@@ -23,8 +23,8 @@ struct ModelOptions {
     // bf16 / fp16: the transformer blocks' matrices, the projections, the ViT patch embedding and the token
     // embedding are kept in 16 bits only (their float32 copies released) and computed in float32 by
     // gemm_f32_half_weights; such matrices are not packed. LayerNorm, biases, class and position embeddings and a
-    // ResNet's folded convolutions stay float32. A checkpoint already stored in the chosen 16-bit type is used as
-    // it is (never rounded twice).
+    // ResNet image tower (folded convolutions, attention pool) stay float32. A checkpoint already stored in the
+    // chosen 16-bit type is used as it is (never rounded twice).
     WeightStorage weights = WeightStorage::kF32;
 };
 

@@ -9,8 +9,8 @@
 namespace hclip::cli {
 
 std::set<std::string> engine_value_flags() {
-    return {"--model-dir",  "--config",  "--threads",       "--batch",       "--max-pixels",
-            "--model-name", "--backend", "--image-backend", "--text-backend"};
+    return {"--model-dir",  "--config",  "--threads",       "--batch",        "--max-pixels",
+            "--model-name", "--backend", "--image-backend", "--text-backend", "--weights"};
 }
 
 Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights) {
@@ -32,6 +32,11 @@ Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack
         if (v && *v != "auto" && *v != "cpu" && *v != "hailo") {
             return invalid_argument(std::string(flag) + " must be auto, cpu or hailo, not '" + *v + "'");
         }
+    }
+    if (auto v = args.value("--weights")) {
+        const auto storage = parse_weight_storage(*v);
+        if (!storage) return invalid_argument("--weights must be fp32, bf16 or fp16, not '" + *v + "'");
+        options.weights = *storage;
     }
     if (auto v = args.value("--backend")) options.backend = *v;
     if (auto v = args.value("--image-backend")) options.image_backend = *v;

@@ -14,8 +14,8 @@ namespace hclip::cli {
 std::set<std::string> engine_value_flags();
 
 // The engine of every model-using subcommand: the service's configuration (--config, else its defaults) through
-// server::engine_options_from_config, the flags on top (--backend, --image-backend, --text-backend, --threads, ...),
-// then ClipEngine::open, exactly as the service builds its own. `pack_weights`: see EngineOptions.
+// server::engine_options_from_config, the flags on top (--backend, --image-backend, --text-backend, --threads,
+// --weights, ...), then ClipEngine::open, exactly as the service builds its own. `pack_weights`: see EngineOptions.
 Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights = true);
 
 // The model's name: --model-name, else the model directory's name ("clip-vit-b-32").

@@ -1,10 +1,12 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
-//                  [--packing both|on|off] [--service on|off] [--workers N]
+//                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs
 // weights) the towers run with packed weights and with the plain GEMM in the same run, case by case, so the
 // ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. Then (unless
 // --service off) the REST service is started in this process and timed over HTTP next to the image tower.
+// With --weights bf16 or fp16 the comparison column is the float32 model (packed where the build packs) instead
+// of the plain one, so the 16-bit/float32 ratio comes from one run; the memory figures are the 16-bit model's.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -180,7 +182,12 @@ int run_bench(const Argv& argv) {
     (void)towers[0].text->encode(long_text, std::span(out).first(e));
     const double rss_ran = rss_mb();
     const double rss_peak = rss_mb("VmHWM:");
-    if (packing == "both") {
+    const bool half_weights = engine.options().weights != WeightStorage::kF32;
+    if (half_weights) {
+        auto fp32 = ClipModel::load(engine.model().model_dir(), {.pack_weights = packed_gemm_available()});
+        if (!fp32.ok()) return fail(fp32.status().to_string());
+        towers.push_back({make_cpu_image_encoder(*fp32, batch), make_cpu_text_encoder(*fp32, batch)});
+    } else if (packing == "both") {
         auto plain = ClipModel::load(engine.model().model_dir(), {.pack_weights = false});
         if (!plain.ok()) return fail(plain.status().to_string());
         towers.push_back({make_cpu_image_encoder(*plain, batch), make_cpu_text_encoder(*plain, batch)});
@@ -261,9 +268,12 @@ int run_bench(const Argv& argv) {
                 compute_threads(), image_label.c_str(), n);
     std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
     std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
-    const char* first = primary_packed ? "packed" : "plain";
+    const std::string weights_name(weight_storage_name(engine.options().weights));
+    const char* first = half_weights ? weights_name.c_str() : primary_packed ? "packed" : "plain";
     std::printf("%-40s %10s %8s %6s", "tower", first, "GFLOP/s", "%peak");
-    if (towers.size() > 1) std::printf(" %10s %8s %6s %8s", "plain", "GFLOP/s", "%peak", "speed-up");
+    if (towers.size() > 1) {
+        std::printf(" %10s %8s %6s %8s", half_weights ? "fp32" : "plain", "GFLOP/s", "%peak", "speed-up");
+    }
     std::printf("\n");
     for (const Case& c : cases) {
         std::printf("%-40s %7.2f ms %8.1f %5.0f%%", c.name.c_str(), c.ms[0], gflops(c.flops, c.ms[0]),
@@ -283,6 +293,9 @@ int run_bench(const Argv& argv) {
         first, load_ms, rss_loaded, rss_ran, rss_peak, rss_start,
         static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
+    // The figure to compare between weight storages: the one-model process with both towers warm.
+    std::printf("rss after warm-up: %.0f MiB (weights %s, %.0f MiB of them 16-bit)\n", rss_ran, weights_name.c_str(),
+                static_cast<double>(engine.model().half_bytes()) / (1024.0 * 1024.0));
     if (service == "off") return 0;
     std::fflush(stdout);  // the service logs on stderr
     // The service packs its weights where the build can; with --packing off on such a build the comparison is
@@ -297,6 +310,7 @@ int run_bench(const Argv& argv) {
     so.workers = *workers;
     so.batch = batch;
     so.gemm_threads = engine.options().gemm_threads;
+    so.weights = weights_name;
     so.image = image_bytes;
     so.tower_pass = [&] { (void)same_as_service.image->encode(rgb, 1, std::span(out).first(e)); };
     so.tower_rgb = [&](std::span<const std::uint8_t> picture) {

@@ -10,6 +10,7 @@ EngineOptions engine_options_from_config(const ServiceConfig& config) {
     o.decode.max_pixels = config.limits.max_image_pixels;
     o.jpeg_scaled_decode = config.performance.jpeg_scaled_decode;
     o.backend = config.clip.backend;
+    o.weights = parse_weight_storage(config.clip.weights).value_or(WeightStorage::kF32);  // validated on loading
     if (config.hailo.text_encoder == "cpu") o.text_backend = "cpu";
     o.fallback_to_cpu = config.hailo.on_unavailable == "cpu";
     const HailoSection& h = config.hailo;

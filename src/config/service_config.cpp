@@ -290,7 +290,8 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                       {"logit_scale", double_into(c.clip.logit_scale, 1e-3, 1e4)},
                       {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
                       {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})},
-                      {"self_test", one_of_into(c.clip.self_test, {"off", "report", "require"})}}));
+                      {"self_test", one_of_into(c.clip.self_test, {"off", "report", "require"})},
+                      {"weights", one_of_into(c.clip.weights, {"fp32", "bf16", "fp16"})}}));
     // A model named without a directory is the installed model of that name (hailo-clip models pull NAME).
     if (const YAML::Node clip = root["clip"]; clip && clip.IsMap() && clip["model"] && !clip["model_dir"]) {
         c.clip.model_dir = std::string(kInstalledModelsDir) + "/" + c.clip.model;

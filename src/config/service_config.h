@@ -52,6 +52,10 @@ struct ClipSection {
     // start-up and shows its verdict in /health, "require" runs it before the service is ready and refuses to
     // start on a failure, "off" never runs it.
     std::string self_test = "report";
+    // How the CPU towers store their large weight matrices: "fp32" (the default), or "bf16" / "fp16" (16 bits,
+    // float32 arithmetic: less memory, not faster than packed fp32 yet, results within the reduced-precision criterion
+    // of docs/configuration.md).
+    std::string weights = "fp32";
 };
 
 // The Hailo NPU backend (clip.backend: hailo). Paths default to where hailo-apps' resource download puts them.

@@ -45,7 +45,8 @@ std::string towers_text(TowerSet t) {
 
 Result<std::unique_ptr<ClipEngine>> ClipEngine::open(const EngineOptions& options) {
     if (options.max_batch < 1) return invalid_argument("max_batch must be at least 1");
-    HCLIP_ASSIGN_OR_RETURN(auto model, ClipModel::load(options.model_dir, {.pack_weights = options.pack_weights}));
+    HCLIP_ASSIGN_OR_RETURN(auto model, ClipModel::load(options.model_dir, {.pack_weights = options.pack_weights,
+                                                                           .weights = options.weights}));
     HCLIP_ASSIGN_OR_RETURN(auto tokenizer, ClipTokenizer::from_model_dir(model->model_dir()));
     if (tokenizer.vocab_size() != static_cast<std::size_t>(model->config().text.vocab_size)) {
         return invalid_argument("the tokenizer has " + std::to_string(tokenizer.vocab_size()) +

@@ -43,6 +43,7 @@ struct EngineOptions {
     // Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that keeps the model's input size: faster for large
     // photos, not Pillow-exact (sets decode.jpeg_scaled_min_side to the model's image size at open).
     bool jpeg_scaled_decode = false;
+    WeightStorage weights = WeightStorage::kF32;  // fp32, or 16-bit storage of the large matrices (ModelOptions)
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

@@ -12,6 +12,7 @@
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
 #include "model/resnet_weights.h"
+#include "model/weight_storage.h"
 
 namespace hclip {
 
@@ -19,6 +20,12 @@ struct ModelOptions {
     // Pack the weight matrices of the linear layers, the patch embedding and the projections once, for the
     // packed GEMM (kernels/packed_gemm.h). Ignored by builds without one (packed_gemm_available()).
     bool pack_weights = true;
+    // bf16 / fp16: the transformer blocks' matrices, the projections, the ViT patch embedding and the token
+    // embedding are kept in 16 bits only (their float32 copies released) and computed in float32 by
+    // gemm_f32_half_weights; such matrices are not packed. LayerNorm, biases, class and position embeddings and a
+    // ResNet image tower (folded convolutions, attention pool) stay float32. A checkpoint already stored in the
+    // chosen 16-bit type is used as it is (never rounded twice).
+    WeightStorage weights = WeightStorage::kF32;
 };
 
 class ClipModel {
@@ -41,6 +48,10 @@ class ClipModel {
     // Bytes of packed weight matrices (0 when not packed) and how many matrices were packed.
     std::size_t packed_bytes() const { return packed_bytes_; }
     std::size_t packed_count() const { return packed_.size(); }
+    // How the large matrices are stored, and the bytes of their 16-bit copies (0 with fp32 storage; matrices used
+    // in place from a checkpoint stored in that type count too).
+    WeightStorage weight_storage() const { return weight_storage_; }
+    std::size_t half_bytes() const { return half_bytes_; }
 
     ClipModel(const ClipModel&) = delete;
     ClipModel& operator=(const ClipModel&) = delete;
@@ -58,6 +69,9 @@ class ClipModel {
     std::size_t converted_bytes_ = 0;
     std::vector<std::unique_ptr<const PackedWeights>> packed_;
     std::size_t packed_bytes_ = 0;
+    std::vector<std::vector<std::uint16_t>> half_;
+    std::size_t half_bytes_ = 0;
+    WeightStorage weight_storage_ = WeightStorage::kF32;
     std::string weights_path_;
     std::string model_dir_;
     std::string stored_dtype_;

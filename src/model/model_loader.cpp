@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <span>
 
+#include "core/half.h"
 #include "core/mapped_file.h"
 #include "kernels/packed_gemm.h"
 #include "model/batch_norm_fold.h"
@@ -91,6 +93,8 @@ class ModelLoader {
         HCLIP_RETURN_IF_ERROR(m_.config_.vision.kind == VisionKind::kResNet ? bind_resnet() : bind_vision());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
+        m_.weight_storage_ = options.weights;
+        if (options.weights != WeightStorage::kF32) store_half(half_type_of(options.weights));
         if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights());
         return {};
     }
@@ -438,6 +442,7 @@ class ModelLoader {
         if (t->dtype == DType::kF32 && aligned) return reinterpret_cast<const float*>(t->data.data());
         std::vector<float> buf(static_cast<std::size_t>(t->numel()));
         HCLIP_RETURN_IF_ERROR(convert_to_f32(*t, buf));
+        converted_from_[buf.data()] = t;
         m_.converted_bytes_ += buf.size() * sizeof(float);
         m_.converted_.push_back(std::move(buf));
         return static_cast<const float*>(m_.converted_.back().data());
@@ -469,9 +474,9 @@ class ModelLoader {
                 HCLIP_ASSIGN_OR_RETURN(const float* in_w, tensor(n.in_proj_weight, {3 * w, w}));
                 HCLIP_ASSIGN_OR_RETURN(const float* in_b, tensor(n.in_proj_bias, {3 * w}));
                 const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
-                b.q = {in_w, in_b, w, w};
-                b.k = {in_w + ww, in_b + w, w, w};
-                b.v = {in_w + 2 * ww, in_b + 2 * w, w, w};
+                b.q = {.weight = in_w, .bias = in_b, .out = w, .in = w};
+                b.k = {.weight = in_w + ww, .bias = in_b + w, .out = w, .in = w};
+                b.v = {.weight = in_w + 2 * ww, .bias = in_b + 2 * w, .out = w, .in = w};
                 b.qkv_contiguous = true;
             } else {
                 HCLIP_RETURN_IF_ERROR(bind_linear(n.q_weight, n.q_bias, w, w, b.q));
@@ -596,6 +601,108 @@ class ModelLoader {
             m_.stored_dtype_ = "mixed";
     }
 
+    // 16-bit storage (ModelOptions::weights): every large matrix gets its 16-bit copy and its float32 copy is
+    // released right away, one matrix at a time, so the peak during loading stays near one float32 matrix above
+    // the final size. ResNet image towers keep their folded float32 convolutions.
+    void store_half(HalfType type) {
+        for (auto* tower : {&m_.vision_.blocks, &m_.text_.blocks}) {
+            for (BlockWeights& b : *tower) {
+                store_half_qkv(b, type);
+                for (LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
+                    l->half = to_half(l->weight, l->out, l->in, type);
+                    l->weight = nullptr;
+                }
+            }
+        }
+        for (ProjectionWeights* p : {&m_.vision_.projection, &m_.text_.projection}) {
+            if (p->weight == nullptr) continue;  // a ResNet model has no vision projection
+            if (p->stored_transposed) {
+                p->half = to_half(p->weight, p->out, p->in, type);
+            } else {
+                // OpenAI stores P as [in, out]: the kernel reads [out, in], so the 16-bit copy is the transpose.
+                std::vector<float> transposed(static_cast<std::size_t>(p->in) * static_cast<std::size_t>(p->out));
+                for (int i = 0; i < p->in; ++i) {
+                    for (int o = 0; o < p->out; ++o)
+                        transposed[static_cast<std::size_t>(o) * p->in + i] =
+                            p->weight[static_cast<std::size_t>(i) * p->out + o];
+                }
+                p->half = {narrowed_copy(transposed.data(), transposed.size(), type), type};
+                release(p->weight, transposed.size());
+            }
+            p->weight = nullptr;
+        }
+        VisionWeights& v = m_.vision_;
+        if (m_.config_.vision.kind == VisionKind::kVit) {
+            const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
+            v.patch_embedding_half = to_half(v.patch_embedding, m_.config_.vision.width, patch_len, type);
+            v.patch_embedding = nullptr;
+        }
+        TextWeights& t = m_.text_;
+        t.token_embedding_half = to_half(t.token_embedding, m_.config_.text.vocab_size, m_.config_.text.width, type);
+        t.token_embedding = nullptr;
+    }
+
+    // q, k and v as one [3W, W] 16-bit matrix: the OpenAI tensor as it is, Hugging Face's three stacked.
+    void store_half_qkv(BlockWeights& b, HalfType type) {
+        const int w = b.q.in;
+        const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
+        if (b.qkv_contiguous) {
+            b.qkv_half = to_half(b.q.weight, 3 * w, w, type);
+            b.qkv_bias = b.q.bias;
+        } else {
+            std::vector<std::uint16_t>& stacked = m_.half_.emplace_back(3 * ww);
+            std::vector<float> bias(3 * static_cast<std::size_t>(w));
+            const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};
+            for (std::size_t i = 0; i < 3; ++i) {
+                narrow_into(parts[i]->weight, ww, type, stacked.data() + i * ww);
+                std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
+                release(parts[i]->weight, ww);
+            }
+            m_.half_bytes_ += stacked.size() * sizeof(std::uint16_t);
+            b.qkv_half = {stacked.data(), type};
+            m_.converted_.push_back(std::move(bias));
+            b.qkv_bias = m_.converted_.back().data();
+        }
+        b.q.weight = b.k.weight = b.v.weight = nullptr;
+    }
+
+    // The 16-bit copy of the bound [rows, cols] matrix at `src`, whose float32 copy is then released. A tensor
+    // stored in the checkpoint in this very type is used in place in the mapping (widening was exact, so its
+    // bits are the checkpoint's: nothing is rounded twice).
+    HalfWeights to_half(const float* src, int rows, int cols, HalfType type) {
+        const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+        const DType wanted = type == HalfType::kBf16 ? DType::kBF16 : DType::kF16;
+        if (auto it = converted_from_.find(src); it != converted_from_.end()) {
+            const TensorView& t = *it->second;
+            const bool aligned = reinterpret_cast<std::uintptr_t>(t.data.data()) % alignof(std::uint16_t) == 0;
+            if (t.dtype == wanted && static_cast<std::size_t>(t.numel()) == count && aligned) {
+                release(src, count);
+                m_.half_bytes_ += count * sizeof(std::uint16_t);
+                return {reinterpret_cast<const std::uint16_t*>(t.data.data()), type};
+            }
+        }
+        HalfWeights h{narrowed_copy(src, count, type), type};
+        release(src, count);
+        return h;
+    }
+
+    const std::uint16_t* narrowed_copy(const float* src, std::size_t count, HalfType type) {
+        std::vector<std::uint16_t>& dst = m_.half_.emplace_back(count);
+        narrow_into(src, count, type, dst.data());
+        m_.half_bytes_ += count * sizeof(std::uint16_t);
+        return dst.data();
+    }
+
+    static void narrow_into(const float* src, std::size_t count, HalfType type, std::uint16_t* dst) {
+        if (type == HalfType::kBf16) {
+            for (std::size_t i = 0; i < count; ++i)
+                dst[i] = f32_to_bf16(src[i]);
+        } else {
+            for (std::size_t i = 0; i < count; ++i)
+                dst[i] = f32_to_f16(src[i]);
+        }
+    }
+
     // Packing: every weight matrix a GEMM reads is packed once; the plain copy is released right away, so the
     // peak during loading stays near one copy. A matrix the library cannot pack (unsupported) stays plain.
     Status pack_weights() {
@@ -603,6 +710,7 @@ class ModelLoader {
             for (BlockWeights& b : *tower) {
                 HCLIP_RETURN_IF_ERROR(pack_qkv(b));
                 for (LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
+                    if (l->weight == nullptr) continue;  // kept in 16 bits
                     HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
                     if (l->packed != nullptr) l->weight = nullptr;
                 }
@@ -614,10 +722,13 @@ class ModelLoader {
         }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
-        HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
-                               pack_matrix(v.patch_embedding, m_.config_.vision.width, patch_len, patch_len, true));
-        if (v.patch_embedding_packed != nullptr) v.patch_embedding = nullptr;
+        if (v.patch_embedding != nullptr) {
+            HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
+                                   pack_matrix(v.patch_embedding, m_.config_.vision.width, patch_len, patch_len, true));
+            if (v.patch_embedding_packed != nullptr) v.patch_embedding = nullptr;
+        }
         for (ProjectionWeights* p : {&m_.vision_.projection, &m_.text_.projection}) {
+            if (p->weight == nullptr) continue;
             HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in,
                                                           p->stored_transposed ? p->in : p->out, p->stored_transposed));
             if (p->packed != nullptr) p->weight = nullptr;
@@ -656,6 +767,7 @@ class ModelLoader {
 
     Status pack_text_projection() {
         ProjectionWeights* p = &m_.text_.projection;
+        if (p->weight == nullptr) return {};
         HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in, p->stored_transposed ? p->in : p->out,
                                                       p->stored_transposed));
         if (p->packed != nullptr) p->weight = nullptr;
@@ -664,6 +776,7 @@ class ModelLoader {
 
     // q, k and v as one [3W, W] matrix: the OpenAI tensor as it is, Hugging Face's three stacked into a copy.
     Status pack_qkv(BlockWeights& b) {
+        if (b.qkv_half.data != nullptr) return {};
         const int w = b.q.in;
         const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
         if (b.qkv_contiguous) {
@@ -727,6 +840,7 @@ class ModelLoader {
 
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
+    std::map<const float*, const TensorView*> converted_from_;  // converted buffers and the tensor each came from
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

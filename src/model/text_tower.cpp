@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/compute_pool.h"
+#include "kernels/half_gemm.h"
 #include "kernels/ops.h"
 
 namespace hclip {
@@ -58,10 +59,18 @@ Status TextTower::encode_chunk(std::span<const std::vector<std::int32_t>> texts,
         const int length = eot + 1;
         for (int t = 0; t < length; ++t) {
             float* x = x_.data() + static_cast<std::size_t>(rows + t) * width;
-            const float* tok = w.token_embedding + static_cast<std::size_t>(ids[static_cast<std::size_t>(t)]) * width;
+            const auto id = static_cast<std::size_t>(ids[static_cast<std::size_t>(t)]);
             const float* pos = w.position_embedding + static_cast<std::size_t>(t) * width;
-            for (std::size_t i = 0; i < width; ++i)
-                x[i] = tok[i] + pos[i];
+            if (w.token_embedding_half.data != nullptr) {
+                // 16-bit table: widen the looked-up row in place, then add the position.
+                widen_half(w.token_embedding_half.type, w.token_embedding_half.data + id * width, width, x);
+                for (std::size_t i = 0; i < width; ++i)
+                    x[i] += pos[i];
+            } else {
+                const float* tok = w.token_embedding + id * width;
+                for (std::size_t i = 0; i < width; ++i)
+                    x[i] = tok[i] + pos[i];
+            }
         }
         sequences_.push_back({rows, length});
         rows += length;

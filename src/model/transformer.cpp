@@ -5,6 +5,7 @@
 
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/half_gemm.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -27,6 +28,19 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
 }
 
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
+    if (lin.half.data != nullptr) {
+        gemm_f32_half_weights({.m = rows,
+                               .n = lin.out,
+                               .k = lin.in,
+                               .a = x,
+                               .lda = lin.in,
+                               .w = lin.half.data,
+                               .type = lin.half.type,
+                               .c = y,
+                               .ldc = lin.out});
+        add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
+        return;
+    }
     if (lin.packed != nullptr) {
         gemm_f32_packed({.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out});
         add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
@@ -46,6 +60,18 @@ void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y
 }
 
 void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int rows, float* y) {
+    if (p.half.data != nullptr) {
+        gemm_f32_half_weights({.m = rows,
+                               .n = p.out,
+                               .k = p.in,
+                               .a = x,
+                               .lda = ldx,
+                               .w = p.half.data,
+                               .type = p.half.type,
+                               .c = y,
+                               .ldc = p.out});
+        return;
+    }
     if (p.packed != nullptr) {
         gemm_f32_packed({.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out});
         return;
@@ -67,6 +93,19 @@ namespace {
 // qkv[rows, 3W] = x * [Wq; Wk; Wv]^T + [bq; bk; bv]
 void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, float* qkv) {
     const int ld = 3 * width;
+    if (b.qkv_half.data != nullptr) {
+        gemm_f32_half_weights({.m = rows,
+                               .n = ld,
+                               .k = width,
+                               .a = x,
+                               .lda = width,
+                               .w = b.qkv_half.data,
+                               .type = b.qkv_half.type,
+                               .c = qkv,
+                               .ldc = ld});
+        add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
+        return;
+    }
     if (b.qkv_packed != nullptr) {
         gemm_f32_packed({.m = rows, .a = x, .lda = width, .b = b.qkv_packed, .c = qkv, .ldc = ld});
         add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);

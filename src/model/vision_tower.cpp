@@ -5,6 +5,7 @@
 
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/half_gemm.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -62,7 +63,17 @@ void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
         }
         float* x = x_.data() + static_cast<std::ptrdiff_t>(b) * tokens * width;
         std::memcpy(x, w.class_embedding, sizeof(float) * static_cast<std::size_t>(width));
-        if (w.patch_embedding_packed != nullptr) {
+        if (w.patch_embedding_half.data != nullptr) {
+            gemm_f32_half_weights({.m = c.num_patches(),
+                                   .n = width,
+                                   .k = patch_len,
+                                   .a = patches_.data(),
+                                   .lda = patch_len,
+                                   .w = w.patch_embedding_half.data,
+                                   .type = w.patch_embedding_half.type,
+                                   .c = x + width,
+                                   .ldc = width});
+        } else if (w.patch_embedding_packed != nullptr) {
             gemm_f32_packed({.m = c.num_patches(),
                              .a = patches_.data(),
                              .lda = patch_len,

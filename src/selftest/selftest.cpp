@@ -83,8 +83,15 @@ class Runner {
         report_.image_backend = std::string(image_encoder_.backend_name());
         report_.text_backend = std::string(text_encoder_.backend_name());
         // An emulation of the NPU (a test double) is judged exactly as the NPU would be.
-        const auto profile_of = [](const std::string& backend) {
-            return backend == "hailo-emulated" ? std::string("hailo") : backend;
+        // The CPU with 16-bit weights (clip.weights) has a reduced-precision profile of its own, "cpu-bf16" or
+        // "cpu-fp16".
+        const WeightStorage storage = model.weight_storage();
+        const auto profile_of = [storage](const std::string& backend) {
+            if (backend == "hailo-emulated") return std::string("hailo");
+            if (backend == "cpu" && storage != WeightStorage::kF32) {
+                return "cpu-" + std::string(weight_storage_name(storage));
+            }
+            return backend;
         };
         if (!options_.tolerance_profile.empty()) {
             report_.tolerance_profile = options_.tolerance_profile;

@@ -89,6 +89,24 @@ TEST(BenchPacked, OnePathAtATime) {
     }
 }
 
+// 16-bit weights: the 16-bit model against the float32 one in the same run, and the resident memory after warm-up.
+TEST(BenchPacked, SixteenBitWeightsAgainstFloat32) {
+    const CliResult r =
+        run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--weights", "fp16", "--service", "off"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("memory (fp16)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("rss after warm-up: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("(weights fp16, "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("fp32"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("speed-up"), std::string::npos) << r.out;
+    const CliResult fp32 = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});
+    ASSERT_EQ(fp32.exit_code, 0) << fp32.out;
+    EXPECT_NE(fp32.out.find("(weights fp32, 0 MiB of them 16-bit)"), std::string::npos) << fp32.out;
+    const CliResult bad = run_cli({"bench", "--model-dir", kModel, "--weights", "int8"});
+    EXPECT_NE(bad.exit_code, 0) << bad.out;
+    EXPECT_NE(bad.out.find("--weights must be fp32, bf16 or fp16"), std::string::npos) << bad.out;
+}
+
 TEST(BenchPacked, RejectsUnknownPackingMode) {
     const CliResult r = run_cli({"bench", "--model-dir", kModel, "--packing", "sometimes"});
     EXPECT_EQ(r.exit_code, 2) << r.out;

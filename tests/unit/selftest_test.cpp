@@ -387,6 +387,7 @@ class SelfTest : public ::testing::Test {
         options.model_dir = model_dir;
         options.gemm_threads = 1;
         options.backend = "cpu";
+        options.weights = weights_;
         auto engine = ClipEngine::open(options);
         EXPECT_TRUE(engine.ok()) << engine.status().to_string();
         return engine.ok() ? std::move(engine).value() : nullptr;
@@ -445,7 +446,8 @@ class SelfTest : public ::testing::Test {
     }
 
     fs::path dir_;
-    std::deque<std::vector<float>> storage_;  // stable addresses for TensorToWrite spans
+    WeightStorage weights_ = WeightStorage::kF32;  // how load() stores the model's weights
+    std::deque<std::vector<float>> storage_;       // stable addresses for TensorToWrite spans
 };
 
 const std::string kModel = testing::fixture("models/tiny-openai");
@@ -784,6 +786,31 @@ TEST_F(SelfTest, QuantizedBackendIsJudgedByTopOneAndTopProbability) {
     EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
     EXPECT_TRUE(contains(find_check(wrong, "CLIP.png zero-shot")->detail, "top-1 is"))
         << find_check(wrong, "CLIP.png zero-shot")->detail;
+}
+
+TEST_F(SelfTest, SixteenBitWeightsAreJudgedByTheirOwnProfile) {
+    const json doc = document_with({oracle_entry(sha_identity())});
+    for (WeightStorage storage : {WeightStorage::kBf16, WeightStorage::kF16}) {
+        weights_ = storage;
+        const std::string profile = "cpu-" + std::string(weight_storage_name(storage));
+        const auto r = run(kModel, doc);
+        EXPECT_EQ(r.tolerance_profile, profile);
+        EXPECT_TRUE(r.passed) << r.verdict;
+        EXPECT_EQ(status_of(r, "CLIP.png zero-shot"), CheckStatus::kPass);
+        for (const auto& name : kImageChecks) {
+            EXPECT_EQ(status_of(r, name), CheckStatus::kSkip) << name;
+            EXPECT_TRUE(contains(find_check(r, name)->detail, "not compared on backend '" + profile + "'"));
+        }
+        // Negated image embeddings reverse every ranking: the profile still catches a wrong model.
+        const auto wrong = run(kModel, doc, {}, [](auto& wi, auto&) {
+            wi.edit_output = [](std::span<float> out) {
+                for (std::size_t i = 0; i < out.size(); ++i)
+                    out[i] = -out[i];
+            };
+        });
+        EXPECT_FALSE(wrong.passed);
+        EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
+    }
 }
 
 TEST_F(SelfTest, JsonReportCarriesEveryCheck) {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "config/engine_options.h"
 #include "config/service_config.h"
 
 namespace hclip::server {
@@ -203,6 +204,7 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->clip.text_cache_size, d.clip.text_cache_size);
     EXPECT_EQ(c->clip.backend, d.clip.backend);
     EXPECT_EQ(c->clip.self_test, d.clip.self_test);
+    EXPECT_EQ(c->clip.weights, d.clip.weights);
     EXPECT_EQ(c->performance.hung_worker_timeout, d.performance.hung_worker_timeout);
     EXPECT_EQ(c->performance.health_probe_interval, d.performance.health_probe_interval);
     EXPECT_EQ(c->hailo.image_hef, d.hailo.image_hef);
@@ -225,6 +227,28 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->limits.max_batch_items, d.limits.max_batch_items);
     EXPECT_EQ(c->storage.state_dir, d.storage.state_dir);
     EXPECT_EQ(c->prompt_sets.size(), d.prompt_sets.size());
+}
+
+}  // namespace
+}  // namespace hclip::server
+
+namespace hclip::server {
+namespace {
+
+TEST(ServiceConfig, WeightStorageIsFp32UnlessChosen) {
+    auto d = parse_service_config("", "t.yaml");
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    EXPECT_EQ(d->clip.weights, "fp32");
+    EXPECT_EQ(engine_options_from_config(*d).weights, WeightStorage::kF32);
+    for (const auto& [text, storage] : {std::pair{"bf16", WeightStorage::kBf16}, std::pair{"fp16", WeightStorage::kF16},
+                                        std::pair{"fp32", WeightStorage::kF32}}) {
+        auto c = parse_service_config(std::string("clip:\n  weights: ") + text + "\n", "t.yaml");
+        ASSERT_TRUE(c.ok()) << c.status().to_string();
+        EXPECT_EQ(engine_options_from_config(*c).weights, storage) << text;
+    }
+    auto bad = parse_service_config("clip:\n  weights: int8\n", "t.yaml");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().message().find("weights"), std::string::npos) << bad.status().message();
 }
 
 }  // namespace

@@ -37,7 +37,9 @@ Result<TextSupportFiles> text_support_files_from_model(const ClipModel& model) {
     const TextConfig& c = model.config().text;
     const TextWeights& w = model.text();
     if (w.token_embedding == nullptr || w.projection.weight == nullptr) {
-        return invalid_argument("the model's text weights are packed; load it with pack_weights off");
+        return invalid_argument(
+            "the model's text weights are packed or 16-bit; load it with pack_weights off and "
+            "float32 weights");
     }
     TextSupportFiles f;
     const auto vocab = static_cast<std::size_t>(c.vocab_size), width = static_cast<std::size_t>(c.width);
@@ -115,6 +117,13 @@ Status check_text_support_files_match(const TextSupportFiles& files, const ClipM
     const TextWeights& w = model.text();
     const auto vocab = static_cast<std::size_t>(c.vocab_size), width = static_cast<std::size_t>(c.width);
     const std::string checkpoint = "the checkpoint in " + model.model_dir();
+    if (w.token_embedding == nullptr) {
+        return invalid_argument(
+            "the files of the Hailo text encoder are checked against the float32 token embedding "
+            "of " +
+            checkpoint + ", which this model keeps in " + std::string(weight_storage_name(model.weight_storage())) +
+            " only: use clip.weights: fp32 with the Hailo text encoder");
+    }
     if (files.lut.shape != std::vector<std::size_t>{vocab, width}) {
         return invalid_argument(lut_path + " is " + shape_text(files.lut) + " but the token embedding of " +
                                 checkpoint + " is " + std::to_string(vocab) + "x" + std::to_string(width) +

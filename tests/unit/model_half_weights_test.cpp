@@ -1,0 +1,230 @@
+// 16-bit weight storage (ModelOptions::weights bf16 / fp16) against its documented criterion, for every fixture
+// model: cosine >= 0.999 to the float32 reference's normalized embeddings for every image and text, and the same
+// top-1 text for every image as the reference's probabilities. The float32 default keeps its own 5e-5 test
+// (model_golden_test.cpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "core/mapped_file.h"
+#include "engine/zero_shot.h"
+#include "io/safetensors.h"
+#include "model/clip_model.h"
+#include "model/image_tower.h"
+#include "model/text_tower.h"
+#include "support/fixtures.h"
+#include "support/golden.h"
+
+namespace hclip {
+namespace {
+
+constexpr double kMinCosine = 0.999;  // docs/configuration.md, clip.weights: the reduced-precision criterion
+
+// bfloat16 keeps 8 significant bits: on tiny-openclip-gelu-p16 it flips two near-ties whose reference top-two
+// cosines are 0.0008 and 0.0001 apart, so bf16 does NOT meet the "same top-1 everywhere"; its documented
+// (weaker) criterion asks the same top-1 wherever the reference's top two are at least 0.001 apart. fp16 (11
+// bits) is held to every classification.
+constexpr double kBf16TopOneMinMargin = 1e-3;
+
+struct Golden {
+    std::vector<std::string> images;
+    std::size_t n_texts = 0;
+    SafetensorsFile expected;
+};
+
+Golden load_golden(const std::string& model) {
+    Golden g;
+    auto json_text = read_file(testing::fixture("models/" + model + "/expected.json"));
+    EXPECT_TRUE(json_text.ok()) << json_text.status().to_string();
+    if (!json_text.ok()) return g;
+    auto j = nlohmann::json::parse(*json_text);
+    g.images = j.at("images").get<std::vector<std::string>>();
+    g.n_texts = j.at("texts").size();
+    auto st = SafetensorsFile::open(testing::fixture("models/" + model + "/expected.safetensors"));
+    EXPECT_TRUE(st.ok()) << st.status().to_string();
+    if (st.ok()) g.expected = std::move(st).value();
+    return g;
+}
+
+std::vector<std::vector<std::int32_t>> golden_text_ids(const Golden& g) {
+    auto flat = g.expected.read_i64("text_ids");
+    EXPECT_TRUE(flat.ok());
+    std::vector<std::vector<std::int32_t>> ids(g.n_texts);
+    for (std::size_t t = 0; t < ids.size() && flat.ok(); ++t) {
+        for (std::size_t i = 0; i < 77; ++i)
+            ids[t].push_back(static_cast<std::int32_t>((*flat)[t * 77 + i]));
+    }
+    return ids;
+}
+
+std::vector<float> golden_pixels(const Golden& g) {
+    if (g.expected.find("pixel_values") != nullptr) return g.expected.read_f32("pixel_values").value();
+    auto pre = SafetensorsFile::open(testing::fixture("preprocess/expected.safetensors"));
+    EXPECT_TRUE(pre.ok()) << pre.status().to_string();
+    std::vector<float> pixels;
+    for (const auto& name : g.images) {
+        auto p = pre->read_f32(name);
+        EXPECT_TRUE(p.ok()) << p.status().to_string();
+        if (p.ok()) pixels.insert(pixels.end(), p->begin(), p->end());
+    }
+    return pixels;
+}
+
+struct Embeddings {
+    std::vector<float> images, texts;  // L2-normalized rows
+};
+
+Embeddings embed(const std::shared_ptr<const ClipModel>& model, const Golden& g) {
+    const auto e = static_cast<std::size_t>(model->config().embed_dim);
+    Embeddings out;
+    out.images.resize(g.images.size() * e);
+    auto vision = make_image_tower(model, 5);
+    EXPECT_TRUE(vision->encode(golden_pixels(g), static_cast<int>(g.images.size()), out.images).ok());
+    const auto ids = golden_text_ids(g);
+    out.texts.resize(ids.size() * e);
+    TextTower text(model, 8);
+    EXPECT_TRUE(text.encode(ids, out.texts).ok());
+    for (auto* m : {&out.images, &out.texts}) {
+        for (std::size_t r = 0; r < m->size() / e; ++r)
+            l2_normalize(std::span<float>(*m).subspan(r * e, e));
+    }
+    return out;
+}
+
+// The smallest cosine between corresponding rows of two sets of unit vectors.
+double min_cosine(std::span<const float> got, std::span<const float> want, std::size_t e) {
+    double worst = 1.0;
+    for (std::size_t r = 0; r < got.size() / e; ++r) {
+        double dot = 0.0, norm_got = 0.0, norm_want = 0.0;
+        for (std::size_t i = 0; i < e; ++i) {
+            const double a = got[r * e + i], b = want[r * e + i];
+            dot += a * b;
+            norm_got += a * a;
+            norm_want += b * b;
+        }
+        worst = std::min(worst, dot / std::sqrt(norm_got * norm_want));
+    }
+    return worst;
+}
+
+std::size_t argmax(std::span<const float> v) {
+    return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+using Case = std::tuple<std::string, WeightStorage>;
+
+class HalfWeightCriterion : public ::testing::TestWithParam<Case> {};
+
+TEST_P(HalfWeightCriterion, CosineAndTopOneAgainstTheFloat32Reference) {
+    const auto& [name, storage] = GetParam();
+    auto model = ClipModel::load(testing::fixture("models/" + name), {.weights = storage});
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    const Golden g = load_golden(name);
+    ASSERT_FALSE(g.images.empty());
+    const auto e = static_cast<std::size_t>((*model)->config().embed_dim);
+    const Embeddings got = embed(*model, g);
+
+    const auto want_images = g.expected.read_f32("image_embeds_normalized").value();
+    const auto want_texts = g.expected.read_f32("text_embeds_normalized").value();
+    const double image_cos = min_cosine(got.images, want_images, e);
+    const double text_cos = min_cosine(got.texts, want_texts, e);
+    std::cout << "  " << name << " " << weight_storage_name(storage) << ": min cosine images " << image_cos
+              << ", texts " << text_cos << "\n";
+    EXPECT_GE(image_cos, kMinCosine);
+    EXPECT_GE(text_cos, kMinCosine);
+
+    const auto want_probs = g.expected.read_f32("probs_scale100").value();
+    const auto want_cosine = g.expected.read_f32("cosine").value();
+    for (std::size_t i = 0; i < g.images.size(); ++i) {
+        std::vector<float> ref(want_cosine.begin() + static_cast<std::ptrdiff_t>(i * g.n_texts),
+                               want_cosine.begin() + static_cast<std::ptrdiff_t>((i + 1) * g.n_texts));
+        std::partial_sort(ref.begin(), ref.begin() + 2, ref.end(), std::greater<>());
+        const double margin = static_cast<double>(ref[0]) - static_cast<double>(ref[1]);
+        if (storage == WeightStorage::kBf16 && margin < kBf16TopOneMinMargin) continue;
+        std::vector<float> cos(g.n_texts);
+        for (std::size_t t = 0; t < g.n_texts; ++t) {
+            cos[t] = dot(std::span<const float>(got.images).subspan(i * e, e),
+                         std::span<const float>(got.texts).subspan(t * e, e));
+        }
+        const auto probs = scaled_softmax(cos, kDefaultLogitScale);
+        EXPECT_EQ(argmax(probs), argmax(std::span<const float>(want_probs).subspan(i * g.n_texts, g.n_texts)))
+            << "top-1 text of image " << g.images[i];
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFixtures, HalfWeightCriterion,
+                         ::testing::Combine(::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16",
+                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet"),
+                                            ::testing::Values(WeightStorage::kBf16, WeightStorage::kF16)),
+                         [](const auto& param_info) {
+                             return testing::fixture_test_name(std::get<0>(param_info.param)) + "_" +
+                                    std::string(weight_storage_name(std::get<1>(param_info.param)));
+                         });
+
+// The 16-bit path must really hold and use 16-bit weights: the model keeps only the 16-bit copies, and its
+// results differ from the float32 model's by more than float32 reordering could (~1e-7) yet stay close.
+TEST(HalfWeights, HoldsOnlySixteenBitMatricesAndTheirRoundingShows) {
+    for (WeightStorage storage : {WeightStorage::kBf16, WeightStorage::kF16}) {
+        SCOPED_TRACE(std::string(weight_storage_name(storage)));
+        auto fp32 = ClipModel::load(testing::fixture("models/tiny-openai"), {.pack_weights = false});
+        auto half = ClipModel::load(testing::fixture("models/tiny-openai"), {.weights = storage});
+        ASSERT_TRUE(fp32.ok() && half.ok());
+        const ClipModel& m = **half;
+        EXPECT_EQ(m.weight_storage(), storage);
+        EXPECT_EQ((*fp32)->half_bytes(), 0u);
+        // Every transformer matrix, both projections, the patch and token embeddings, 2 bytes each.
+        const ClipConfig& c = m.config();
+        std::size_t elements = 0;
+        for (const TransformerConfig* t :
+             {static_cast<const TransformerConfig*>(&c.vision), static_cast<const TransformerConfig*>(&c.text)}) {
+            const auto w = static_cast<std::size_t>(t->width), mlp = static_cast<std::size_t>(t->mlp_width);
+            elements += static_cast<std::size_t>(t->layers) * (4 * w * w + 2 * w * mlp);
+            elements += w * static_cast<std::size_t>(c.embed_dim);
+        }
+        elements += static_cast<std::size_t>(c.vision.width) * 3 * c.vision.patch_size * c.vision.patch_size;
+        elements += static_cast<std::size_t>(c.text.vocab_size) * c.text.width;
+        EXPECT_EQ(m.half_bytes(), 2 * elements);
+        EXPECT_EQ(m.packed_count(), 0u) << "16-bit matrices are not packed";
+        EXPECT_EQ(m.text().token_embedding, nullptr);
+        EXPECT_EQ(m.vision().projection.weight, nullptr);
+        for (const BlockWeights& b : m.text().blocks) {
+            EXPECT_EQ(b.fc1.weight, nullptr);
+            EXPECT_NE(b.fc1.half.data, nullptr);
+            EXPECT_NE(b.qkv_half.data, nullptr);
+        }
+
+        const Golden g = load_golden("tiny-openai");
+        const Embeddings a = embed(*fp32, g), b = embed(*half, g);
+        const auto moved = testing::max_abs_difference(b.texts, a.texts).max_abs;
+        const auto moved_images = testing::max_abs_difference(b.images, a.images).max_abs;
+        std::cout << "  " << weight_storage_name(storage) << " vs fp32: max |diff| texts " << moved << ", images "
+                  << moved_images << "\n";
+        EXPECT_GT(moved, 1e-5);
+        EXPECT_GT(moved_images, 1e-5);
+        EXPECT_LT(moved, 0.05);
+    }
+}
+
+// A checkpoint already stored in the chosen 16-bit type is used as it is: its weights are exactly those the
+// fixture's reference ran with, so the float32 acceptance (5e-5) still holds, which one more rounding would break.
+TEST(HalfWeights, CheckpointInTheSameTypeIsNotRoundedTwice) {
+    for (const auto& [name, storage] :
+         {std::pair{"tiny-openai-f16", WeightStorage::kF16}, std::pair{"tiny-hf-bf16", WeightStorage::kBf16}}) {
+        SCOPED_TRACE(name);
+        auto model = ClipModel::load(testing::fixture(std::string("models/") + name), {.weights = storage});
+        ASSERT_TRUE(model.ok()) << model.status().to_string();
+        const Golden g = load_golden(name);
+        const Embeddings got = embed(*model, g);
+        const auto e = static_cast<std::size_t>((*model)->config().embed_dim);
+        testing::expect_close(std::string(name) + " image_embeds_normalized", got.images,
+                              g.expected.read_f32("image_embeds_normalized").value(), e, 5e-5);
+        testing::expect_close(std::string(name) + " text_embeds_normalized", got.texts,
+                              g.expected.read_f32("text_embeds_normalized").value(), e, 5e-5);
+    }
+}
+
+}  // namespace
+}  // namespace hclip

@@ -155,7 +155,7 @@ TEST_F(MobileClipInputs, BicubicInsteadOfBilinearFails) {
 
 TEST_F(MobileClipInputs, OpenAiMeanAndStdInsteadOfTheConfigsFail) {
     PreprocessSpec spec = fixture_spec();
-    static_cast<PreprocessConfig&>(spec).mean = PreprocessConfig{}.mean;
+    spec.mean = PreprocessConfig{}.mean;
     spec.std = PreprocessConfig{}.std;
     const auto results = agreements(spec, "mutation: OpenAI mean/std");
     for (std::size_t i = 0; i < results.size(); ++i)

@@ -146,12 +146,9 @@ int run_bench(const Argv& argv) {
     const int s = engine.image_size();
     std::vector<std::uint8_t> rgb(static_cast<std::size_t>(s) * s * 3u);
     std::vector<float> chw(static_cast<std::size_t>(s) * s * 3u);
-    PreprocessSpec spec;
-    spec.image_size = s;
-    spec.mean = cfg.image_mean;
-    spec.std = cfg.image_std;
+    const PreprocessSpec spec = cfg.preprocess_spec();
     const double preprocess_ms = median_ms(n, [&] {
-        (void)resize_crop_to_rgb8(decoded, s, rgb);
+        (void)resize_crop_to_rgb8(decoded, spec, rgb);
         normalize_rgb8_to_chw(rgb, s, spec, chw);
     });
 

@@ -96,6 +96,12 @@ int run_pull(const Argv& argv) {
     auto model = models::find_known_model(*known, args->positional()[0]);
     if (!model.ok()) return fail(model.status().message(), kExitUsage);
 
+    // Before any byte is fetched: the weights' terms are the user's to accept, not ours.
+    if (const std::string notice = models::license_notice(*model); !notice.empty()) {
+        std::printf("%s is licensed under %s\n", model->name.c_str(), notice.c_str());
+        std::fflush(stdout);
+    }
+
     models::PullOptions options;
     options.base_url = args->value("--base-url").value_or(models::default_base_url());
     options.models_dir = args->value("--dest").value_or(kDefaultModelsDir);
@@ -146,9 +152,17 @@ int run_list(const Argv& argv) {
         if (!name.empty() && name[0] != '.' && e.is_directory(ec)) entries.push_back(e.path());
     }
     std::sort(entries.begin(), entries.end());
-    std::printf("%-24s %-10s %-10s %s\n", "NAME", "DIMENSION", "SIZE", "NOTE");
+    // The licence column comes from the catalog entry of the same name (a folder copied by hand has none).
+    const auto known = catalog();
+    std::printf("%-24s %-10s %-10s %-12s %s\n", "NAME", "DIMENSION", "SIZE", "LICENSE", "NOTE");
     for (const auto& path : entries) {
-        std::string dim = "-", note;
+        std::string dim = "-", note, license = "-";
+        if (known.ok()) {
+            if (auto entry = models::find_known_model(*known, path.filename().string());
+                entry.ok() && !entry->license.empty()) {
+                license = entry->license;
+            }
+        }
         auto model = ClipModel::load(path.string(), ModelOptions{.pack_weights = false});
         if (model.ok()) {
             dim = std::to_string((*model)->config().embed_dim);
@@ -156,8 +170,8 @@ int run_list(const Argv& argv) {
         } else {
             note = "does not load: " + model.status().message();
         }
-        std::printf("%-24s %-10s %-10s %s\n", path.filename().c_str(), dim.c_str(),
-                    human_bytes(folder_bytes(path)).c_str(), note.c_str());
+        std::printf("%-24s %-10s %-10s %-12s %s\n", path.filename().c_str(), dim.c_str(),
+                    human_bytes(folder_bytes(path)).c_str(), license.c_str(), note.c_str());
     }
     if (entries.empty()) std::printf("(no models in %s)\n", dir.c_str());
     return 0;

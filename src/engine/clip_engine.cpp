@@ -127,7 +127,7 @@ Result<PreparedImage> ClipEngine::prepare_image(std::span<const std::uint8_t> en
     HCLIP_ASSIGN_OR_RETURN(Image image, decode_image(encoded, options_.decode));
     out.size = image_size();
     out.rgb.resize(static_cast<std::size_t>(out.size) * static_cast<std::size_t>(out.size) * 3u);
-    HCLIP_RETURN_IF_ERROR(resize_crop_to_rgb8(image, out.size, out.rgb));
+    HCLIP_RETURN_IF_ERROR(resize_crop_to_rgb8(image, model_->config().preprocess_spec(), out.rgb));
     return out;
 }
 

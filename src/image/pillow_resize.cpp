@@ -22,16 +22,39 @@ namespace {
 // Pillow: 32 bits minus 8 for the pixel value minus 2 so that negative lobes and sums above 1 cannot overflow.
 constexpr int kPrecisionBits = 32 - 8 - 2;
 constexpr std::int32_t kRoundingHalf = std::int32_t{1} << (kPrecisionBits - 1);
-constexpr double kBicubicSupport = 2.0;
 
-// Keys' cubic convolution kernel with a = -0.5, written exactly as Pillow evaluates it (same operation order, so
-// the same doubles).
+// The kernels written exactly as Pillow evaluates them (same operation order, so the same doubles).
+
+// Keys' cubic convolution kernel with a = -0.5.
 double bicubic_kernel(double x) {
     constexpr double a = -0.5;
     if (x < 0.0) x = -x;
     if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
     if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
     return 0.0;
+}
+
+// The triangle (linear interpolation when enlarging).
+double bilinear_kernel(double x) {
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return 1.0 - x;
+    return 0.0;
+}
+
+// A filter and the half-width of its support at scale 1 (Pillow's struct filter).
+struct FilterKernel {
+    double (*evaluate)(double);
+    double support;
+};
+
+FilterKernel filter_kernel(ResampleFilter filter) {
+    switch (filter) {
+        case ResampleFilter::kBilinear:
+            return {bilinear_kernel, 1.0};
+        case ResampleFilter::kBicubic:
+            break;
+    }
+    return {bicubic_kernel, 2.0};
 }
 
 inline std::uint8_t clip_fixed_point(std::int32_t accumulator) {
@@ -55,10 +78,10 @@ struct AxisFilter {
 };
 
 // Pillow's precompute_coeffs + normalize_coeffs_8bpc for the box (0, in_size), restricted to some outputs.
-AxisFilter compute_axis_filter(int in_size, int out_size, int out_begin, int out_count) {
+AxisFilter compute_axis_filter(const FilterKernel& filter, int in_size, int out_size, int out_begin, int out_count) {
     const double scale = static_cast<double>(in_size) / out_size;
     const double filter_scale = std::max(scale, 1.0);  // widen the kernel when shrinking: antialiasing
-    const double support = kBicubicSupport * filter_scale;
+    const double support = filter.support * filter_scale;
     const double inverse_filter_scale = 1.0 / filter_scale;
 
     AxisFilter axis;
@@ -80,7 +103,7 @@ AxisFilter compute_axis_filter(int in_size, int out_size, int out_begin, int out
 
         double sum = 0.0;
         for (int t = 0; t < n; ++t) {
-            const double w = bicubic_kernel((t + lo - center + 0.5) * inverse_filter_scale);
+            const double w = filter.evaluate((t + lo - center + 0.5) * inverse_filter_scale);
             kernel[static_cast<std::size_t>(t)] = w;
             sum += w;
         }
@@ -234,11 +257,16 @@ void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_off
 
 }  // namespace
 
-Result<Image> resize_bicubic(const Image& image, int new_width, int new_height) {
-    return resize_bicubic_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height});
+std::string_view resample_filter_name(ResampleFilter filter) {
+    return filter == ResampleFilter::kBilinear ? "bilinear" : "bicubic";
 }
 
-Result<Image> resize_bicubic_window(const Image& image, int new_width, int new_height, PixelWindow window) {
+Result<Image> resize_pillow(const Image& image, int new_width, int new_height, ResampleFilter filter) {
+    return resize_pillow_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter);
+}
+
+Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
+                                   ResampleFilter filter) {
     if (!image.valid()) return invalid_argument("resize: the image is empty or its pixel buffer is inconsistent");
     if (new_width <= 0 || new_height <= 0) {
         return invalid_argument("resize: the target size " + std::to_string(new_width) + "x" +
@@ -272,6 +300,7 @@ Result<Image> resize_bicubic_window(const Image& image, int new_width, int new_h
         return out;
     }
 
+    const FilterKernel kernel = filter_kernel(filter);
     const bool premultiplied = has_alpha(image.mode);
     const bool need_horizontal = new_width != image.width;
     const bool need_vertical = new_height != image.height;
@@ -281,7 +310,7 @@ Result<Image> resize_bicubic_window(const Image& image, int new_width, int new_h
     int row_begin = window.y;
     int row_end = window.y + window.height;
     if (need_vertical) {
-        vertical = compute_axis_filter(image.height, new_height, window.y, window.height);
+        vertical = compute_axis_filter(kernel, image.height, new_height, window.y, window.height);
         row_begin = vertical.first.front();
         row_end = vertical.input_end();
     }
@@ -290,7 +319,7 @@ Result<Image> resize_bicubic_window(const Image& image, int new_width, int new_h
     // Stage 1: those rows, resampled horizontally (or just cut to the window's columns), premultiplied if RGBA/LA.
     std::vector<std::uint8_t> stage(static_cast<std::size_t>(row_count) * window_row_bytes);
     if (need_horizontal) {
-        const AxisFilter horizontal = compute_axis_filter(image.width, new_width, window.x, window.width);
+        const AxisFilter horizontal = compute_axis_filter(kernel, image.width, new_width, window.x, window.width);
         const int col_begin = horizontal.first.front();
         const int col_end = horizontal.input_end();
         std::vector<std::uint8_t> scratch;

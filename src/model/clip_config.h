@@ -5,6 +5,8 @@
 #include <array>
 #include <string>
 
+#include "image/preprocess.h"
+
 namespace hclip {
 
 enum class Activation { kQuickGelu, kGelu };
@@ -61,9 +63,11 @@ struct ClipConfig {
     TextConfig text;
     int embed_dim = 0;
     float checkpoint_logit_scale = 100.0f;  // exp() of the checkpoint's learned logit_scale
-    std::array<float, 3> image_mean{0.48145466f, 0.4578275f, 0.40821073f};
-    std::array<float, 3> image_std{0.26862954f, 0.26130258f, 0.27577711f};
+    PreprocessConfig preprocess;  // from preprocess_cfg / preprocessor_config.json; OpenAI's when neither says
     CheckpointLayout layout = CheckpointLayout::kOpenAI;
+
+    // The preprocessing every backend's input goes through: the configuration's, at the image tower's size.
+    PreprocessSpec preprocess_spec() const { return PreprocessSpec{preprocess, vision.image_size}; }
 
     // "ViT width 768, 12 layers, 12 heads, patch 32, 224 px | text width 512, 12 layers, 8 heads | embed 512"
     std::string summary() const;

@@ -19,6 +19,7 @@
 #include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
+#include "model/preprocess_config.h"
 
 namespace hclip {
 
@@ -224,7 +225,9 @@ class ModelLoader {
         } else if (oc_json) {
             HCLIP_RETURN_IF_ERROR(apply_open_clip_config(*oc_json));
         }
-        if (pp_json) HCLIP_RETURN_IF_ERROR(apply_preprocessor_config(*pp_json));
+        HCLIP_ASSIGN_OR_RETURN(
+            c.preprocess,
+            parse_preprocess_config(oc_json ? &*oc_json : nullptr, pp_json ? &*pp_json : nullptr, c.vision.image_size));
 
         const int vision_attention_width =
             c.vision.kind == VisionKind::kResNet ? c.vision.attnpool_width() : c.vision.width;
@@ -374,8 +377,6 @@ class ModelLoader {
                 check_agrees("text_cfg.context_length", json_int(*t, "context_length"), c.text.context_length));
             c.text.heads = json_int(*t, "heads").value_or(8);  // OpenCLIP's CLIPTextCfg default
         }
-        if (const Json* pp = json_object(j, "preprocess_cfg"))
-            HCLIP_RETURN_IF_ERROR(apply_mean_std(*pp, "mean", "std"));
         return {};
     }
 
@@ -399,30 +400,6 @@ class ModelLoader {
         }
         c.heads = c.attnpool_width() / json_int(v, "head_width").value_or(64);
         return {};
-    }
-
-    Status apply_mean_std(const Json& j, const char* mean_key, const char* std_key) {
-        ClipConfig& c = m_.config_;
-        for (auto [key, dst] : {std::pair{mean_key, &c.image_mean}, std::pair{std_key, &c.image_std}}) {
-            auto it = j.find(key);
-            if (it == j.end()) continue;
-            if (!it->is_array() || it->size() != 3) return invalid_argument(std::string(key) + " must have 3 numbers");
-            for (std::size_t i = 0; i < 3; ++i) {
-                if (!(*it)[i].is_number()) return invalid_argument(std::string(key) + " must have 3 numbers");
-                (*dst)[i] = (*it)[i].get<float>();
-            }
-        }
-        for (float s : c.image_std) {
-            if (!(s > 0.0f)) return invalid_argument("image std must be positive");
-        }
-        return {};
-    }
-
-    Status apply_preprocessor_config(const Json& j) {
-        HCLIP_RETURN_IF_ERROR(apply_mean_std(j, "image_mean", "image_std"));
-        std::optional<int> crop = json_int(j, "crop_size");
-        if (const Json* cs = json_object(j, "crop_size")) crop = json_int(*cs, "height");
-        return check_agrees("preprocessor_config.json crop_size", crop, m_.config_.vision.image_size);
     }
 
     // Binds one tensor, checking its shape. F32 tensors are used in place; others are converted once.

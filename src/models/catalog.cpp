@@ -85,6 +85,16 @@ Result<std::vector<KnownModel>> load_catalog(const fs::path& file) {
             }
             model.files.push_back(std::move(kf));
         }
+        model.license = str(m, "license");
+        model.license_summary = str(m, "license_summary");
+        model.license_url = str(m, "license_url");
+        if (!model.license_url.empty() && model.license_url.rfind("https://", 0) != 0) {
+            return invalid_argument(file.string() + ": license_url of " + model.name + " is not an https URL");
+        }
+        if (model.license.empty() && (!model.license_summary.empty() || !model.license_url.empty())) {
+            return invalid_argument(file.string() + ": model " + model.name +
+                                    " describes a licence without naming it (license)");
+        }
         out.push_back(std::move(model));
     }
     return out;
@@ -199,6 +209,14 @@ Result<std::vector<FileCheck>> verify_against_manifest(const fs::path& model_dir
         out.push_back(std::move(c));
     }
     return out;
+}
+
+std::string license_notice(const KnownModel& model) {
+    if (model.license.empty()) return {};
+    std::string s = model.license;
+    if (!model.license_summary.empty()) s += ": " + model.license_summary;
+    if (!model.license_url.empty()) s += " (terms: " + model.license_url + ")";
+    return s;
 }
 
 std::string file_url(const KnownModel& model, const KnownFile& file, const std::string& base_url) {

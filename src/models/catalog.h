@@ -28,8 +28,16 @@ struct KnownModel {
     // "checkpoint": a CLIP model folder; "hailo-resources": the HEFs and .npy files of the Hailo backend.
     std::string kind = "checkpoint";
     std::vector<KnownFile> files;
+    // The weights' licence when it restricts their use (shown by `models pull` and `models list`): its short
+    // identifier ("apple-amlr"), what it allows in one sentence, and where its text is. Empty: none recorded.
+    std::string license;
+    std::string license_summary;
+    std::string license_url;
     bool is_checkpoint() const { return kind == "checkpoint"; }
 };
+
+// "apple-amlr: research use only, ... (terms: URL)", or empty when the entry records no licence.
+std::string license_notice(const KnownModel& model);
 
 // Reads and checks the catalog file.
 Result<std::vector<KnownModel>> load_catalog(const std::filesystem::path& file);

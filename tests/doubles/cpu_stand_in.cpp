@@ -54,9 +54,7 @@ class StandInModel final : public NpuModel {
         const ClipConfig& c = model_->config();
         if (image_) {
             vision_ = make_image_tower(model_, 1);  // the model's family: ViT or ResNet
-            spec_.image_size = c.vision.image_size;
-            spec_.mean = c.image_mean;
-            spec_.std = c.image_std;
+            spec_ = c.preprocess_spec();
             pixels_.resize(3u * static_cast<std::size_t>(c.vision.image_size) * c.vision.image_size);
         } else {
             text_ = std::make_unique<TextRowsTransformer>(model_);

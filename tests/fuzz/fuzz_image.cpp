@@ -17,9 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto image = hclip::decode_image(bytes, options);
     if (!image.ok()) return 0;
     if (!image->valid()) __builtin_trap();  // the decoder promised a complete image
-    // Small: the resize is exercised on every shape without slowing the fuzzer.
+    // Small: the resize is exercised on every shape without slowing the fuzzer. Every resize mode, one of them
+    // with the bilinear filter.
     constexpr int kSize = 32;
     std::vector<std::uint8_t> rgb(kSize * kSize * 3);
-    (void)hclip::resize_crop_to_rgb8(*image, kSize, rgb);
+    hclip::PreprocessSpec spec;
+    spec.image_size = kSize;
+    (void)hclip::resize_crop_to_rgb8(*image, spec, rgb);
+    spec.interpolation = hclip::ResampleFilter::kBilinear;
+    spec.resize_mode = hclip::ResizeMode::kLongest;
+    (void)hclip::resize_crop_to_rgb8(*image, spec, rgb);
+    spec.resize_mode = hclip::ResizeMode::kSquash;
+    (void)hclip::resize_crop_to_rgb8(*image, spec, rgb);
     return 0;
 }

@@ -208,7 +208,7 @@ TEST(ImageResize, OnePixelInput) {
     }
     std::vector<std::uint8_t> rgb(224 * 224 * 3);
     const Image one = make_image(1, 1, PixelMode::kRGB, std::vector<std::uint8_t>{12, 34, 56});
-    ASSERT_TRUE(resize_crop_to_rgb8(one, 224, rgb).ok());
+    ASSERT_TRUE(resize_crop_to_rgb8(one, PreprocessSpec{}, rgb).ok());
     for (std::size_t i = 0; i < rgb.size(); i += 3) {
         ASSERT_EQ(rgb[i], 12);
         ASSERT_EQ(rgb[i + 1], 34);
@@ -329,7 +329,7 @@ TEST(ImagePreprocess, RejectsBadBuffers) {
     std::vector<float> small(5);
     EXPECT_EQ(preprocess_image(image, PreprocessSpec{}, small).code(), StatusCode::kInvalidArgument);
     std::vector<std::uint8_t> rgb(10);
-    EXPECT_EQ(resize_crop_to_rgb8(image, 224, rgb).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(resize_crop_to_rgb8(image, PreprocessSpec{}, rgb).code(), StatusCode::kInvalidArgument);
     Image empty;
     std::vector<float> tensor(3 * 224 * 224);
     EXPECT_EQ(preprocess_image(empty, PreprocessSpec{}, tensor).code(), StatusCode::kInvalidArgument);
@@ -398,7 +398,7 @@ TEST(ImagePreprocessTiming, DecodeAndResize) {
             decode_ms = std::min(decode_ms, watch.elapsed_ms());
             ASSERT_TRUE(image.ok());
             watch.reset();
-            ASSERT_TRUE(resize_crop_to_rgb8(*image, 224, rgb).ok());
+            ASSERT_TRUE(resize_crop_to_rgb8(*image, PreprocessSpec{}, rgb).ok());
             resize_ms = std::min(resize_ms, watch.elapsed_ms());
             watch.reset();
             normalize_rgb8_to_chw(rgb, 224, PreprocessSpec{}, tensor);

@@ -14,9 +14,10 @@
 
 #include <gtest/gtest.h>
 
+#include "io/sha256.h"
 #include "models/catalog.h"
 #include "models/download.h"
-#include "io/sha256.h"
+#include "support/run_cli.h"
 
 namespace hclip::models {
 namespace {
@@ -285,6 +286,77 @@ TEST(ModelCatalog, ShippedCatalogHasResNets) {
         EXPECT_EQ(names, (std::vector<std::string>{"open_clip_model.safetensors", "open_clip_config.json", "vocab.json",
                                                    "merges.txt"}));
     }
+}
+
+// Apple's MobileCLIP checkpoints in OpenCLIP's layout, each under Apple's research-only model licence.
+TEST(ModelCatalog, ShippedCatalogHasMobileClipWithItsLicence) {
+    auto catalog = load_catalog(fs::path(HCLIP_SOURCE_DIR) / "assets/models.json");
+    ASSERT_TRUE(catalog.ok()) << catalog.status().to_string();
+    for (const auto& [name, repository] : {std::pair{"mobileclip2-s0", "timm/MobileCLIP2-S0-OpenCLIP"},
+                                           std::pair{"mobileclip2-s2", "timm/MobileCLIP2-S2-OpenCLIP"},
+                                           std::pair{"mobileclip-s2", "apple/MobileCLIP-S2-OpenCLIP"},
+                                           std::pair{"mobileclip-b", "apple/MobileCLIP-B-OpenCLIP"}}) {
+        SCOPED_TRACE(name);
+        auto model = find_known_model(*catalog, name);
+        ASSERT_TRUE(model.ok()) << model.status().to_string();
+        EXPECT_EQ(model->repository, repository);
+        EXPECT_EQ(model->embedding_dimension, 512);
+        EXPECT_EQ(model->license, "apple-amlr");
+        EXPECT_NE(license_notice(*model).find("research"), std::string::npos) << license_notice(*model);
+        std::vector<std::string> names;
+        for (const auto& f : model->files)
+            names.push_back(f.name);
+        EXPECT_EQ(names, (std::vector<std::string>{"open_clip_model.safetensors", "open_clip_config.json", "vocab.json",
+                                                   "merges.txt"}));
+    }
+    // The OpenAI models record no licence restriction: nothing is printed for them.
+    EXPECT_EQ(license_notice(find_known_model(*catalog, "clip-vit-b-32").value()), "");
+}
+
+TEST(ModelCatalog, ALicenceNeedsANameAndAnHttpsUrl) {
+    const fs::path dir = fs::temp_directory_path() / ("hclip-catalog-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const auto load = [&](const std::string& extra) {
+        std::ofstream(dir / "models.json")
+            << R"({"models": [{"name": "m", "repository": "o/m", "files": [{"name": "a"}])" << extra << "}]}";
+        return load_catalog(dir / "models.json");
+    };
+    EXPECT_TRUE(load(R"(, "license": "x", "license_url": "https://example.org/l")").ok());
+    EXPECT_FALSE(load(R"(, "license": "x", "license_url": "ftp://example.org/l")").ok());
+    EXPECT_FALSE(load(R"(, "license_summary": "research only")").ok());
+    fs::remove_all(dir);
+}
+
+// The command-line tool against a local server: the licence is printed before the download, and `models list`
+// shows it beside the installed folder.
+TEST(ModelCatalog, PullPrintsTheLicenceAndListShowsIt) {
+    FixtureServer server;
+    for (const char* name : {"open_clip_model.safetensors", "open_clip_config.json", "vocab.json", "merges.txt"})
+        server.files[name] = std::string("not a real ") + name;
+    const fs::path dir = fs::temp_directory_path() / ("hclip-pull-licence-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    auto r = testing::run_program(
+        HCLIP_CLI_PATH, {"models", "pull", "mobileclip2-s0", "--dest", dir.string(), "--base-url", server.url()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto licence = r.out.find(
+        "mobileclip2-s0 is licensed under apple-amlr: Apple Machine Learning Research Model "
+        "License, non-commercial scientific research only");
+    const auto installed = r.out.find("installed mobileclip2-s0 in");
+    EXPECT_NE(licence, std::string::npos) << r.out;
+    EXPECT_NE(installed, std::string::npos) << r.out;
+    EXPECT_LT(licence, installed) << "the licence comes before the download";
+    EXPECT_NE(r.out.find("https://github.com/apple/ml-mobileclip/blob/main/LICENSE_MODELS"), std::string::npos);
+
+    r = testing::run_program(HCLIP_CLI_PATH, {"models", "list", "--dir", dir.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::istringstream lines(r.out);
+    std::string header, row;
+    std::getline(lines, header);
+    std::getline(lines, row);
+    EXPECT_NE(header.find("LICENSE"), std::string::npos) << r.out;
+    EXPECT_EQ(row.rfind("mobileclip2-s0", 0), 0u) << r.out;
+    EXPECT_NE(row.find("apple-amlr"), std::string::npos) << r.out;
+    fs::remove_all(dir);
 }
 
 }  // namespace

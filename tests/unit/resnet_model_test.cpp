@@ -391,13 +391,13 @@ std::vector<float> fixture_pixels_via_decoder(const Oracle& o, const ClipConfig&
         EXPECT_TRUE(image.ok()) << image.status().to_string();
         if (!image.ok()) return {};
         std::vector<std::uint8_t> big(static_cast<std::size_t>(resize_to * resize_to * 3)), crop;
-        EXPECT_TRUE(resize_crop_to_rgb8(*image, resize_to, big).ok());
+        EXPECT_TRUE(resize_crop_to_rgb8(*image, PreprocessSpec{c.preprocess, resize_to}, big).ok());
         for (int y = 0; y < s; ++y) {
             const auto row = big.begin() + ((y + off) * resize_to + off) * 3;
             crop.insert(crop.end(), row, row + s * 3);
         }
         std::vector<float> chw(static_cast<std::size_t>(3 * s * s));
-        normalize_rgb8_to_chw(crop, s, {.image_size = s, .mean = c.image_mean, .std = c.image_std}, chw);
+        normalize_rgb8_to_chw(crop, s, c.preprocess_spec(), chw);
         pixels.insert(pixels.end(), chw.begin(), chw.end());
     }
     return pixels;

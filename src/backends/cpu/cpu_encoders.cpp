@@ -11,11 +11,9 @@ namespace {
 class CpuImageEncoder final : public ImageEncoder {
   public:
     CpuImageEncoder(std::shared_ptr<const ClipModel> model, int max_batch)
-        : tower_(make_image_tower(model, max_batch)), image_size_(model->config().vision.image_size) {
-        const ClipConfig& c = model->config();
-        spec_.image_size = image_size_;
-        spec_.mean = c.image_mean;
-        spec_.std = c.image_std;
+        : tower_(make_image_tower(model, max_batch)),
+          image_size_(model->config().vision.image_size),
+          spec_(model->config().preprocess_spec()) {
         pixels_.resize(static_cast<std::size_t>(tower_->max_batch()) * per_image_floats());
     }
 

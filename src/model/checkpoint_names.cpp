@@ -28,15 +28,15 @@ TowerTensorNames vision_tensor_names(CheckpointLayout layout) {
     return n;
 }
 
-TowerTensorNames text_tensor_names(CheckpointLayout layout) {
+TowerTensorNames text_tensor_names(CheckpointLayout layout, const std::string& prefix) {
     TowerTensorNames n;
     if (layout == CheckpointLayout::kOpenAI) {
-        n.block_prefix = "transformer.resblocks.";
-        n.token_embedding = "token_embedding.weight";
-        n.position_embedding = "positional_embedding";
-        n.ln_post_weight = "ln_final.weight";
-        n.ln_post_bias = "ln_final.bias";
-        n.projection = "text_projection";
+        n.block_prefix = prefix + "transformer.resblocks.";
+        n.token_embedding = prefix + "token_embedding.weight";
+        n.position_embedding = prefix + "positional_embedding";
+        n.ln_post_weight = prefix + "ln_final.weight";
+        n.ln_post_bias = prefix + "ln_final.bias";
+        n.projection = prefix + "text_projection";
     } else {
         n.block_prefix = "text_model.encoder.layers.";
         n.token_embedding = "text_model.embeddings.token_embedding.weight";

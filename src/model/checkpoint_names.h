@@ -27,7 +27,8 @@ struct TowerTensorNames {
 };
 
 TowerTensorNames vision_tensor_names(CheckpointLayout layout);
-TowerTensorNames text_tensor_names(CheckpointLayout layout);
+// `prefix`: "text." for OpenCLIP's CustomTextCLIP (MobileCLIP), whose text tower is a module of its own.
+TowerTensorNames text_tensor_names(CheckpointLayout layout, const std::string& prefix = "");
 BlockTensorNames block_tensor_names(CheckpointLayout layout, const std::string& block_prefix, int index);
 
 // ModifiedResNet: OpenAI and OpenCLIP name it alike ("visual.layer1.0.conv1.weight", "visual.attnpool.q_proj.weight").

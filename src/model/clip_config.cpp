@@ -13,7 +13,15 @@ std::string_view layout_name(CheckpointLayout layout) {
 }
 
 std::string_view vision_kind_name(VisionKind kind) {
-    return kind == VisionKind::kResNet ? "resnet" : "vit";
+    switch (kind) {
+        case VisionKind::kResNet:
+            return "resnet";
+        case VisionKind::kFastVit:
+            return "fastvit";
+        case VisionKind::kVit:
+            break;
+    }
+    return "vit";
 }
 
 std::string ClipConfig::summary() const {

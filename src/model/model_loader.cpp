@@ -17,6 +17,7 @@
 #include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
+#include "model/fastvit_loader.h"
 
 namespace hclip {
 
@@ -88,7 +89,7 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(m_.file_, SafetensorsFile::open(m_.weights_path_));
         HCLIP_RETURN_IF_ERROR(detect_layout());
         HCLIP_RETURN_IF_ERROR(infer_config());
-        HCLIP_RETURN_IF_ERROR(m_.config_.vision.kind == VisionKind::kResNet ? bind_resnet() : bind_vision());
+        HCLIP_RETURN_IF_ERROR(bind_image_tower());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
         if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights());
@@ -117,9 +118,35 @@ class ModelLoader {
                          "checkpoints)");
     }
 
+    Status bind_image_tower() {
+        switch (m_.config_.vision.kind) {
+            case VisionKind::kResNet:
+                return bind_resnet();
+            case VisionKind::kFastVit: {
+                auto fastvit = load_fastvit(m_.file_, m_.config_.vision.fastvit, m_.config_.embed_dim);
+                if (!fastvit.ok()) return fastvit.status();
+                m_.fastvit_ = std::move(fastvit).value();
+                // Every FastViT weight is a folded copy now; the F32/F16/BF16 check happened while reading.
+                for (const TensorView& t : m_.file_.tensors()) {
+                    if (t.name.rfind(kFastVitPrefix, 0) == 0 && t.dtype != DType::kI64)
+                        dtypes_seen_.insert(std::string(dtype_name(t.dtype)));
+                }
+                return {};
+            }
+            case VisionKind::kVit:
+                break;
+        }
+        return bind_vision();
+    }
+
     Status detect_layout() {
         const auto& f = m_.file_;
-        if (f.find(kResNetMarker) != nullptr) {
+        // OpenCLIP's CustomTextCLIP (MobileCLIP) keeps the text tower under "text.".
+        if (f.find("text.token_embedding.weight") != nullptr) text_prefix_ = "text.";
+        if (is_fastvit_checkpoint(f)) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+            m_.config_.vision.kind = VisionKind::kFastVit;
+        } else if (f.find(kResNetMarker) != nullptr) {
             m_.config_.layout = CheckpointLayout::kOpenAI;
             m_.config_.vision.kind = VisionKind::kResNet;
         } else if (f.find("visual.conv1.weight") != nullptr) {
@@ -178,11 +205,13 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(auto pp_json, read_json_if_present(dir / "preprocessor_config.json"));
 
         ClipConfig& c = m_.config_;
-        const TowerTensorNames tn = text_tensor_names(c.layout);
+        const TowerTensorNames tn = text_tensor_names(c.layout, text_prefix_);
         const BlockTensorNames tb = block_tensor_names(c.layout, tn.block_prefix, 0);
 
         // Everything that tensor shapes determine.
-        HCLIP_RETURN_IF_ERROR(c.vision.kind == VisionKind::kResNet ? infer_resnet() : infer_vit());
+        HCLIP_RETURN_IF_ERROR(c.vision.kind == VisionKind::kResNet    ? infer_resnet()
+                              : c.vision.kind == VisionKind::kFastVit ? infer_fastvit_config()
+                                                                      : infer_vit());
         HCLIP_ASSIGN_OR_RETURN(Shape tok, shape_with_rank(tn.token_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tpos, shape_with_rank(tn.position_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tfc1, shape_with_rank(tb.fc1_weight, 2));
@@ -197,6 +226,11 @@ class ModelLoader {
         if (c.vision.layers == 0 || c.text.layers == 0) {
             return invalid_argument("'" + m_.weights_path_ + "' has no transformer blocks");
         }
+        if (c.vision.kind == VisionKind::kFastVit && fastvit_embed_dim_ != c.embed_dim) {
+            return invalid_argument("'" + std::string(kFastVitPrefix) + "head.fc.weight' gives image embeddings of " +
+                                    std::to_string(fastvit_embed_dim_) + " but text_projection gives " +
+                                    std::to_string(c.embed_dim));
+        }
         if (c.vision.kind == VisionKind::kResNet) {
             HCLIP_ASSIGN_OR_RETURN(Shape c_proj, shape_with_rank(std::string(kAttnPoolPrefix) + "c_proj.weight", 2));
             if (c_proj[0] != c.embed_dim) {
@@ -210,6 +244,11 @@ class ModelLoader {
         // QuickGELU.
         c.vision.heads = (c.vision.kind == VisionKind::kResNet ? c.vision.attnpool_width() : c.vision.width) / 64;
         c.text.heads = c.text.width / 64;
+        if (c.vision.kind == VisionKind::kFastVit) {
+            // Only OpenCLIP publishes FastViT CLIP models, and its default activation is GELU.
+            c.text.activation = Activation::kGelu;
+            c.vision.heads = c.vision.width / FastVitConfig::kAttentionHeadWidth;
+        }
         if (c.layout == CheckpointLayout::kHuggingFace) {
             if (!hf_json) {
                 return not_found("'" + m_.model_dir_ +
@@ -256,6 +295,20 @@ class ModelLoader {
         v.image_size = grid * v.patch_size;
         v.mlp_width = static_cast<int>(vfc1[0]);
         v.layers = count_blocks(vn.block_prefix);
+        return {};
+    }
+
+    // FastViT: stages, widths and which stages attend from the tensors; the resolution from the config (256 px, timm's
+    // default for the fastvit_mci models, when there is none): the network is convolutional, its tensors do not say.
+    Status infer_fastvit_config() {
+        VisionConfig& v = m_.config_.vision;
+        HCLIP_ASSIGN_OR_RETURN(v.fastvit, infer_fastvit(m_.file_, fastvit_embed_dim_));
+        v.width = v.fastvit.stages.back().width;
+        v.layers = 0;
+        for (const FastVitStageConfig& s : v.fastvit.stages)
+            v.layers += s.layers;
+        v.image_size = 256;
+        v.activation = Activation::kGelu;
         return {};
     }
 
@@ -346,6 +399,8 @@ class ModelLoader {
         if (const Json* v = json_object(*model_cfg, "vision_cfg");
             v != nullptr && c.vision.kind == VisionKind::kResNet) {
             HCLIP_RETURN_IF_ERROR(apply_open_clip_resnet_cfg(*v));
+        } else if (v != nullptr && c.vision.kind == VisionKind::kFastVit) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_timm_cfg(*v));
         } else if (v != nullptr) {
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(*v, "width"), c.vision.width));
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.layers", json_int(*v, "layers"), c.vision.layers));
@@ -369,9 +424,47 @@ class ModelLoader {
             HCLIP_RETURN_IF_ERROR(
                 check_agrees("text_cfg.context_length", json_int(*t, "context_length"), c.text.context_length));
             c.text.heads = json_int(*t, "heads").value_or(8);  // OpenCLIP's CLIPTextCfg default
+            if (auto it = t->find("no_causal_mask"); it != t->end()) {
+                if (!it->is_boolean())
+                    return invalid_argument("open_clip_config.json text_cfg.no_causal_mask must be true or false");
+                c.text.causal = !it->get<bool>();
+            }
+        }
+        const bool custom_text = model_cfg->value("custom_text", false);
+        if (custom_text != !text_prefix_.empty()) {
+            return invalid_argument(custom_text ? "open_clip_config.json says custom_text but the checkpoint has no "
+                                                  "'text.token_embedding.weight' (CustomTextCLIP's text tower)"
+                                                : "the checkpoint's text tower is under 'text.' (CustomTextCLIP) but "
+                                                  "open_clip_config.json does not say custom_text");
         }
         if (const Json* pp = json_object(j, "preprocess_cfg"))
             HCLIP_RETURN_IF_ERROR(apply_mean_std(*pp, "mean", "std"));
+        return {};
+    }
+
+    // OpenCLIP's timm vision_cfg: the timm model must be one whose geometry the tensors have; the resolution is the
+    // config's.
+    Status apply_open_clip_timm_cfg(const Json& v) {
+        VisionConfig& c = m_.config_.vision;
+        const std::optional<std::string> name = json_string(v, "timm_model_name");
+        if (!name)
+            return invalid_argument("open_clip_config.json vision_cfg has no timm_model_name for a FastViT checkpoint");
+        HCLIP_RETURN_IF_ERROR(check_fastvit_name(c.fastvit, *name));
+        c.fastvit.timm_name = *name;
+        for (const char* key : {"timm_pool", "timm_proj"}) {
+            const auto it = v.find(key);
+            const bool expected =
+                it == v.end() || it->is_null() ||
+                (std::string(key) == "timm_pool" && it->is_string() && it->get<std::string>() == "avg");
+            if (!expected) {
+                return unsupported(std::string("open_clip_config.json vision_cfg.") + key + " is " + it->dump() +
+                                   "; FastViT towers are supported with timm_pool \"avg\" and no timm_proj");
+            }
+        }
+        if (auto size = json_int(v, "image_size")) {
+            if (*size < 32) return invalid_argument("open_clip_config.json vision_cfg.image_size must be at least 32");
+            c.image_size = *size;
+        }
         return {};
     }
 
@@ -580,7 +673,7 @@ class ModelLoader {
 
     Status bind_text() {
         const TextConfig& c = m_.config_.text;
-        const TowerTensorNames n = text_tensor_names(m_.config_.layout);
+        const TowerTensorNames n = text_tensor_names(m_.config_.layout, text_prefix_);
         TextWeights& t = m_.text_;
         HCLIP_ASSIGN_OR_RETURN(t.token_embedding, tensor(n.token_embedding, {c.vocab_size, c.width}));
         HCLIP_ASSIGN_OR_RETURN(t.position_embedding, tensor(n.position_embedding, {c.context_length, c.width}));
@@ -612,6 +705,10 @@ class ModelLoader {
             HCLIP_RETURN_IF_ERROR(pack_resnet());
             return pack_text_projection();
         }
+        if (m_.config_.vision.kind == VisionKind::kFastVit) {
+            HCLIP_RETURN_IF_ERROR(pack_fastvit());
+            return pack_text_projection();
+        }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
         HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
@@ -638,6 +735,25 @@ class ModelLoader {
         for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
             HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
             if (l->packed != nullptr) l->weight = nullptr;
+        }
+        return {};
+    }
+
+    // Every dense convolution (the stem's first, the 1x1s); the grouped ones run as direct loops.
+    Status pack_fastvit() {
+        FastVitWeights& f = m_.fastvit_;
+        HCLIP_RETURN_IF_ERROR(pack_conv(f.stem_conv));
+        HCLIP_RETURN_IF_ERROR(pack_conv(f.stem_pointwise));
+        for (FastVitStageWeights& st : f.stages) {
+            if (!st.down_pointwise.weight.empty()) HCLIP_RETURN_IF_ERROR(pack_conv(st.down_pointwise));
+            for (RepMixerBlockWeights& b : st.repmixer_blocks) {
+                HCLIP_RETURN_IF_ERROR(pack_conv(b.mlp.fc1));
+                HCLIP_RETURN_IF_ERROR(pack_conv(b.mlp.fc2));
+            }
+            for (AttentionBlockWeights& b : st.attention_blocks) {
+                for (FoldedConv* c : {&b.qkv, &b.proj, &b.mlp.fc1, &b.mlp.fc2})
+                    HCLIP_RETURN_IF_ERROR(pack_conv(*c));
+            }
         }
         return {};
     }
@@ -727,6 +843,8 @@ class ModelLoader {
 
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
+    std::string text_prefix_;    // "text." for CustomTextCLIP checkpoints
+    int fastvit_embed_dim_ = 0;  // the FastViT head's output width
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

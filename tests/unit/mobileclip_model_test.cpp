@@ -5,6 +5,7 @@
 // and of the text mask that these comparisons must catch.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "engine/embedding.h"
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
+#include "model/batch_norm_fold.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
 #include "model/text_tower.h"
@@ -156,6 +158,135 @@ TEST(MobileClip, ZeroShotProbabilitiesMatchOracle) {
     }
     testing::expect_close("mobileclip probabilities", probs, oracle().probs, oracle().ids.size(),
                           kProbabilityTolerance);
+}
+
+// A fresh directory of this test process (mkdtemp), removed with the object.
+class TempDir {
+  public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "hclip_mobileclip_XXXXXX").string();
+        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        if (!path_.empty()) fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+// Rewrites the fixture's F32 tensors into `dir` (num_batches_tracked, an I64 counter nothing reads, is left out)
+// after `edit` may change each one, with the fixture's config edited by `edit_config`.
+using TensorEdit = std::function<void(const std::string& name, std::vector<float>& values)>;
+void write_mutant(const fs::path& dir, const TensorEdit& edit,
+                  const std::function<void(nlohmann::json&)>& edit_config = {}) {
+    auto src = SafetensorsFile::open(testing::fixture(std::string(kFixture) + "/open_clip_model.safetensors"));
+    ASSERT_TRUE(src.ok()) << src.status().to_string();
+    std::vector<std::vector<float>> data;
+    std::vector<TensorToWrite> out;
+    data.reserve(src->tensors().size());
+    for (const TensorView& t : src->tensors()) {
+        if (t.dtype != DType::kF32) continue;
+        data.push_back(src->read_f32(t.name).value());
+        if (edit) edit(t.name, data.back());
+        out.push_back({t.name, t.shape, data.back()});
+    }
+    ASSERT_TRUE(write_safetensors((dir / "open_clip_model.safetensors").string(), out).ok());
+    auto config =
+        nlohmann::json::parse(read_file(testing::fixture(std::string(kFixture) + "/open_clip_config.json")).value());
+    if (edit_config) edit_config(config);
+    std::ofstream(dir / "open_clip_config.json") << config.dump();
+}
+
+double max_difference(std::span<const float> got, std::span<const float> expected) {
+    return testing::max_abs_difference(got, expected).max_abs;
+}
+
+// The mutant's first image (or every text) must move beyond the acceptance tolerance: proof that the fixture
+// comparison sees the mistake the mutant stands for.
+struct FoldingMutant {
+    const char* what;
+    const char* batch_norm;  // the prefix of the BatchNorm (or layer scale) the mutant edits
+    enum { kBranchLeftOut, kBatchNormLeftOut, kLayerScaleLeftOut } kind;
+};
+
+class MobileClipMutant : public ::testing::TestWithParam<FoldingMutant> {};
+
+TEST_P(MobileClipMutant, MovesImageEmbeddingsBeyondTolerance) {
+    const FoldingMutant m = GetParam();
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    const std::string prefix = std::string("visual.trunk.") + m.batch_norm;
+    write_mutant(dir.path(), [&](const std::string& name, std::vector<float>& v) {
+        if (name.rfind(prefix, 0) != 0) return;
+        const std::string field = name.substr(prefix.size());
+        for (float& x : v) {
+            if (m.kind == FoldingMutant::kBranchLeftOut) {
+                // gamma = beta = 0: the branch adds exactly nothing, as if the fold had skipped it.
+                if (field == "weight" || field == "bias") x = 0.0f;
+            } else if (m.kind == FoldingMutant::kBatchNormLeftOut) {
+                // The identity BatchNorm: the branch's convolution folded as if it had no BatchNorm.
+                if (field == "weight") x = 1.0f;
+                if (field == "bias" || field == "running_mean") x = 0.0f;
+                if (field == "running_var") x = static_cast<float>(1.0 - kBatchNormEps);
+            } else {
+                x = 1.0f;  // a layer scale not applied
+            }
+        }
+    });
+    auto model = ClipModel::load(dir.path().string());
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    const auto got = image_embeddings(*model, 1);
+    const double diff = max_difference(got, std::span<const float>(oracle().image_normalized).first(48));
+    std::printf("  %s: max |diff| %g\n", m.what, diff);
+    EXPECT_GT(diff, kEmbeddingTolerance) << m.what;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Folding, MobileClipMutant,
+    ::testing::Values(
+        FoldingMutant{"stem scale branch left out", "stem.0.conv_scale.bn.", FoldingMutant::kBranchLeftOut},
+        FoldingMutant{"RepMixer identity branch left out", "stages.2.blocks.3.token_mixer.mixer.identity.",
+                      FoldingMutant::kBranchLeftOut},
+        FoldingMutant{"large-kernel conv's small branch left out", "stages.1.downsample.proj.0.small_conv.bn.",
+                      FoldingMutant::kBranchLeftOut},
+        FoldingMutant{"final conv's scale branch left out", "final_conv.conv_scale.bn.", FoldingMutant::kBranchLeftOut},
+        FoldingMutant{"stem conv folded without its BatchNorm", "stem.0.conv_kxk.0.bn.",
+                      FoldingMutant::kBatchNormLeftOut},
+        FoldingMutant{"RepMixer conv folded without its BatchNorm",
+                      "stages.0.blocks.1.token_mixer.mixer.conv_kxk.0.bn.", FoldingMutant::kBatchNormLeftOut},
+        FoldingMutant{"attention layer scale left out", "stages.3.blocks.1.layer_scale_1.gamma",
+                      FoldingMutant::kLayerScaleLeftOut}),
+    [](const ::testing::TestParamInfo<FoldingMutant>& p) { return "mutant" + std::to_string(p.index); });
+
+TEST(MobileClipMutant, CausalMaskMovesTextEmbeddingsBeyondTolerance) {
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    write_mutant(dir.path(), {}, [](nlohmann::json& c) { c["model_cfg"]["text_cfg"]["no_causal_mask"] = false; });
+    auto model = ClipModel::load(dir.path().string());
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    ASSERT_TRUE(model->get()->config().text.causal);
+    const auto got = text_embeddings(*model);
+    // Every text must move, not only most: each one attends to its padding in the reference.
+    for (std::size_t t = 0; t < oracle().ids.size(); ++t) {
+        const double diff = max_difference(std::span<const float>(got).subspan(t * 48u, 48u),
+                                           std::span<const float>(oracle().text_normalized).subspan(t * 48u, 48u));
+        std::printf("  causal mask, text %zu: max |diff| %g\n", t, diff);
+        EXPECT_GT(diff, kEmbeddingTolerance) << "text " << t;
+    }
+}
+
+TEST(MobileClipMutant, TheUnmutatedRewriteStillMatches) {
+    // The rewrite itself (F32 tensors only, config re-serialized) must not be what moves the mutants.
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    write_mutant(dir.path(), {});
+    auto model = ClipModel::load(dir.path().string());
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    EXPECT_LE(max_difference(image_embeddings(*model, 1), std::span<const float>(oracle().image_normalized).first(48)),
+              kEmbeddingTolerance);
 }
 
 }  // namespace

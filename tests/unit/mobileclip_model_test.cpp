@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,6 +21,7 @@
 #include "model/batch_norm_fold.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
+#include "model/mobileone_fold.h"
 #include "model/text_tower.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
@@ -276,6 +278,130 @@ TEST(MobileClipMutant, CausalMaskMovesTextEmbeddingsBeyondTolerance) {
         std::printf("  causal mask, text %zu: max |diff| %g\n", t, diff);
         EXPECT_GT(diff, kEmbeddingTolerance) << "text " << t;
     }
+}
+
+// The fixture as timm's reparameterize_model() leaves it: every MobileOne block, RepMixer, large-kernel conv and
+// positional conv replaced by its reparam_conv (PyTorch layout [out, in / groups, k, k] and a bias). The folding
+// algebra is the library's (mobileone_fold_test checks it against branch-by-branch computation); what this checks
+// is the loader's other path: the reparam_conv names, shapes and layout, against the independent oracle.
+class Reparameterizer {
+  public:
+    explicit Reparameterizer(const SafetensorsFile& src) : src_(src) {}
+
+    void mobileone(const std::string& p, int out, int ipg, int k, bool scale, bool identity) {
+        RepKernel r = RepKernel::zeros(out, ipg, k);
+        add_branch(r, p + "conv_kxk.0.", k);
+        if (scale) add_branch(r, p + "conv_scale.", 1);
+        if (identity) add_identity_bn(r, bn(p + "identity."), kBatchNormEps);
+        emit(p, r);
+        consumed_.push_back(p + "conv_kxk.");
+        consumed_.push_back(p + "conv_scale.");
+        consumed_.push_back(p + "identity.");
+    }
+
+    void repmixer(const std::string& p, int c) {
+        RepKernel m = RepKernel::zeros(c, 1, 3), n = RepKernel::zeros(c, 1, 3), id = RepKernel::zeros(c, 1, 3);
+        add_branch(m, p + "mixer.conv_kxk.0.", 3);
+        add_branch(m, p + "mixer.conv_scale.", 1);
+        add_identity_bn(m, bn(p + "mixer.identity."), kBatchNormEps);
+        add_identity_bn(n, bn(p + "norm.identity."), kBatchNormEps);
+        add_identity(id, 1.0);
+        emit(p, combine_scaled_difference(id, m, n, keep(p + "layer_scale.gamma")));
+        consumed_.push_back(p + "mixer.");
+        consumed_.push_back(p + "norm.");
+        consumed_.push_back(p + "layer_scale.");
+    }
+
+    void large_kernel(const std::string& p, int c) {
+        RepKernel r = RepKernel::zeros(c, 1, 7);
+        add_branch(r, p + "large_conv.", 7);
+        add_branch(r, p + "small_conv.", 3);
+        emit(p, r);
+        consumed_.push_back(p + "large_conv.");
+        consumed_.push_back(p + "small_conv.");
+    }
+
+    void positional(const std::string& p, int c) {
+        RepKernel r = RepKernel::zeros(c, 1, 7);
+        add_conv(r, keep(p + "pos_enc.weight"), keep(p + "pos_enc.bias"));
+        add_identity(r, 1.0);
+        emit(p, r);
+        consumed_.push_back(p + "pos_enc.");
+    }
+
+    void write(const fs::path& path) {
+        std::vector<TensorToWrite> out;
+        for (const TensorView& t : src_.tensors()) {
+            bool gone = t.dtype != DType::kF32;
+            for (const std::string& c : consumed_)
+                gone = gone || t.name.rfind(c, 0) == 0;
+            if (!gone) out.push_back({t.name, t.shape, keep(t.name)});
+        }
+        for (std::size_t i = 0; i < added_names_.size(); ++i)
+            out.push_back({added_names_[i], added_shapes_[i], added_[i]});
+        ASSERT_TRUE(write_safetensors(path.string(), out).ok());
+    }
+
+  private:
+    const std::vector<float>& keep(const std::string& name) {
+        buffers_.push_back(src_.read_f32(name).value());
+        return buffers_.back();
+    }
+    BatchNormStats bn(const std::string& p) {
+        return {keep(p + "weight"), keep(p + "bias"), keep(p + "running_mean"), keep(p + "running_var")};
+    }
+    void add_branch(RepKernel& r, const std::string& p, int k) {
+        add_conv_bn(r, keep(p + "conv.weight"), k, bn(p + "bn."), kBatchNormEps);
+    }
+    void emit(const std::string& p, const RepKernel& r) {
+        added_names_.push_back(p + "reparam_conv.weight");
+        added_shapes_.push_back({r.out, r.in_per_group, r.kernel, r.kernel});
+        added_.emplace_back(r.weight.begin(), r.weight.end());
+        added_names_.push_back(p + "reparam_conv.bias");
+        added_shapes_.push_back({r.out});
+        added_.emplace_back(r.bias.begin(), r.bias.end());
+    }
+
+    const SafetensorsFile& src_;
+    std::deque<std::vector<float>> buffers_, added_;  // deque: references stay valid as it grows
+    std::vector<std::string> added_names_, consumed_;
+    std::vector<std::vector<std::int64_t>> added_shapes_;
+};
+
+TEST(MobileClip, ReparameterizedCheckpointGivesTheSameEmbeddings) {
+    auto src = SafetensorsFile::open(testing::fixture(std::string(kFixture) + "/open_clip_model.safetensors"));
+    ASSERT_TRUE(src.ok()) << src.status().to_string();
+    Reparameterizer r(*src);
+    const std::string t = "visual.trunk.";
+    r.mobileone(t + "stem.0.", 64, 3, 3, true, false);
+    r.mobileone(t + "stem.1.", 64, 1, 3, true, false);
+    r.mobileone(t + "stem.2.", 64, 64, 1, false, true);
+    const int layers[] = {2, 6, 10, 2}, widths[] = {64, 128, 256, 512};
+    for (int i = 0; i < 4; ++i) {
+        const std::string p = t + "stages." + std::to_string(i) + ".";
+        if (i > 0) {
+            r.large_kernel(p + "downsample.proj.0.", widths[i]);
+            r.mobileone(p + "downsample.proj.1.", widths[i], widths[i], 1, false, true);
+        }
+        if (i == 3) r.positional(p + "pos_emb.", widths[i]);
+        for (int b = 0; i < 3 && b < layers[i]; ++b)
+            r.repmixer(p + "blocks." + std::to_string(b) + ".token_mixer.", widths[i]);
+    }
+    r.mobileone(t + "final_conv.", 1024, 1, 3, true, false);
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    r.write(dir.path() / "open_clip_model.safetensors");
+    fs::copy_file(testing::fixture(std::string(kFixture) + "/open_clip_config.json"),
+                  dir.path() / "open_clip_config.json");
+    auto reparameterized = SafetensorsFile::open((dir.path() / "open_clip_model.safetensors").string());
+    ASSERT_TRUE(reparameterized.ok());
+    ASSERT_EQ(reparameterized->find(t + "stem.0.conv_kxk.0.conv.weight"), nullptr);  // the rewrite did what it says
+    ASSERT_NE(reparameterized->find(t + "stages.2.blocks.9.token_mixer.reparam_conv.weight"), nullptr);
+
+    auto model = ClipModel::load(dir.path().string());
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    testing::expect_close("mobileclip image embeddings, reparameterized checkpoint", image_embeddings(*model, 2),
+                          std::span<const float>(oracle().image_normalized).first(96), 48, kEmbeddingTolerance);
 }
 
 TEST(MobileClipMutant, TheUnmutatedRewriteStillMatches) {

@@ -167,6 +167,38 @@ void add_fastvit_vision(Writer& w, const FastVitGeometry& g, int embed_dim) {
     w.normal(t + "head.fc.bias", {embed_dim}, 0.02f);
 }
 
+void add_vit_conv_stem_vision(Writer& w, int embed_dim, int layers) {
+    const std::string t = "visual.trunk.";
+    const int width = 768, hidden = 192, grid = 14;
+    const std::string stem = t + "patch_embed.backbone.";
+    conv_bn(w, stem + "0.conv.", stem + "0.bn.", hidden, 3, 4);
+    conv_bn(w, stem + "1.conv.", stem + "1.bn.", hidden, hidden, 2);
+    w.normal(stem + "2.conv.weight", {width, hidden, 2, 2}, std::sqrt(1.0f / static_cast<float>(4 * hidden)));
+    w.normal(stem + "2.conv.bias", {width}, 0.02f);
+    w.normal(t + "cls_token", {1, 1, width}, 0.05f);
+    w.normal(t + "pos_embed", {1, grid * grid, width}, 0.05f);
+    const float s = 1.0f / std::sqrt(static_cast<float>(width));
+    for (int i = 0; i < layers; ++i) {
+        const std::string p = t + "blocks." + std::to_string(i) + ".";
+        w.normal(p + "norm1.weight", {width}, 0.02f, 1.0f);
+        w.normal(p + "norm1.bias", {width}, 0.02f);
+        w.normal(p + "attn.qkv.weight", {3 * width, width}, s);
+        w.normal(p + "attn.qkv.bias", {3 * width}, 0.02f);
+        w.normal(p + "attn.proj.weight", {width, width}, s);
+        w.normal(p + "attn.proj.bias", {width}, 0.02f);
+        w.normal(p + "norm2.weight", {width}, 0.02f, 1.0f);
+        w.normal(p + "norm2.bias", {width}, 0.02f);
+        w.normal(p + "mlp.fc1.weight", {4 * width, width}, s);
+        w.normal(p + "mlp.fc1.bias", {4 * width}, 0.02f);
+        w.normal(p + "mlp.fc2.weight", {width, 4 * width}, s * 0.5f);
+        w.normal(p + "mlp.fc2.bias", {width}, 0.02f);
+    }
+    w.normal(t + "norm.weight", {width}, 0.02f, 1.0f);
+    w.normal(t + "norm.bias", {width}, 0.02f);
+    w.normal(t + "head.weight", {embed_dim, width}, s);
+    w.normal(t + "head.bias", {embed_dim}, 0.02f);
+}
+
 void add_resnet_vision(Writer& w, const ResNetGeometry& g, int embed_dim) {
     const int width = g.width;
     conv_bn(w, "visual.conv1.", "visual.bn1.", width / 2, 3, 3);

@@ -60,6 +60,9 @@ void add_transformer_blocks(Writer& w, const std::string& prefix, int layers, in
 void add_vit_vision(Writer& w, const VitGeometry& g, int embed_dim);
 void add_resnet_vision(Writer& w, const ResNetGeometry& g, int embed_dim);
 void add_fastvit_vision(Writer& w, const FastVitGeometry& g, int embed_dim);
+// timm's vit_base_mci_224 (MobileCLIP-B): conv stem 3 -> 192 (4x4/4) -> 192 (2x2/2) -> 768 (2x2/2), 12 ViT-B blocks at
+// 224 px, timm names under "visual.trunk.".
+void add_vit_conv_stem_vision(Writer& w, int embed_dim, int layers = 12);
 // The text tower, text_projection and logit_scale; `prefix` "text." for OpenCLIP's CustomTextCLIP (MobileCLIP).
 void add_text(Writer& w, const TextGeometry& g, int embed_dim, const std::string& prefix = "");
 

@@ -48,6 +48,24 @@ TowerTensorNames text_tensor_names(CheckpointLayout layout, const std::string& p
     return n;
 }
 
+BlockTensorNames timm_vit_block_names(const std::string& block_prefix, int index) {
+    const std::string p = block_prefix + std::to_string(index) + ".";
+    BlockTensorNames n;
+    n.ln1_weight = p + "norm1.weight";
+    n.ln1_bias = p + "norm1.bias";
+    n.ln2_weight = p + "norm2.weight";
+    n.ln2_bias = p + "norm2.bias";
+    n.in_proj_weight = p + "attn.qkv.weight";
+    n.in_proj_bias = p + "attn.qkv.bias";
+    n.out_weight = p + "attn.proj.weight";
+    n.out_bias = p + "attn.proj.bias";
+    n.fc1_weight = p + "mlp.fc1.weight";
+    n.fc1_bias = p + "mlp.fc1.bias";
+    n.fc2_weight = p + "mlp.fc2.weight";
+    n.fc2_bias = p + "mlp.fc2.bias";
+    return n;
+}
+
 BlockTensorNames block_tensor_names(CheckpointLayout layout, const std::string& block_prefix, int index) {
     const std::string p = block_prefix + std::to_string(index) + ".";
     BlockTensorNames n;

@@ -18,6 +18,8 @@ std::string_view vision_kind_name(VisionKind kind) {
             return "resnet";
         case VisionKind::kFastVit:
             return "fastvit";
+        case VisionKind::kVitConvStem:
+            return "vit_conv_stem";
         case VisionKind::kVit:
             break;
     }
@@ -34,10 +36,11 @@ std::string ClipConfig::summary() const {
           << activation_name(text.activation) << " | embed " << embed_dim << " | " << layout_name(layout) << " layout";
         return s.str();
     }
-    s << "ViT width " << vision.width << ", " << vision.layers << " layers, " << vision.heads << " heads, patch "
-      << vision.patch_size << ", " << vision.image_size << " px, " << activation_name(vision.activation)
-      << " | text width " << text.width << ", " << text.layers << " layers, " << text.heads << " heads, "
-      << activation_name(text.activation) << " | embed " << embed_dim << " | " << layout_name(layout) << " layout";
+    s << (vision.kind == VisionKind::kVitConvStem ? "ViT (conv stem) width " : "ViT width ") << vision.width << ", "
+      << vision.layers << " layers, " << vision.heads << " heads, patch " << vision.patch_size << ", "
+      << vision.image_size << " px, " << activation_name(vision.activation) << " | text width " << text.width << ", "
+      << text.layers << " layers, " << text.heads << " heads, " << activation_name(text.activation) << " | embed "
+      << embed_dim << " | " << layout_name(layout) << " layout";
     return s.str();
 }
 

@@ -10,7 +10,9 @@ namespace hclip {
 
 enum class Activation { kQuickGelu, kGelu };
 // The family of the image tower. The text tower is the same transformer for every family.
-enum class VisionKind { kVit, kResNet, kFastVit };
+// kVitConvStem: timm's vit_base_mci_224 (MobileCLIP-B, MobileCLIP2-B), a ViT whose patch embedding is a small
+// convolutional stem.
+enum class VisionKind { kVit, kResNet, kFastVit, kVitConvStem };
 enum class CheckpointLayout { kOpenAI, kHuggingFace };
 
 std::string_view activation_name(Activation act);
@@ -56,14 +58,22 @@ struct FastVitConfig {
     static constexpr int kAttentionHeadWidth = 32;  // timm's FastViT Attention default
 };
 
+// timm's ConvStem as vit_base_mci_224 uses it: conv (kernel = stride, no padding) + BatchNorm + GELU twice, then a
+// conv with a bias to the transformer width; patch_size is the product of the kernels (4 x 2 x 2 = 16).
+struct ConvStemConfig {
+    std::array<int, 2> hidden_widths{};  // the first two convolutions' outputs
+    std::array<int, 3> kernels{};
+};
+
 // ViT: TransformerConfig is the transformer's; ResNet: width is the stem width, heads the attention pool's heads,
 // layers the total number of bottlenecks; FastViT: width is the last stage's width, layers the number of blocks.
 struct VisionConfig : TransformerConfig {
     VisionKind kind = VisionKind::kVit;
     int image_size = 0;
-    int patch_size = 0;     // ViT only
-    ResNetConfig resnet;    // ResNet only
-    FastVitConfig fastvit;  // FastViT only
+    int patch_size = 0;        // ViT only
+    ResNetConfig resnet;       // ResNet only
+    FastVitConfig fastvit;     // FastViT only
+    ConvStemConfig conv_stem;  // kVitConvStem only (which otherwise is a ViT: patch_size, grid, tokens)
 
     int grid() const { return patch_size > 0 ? image_size / patch_size : 0; }
     int num_patches() const { return grid() * grid(); }

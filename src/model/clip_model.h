@@ -11,6 +11,7 @@
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
+#include "model/conv_stem_weights.h"
 #include "model/fastvit_weights.h"
 #include "model/resnet_weights.h"
 
@@ -34,6 +35,8 @@ class ClipModel {
     const VisionWeights& vision() const { return vision_; }
     const ResNetWeights& resnet() const { return resnet_; }
     const FastVitWeights& fastvit() const { return fastvit_; }
+    // kVitConvStem: vision() holds the transformer, conv_stem() the stem and the head.
+    const ConvStemWeights& conv_stem() const { return conv_stem_; }
     const TextWeights& text() const { return text_; }
     const std::string& weights_path() const { return weights_path_; }
     const std::string& model_dir() const { return model_dir_; }
@@ -56,6 +59,7 @@ class ClipModel {
     VisionWeights vision_;
     ResNetWeights resnet_;
     FastVitWeights fastvit_;
+    ConvStemWeights conv_stem_;
     TextWeights text_;
     SafetensorsFile file_;
     std::vector<std::vector<float>> converted_;

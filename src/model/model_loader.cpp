@@ -18,6 +18,7 @@
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
 #include "model/fastvit_loader.h"
+#include "model/mobileone_fold.h"
 
 namespace hclip {
 
@@ -133,6 +134,8 @@ class ModelLoader {
                 }
                 return {};
             }
+            case VisionKind::kVitConvStem:
+                return bind_conv_stem_vit();
             case VisionKind::kVit:
                 break;
         }
@@ -146,6 +149,9 @@ class ModelLoader {
         if (is_fastvit_checkpoint(f)) {
             m_.config_.layout = CheckpointLayout::kOpenAI;
             m_.config_.vision.kind = VisionKind::kFastVit;
+        } else if (f.find(kConvStemMarker) != nullptr) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+            m_.config_.vision.kind = VisionKind::kVitConvStem;
         } else if (f.find(kResNetMarker) != nullptr) {
             m_.config_.layout = CheckpointLayout::kOpenAI;
             m_.config_.vision.kind = VisionKind::kResNet;
@@ -209,9 +215,7 @@ class ModelLoader {
         const BlockTensorNames tb = block_tensor_names(c.layout, tn.block_prefix, 0);
 
         // Everything that tensor shapes determine.
-        HCLIP_RETURN_IF_ERROR(c.vision.kind == VisionKind::kResNet    ? infer_resnet()
-                              : c.vision.kind == VisionKind::kFastVit ? infer_fastvit_config()
-                                                                      : infer_vit());
+        HCLIP_RETURN_IF_ERROR(infer_image_tower());
         HCLIP_ASSIGN_OR_RETURN(Shape tok, shape_with_rank(tn.token_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tpos, shape_with_rank(tn.position_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tfc1, shape_with_rank(tb.fc1_weight, 2));
@@ -226,9 +230,9 @@ class ModelLoader {
         if (c.vision.layers == 0 || c.text.layers == 0) {
             return invalid_argument("'" + m_.weights_path_ + "' has no transformer blocks");
         }
-        if (c.vision.kind == VisionKind::kFastVit && fastvit_embed_dim_ != c.embed_dim) {
-            return invalid_argument("'" + std::string(kFastVitPrefix) + "head.fc.weight' gives image embeddings of " +
-                                    std::to_string(fastvit_embed_dim_) + " but text_projection gives " +
+        if (timm_head_dim_ != 0 && timm_head_dim_ != c.embed_dim) {
+            return invalid_argument("the timm image tower's head gives image embeddings of " +
+                                    std::to_string(timm_head_dim_) + " but text_projection gives " +
                                     std::to_string(c.embed_dim));
         }
         if (c.vision.kind == VisionKind::kResNet) {
@@ -249,6 +253,7 @@ class ModelLoader {
             c.text.activation = Activation::kGelu;
             c.vision.heads = c.vision.width / FastVitConfig::kAttentionHeadWidth;
         }
+        if (c.vision.kind == VisionKind::kVitConvStem) c.text.activation = Activation::kGelu;  // as for FastViT
         if (c.layout == CheckpointLayout::kHuggingFace) {
             if (!hf_json) {
                 return not_found("'" + m_.model_dir_ +
@@ -298,11 +303,58 @@ class ModelLoader {
         return {};
     }
 
+    Status infer_image_tower() {
+        switch (m_.config_.vision.kind) {
+            case VisionKind::kResNet:
+                return infer_resnet();
+            case VisionKind::kFastVit:
+                return infer_fastvit_config();
+            case VisionKind::kVitConvStem:
+                return infer_conv_stem_vit();
+            case VisionKind::kVit:
+                break;
+        }
+        return infer_vit();
+    }
+
+    // timm's vit_base_mci_224: the stem's widths and kernels from its three convolutions, the transformer from the
+    // blocks, the grid from the positional embedding (patches only: no class position), head width 64 as ViT-B.
+    Status infer_conv_stem_vit() {
+        VisionConfig& v = m_.config_.vision;
+        const std::string t = kConvStemVitPrefix;
+        std::array<Shape, 3> convs;
+        int in = 3;
+        for (std::size_t i = 0; i < 3; ++i) {
+            const std::string name = t + "patch_embed.backbone." + std::to_string(i) + ".conv.weight";
+            HCLIP_ASSIGN_OR_RETURN(convs[i], shape_with_rank(name, 4));
+            if (convs[i][1] != in || convs[i][2] != convs[i][3]) {
+                return invalid_argument("'" + name + "' has shape " + shape_string(convs[i]) + "; expected [out, " +
+                                        std::to_string(in) + ", k, k]");
+            }
+            in = static_cast<int>(convs[i][0]);
+            v.conv_stem.kernels[i] = static_cast<int>(convs[i][2]);
+        }
+        v.conv_stem.hidden_widths = {static_cast<int>(convs[0][0]), static_cast<int>(convs[1][0])};
+        v.width = static_cast<int>(convs[2][0]);
+        v.patch_size = v.conv_stem.kernels[0] * v.conv_stem.kernels[1] * v.conv_stem.kernels[2];
+        HCLIP_ASSIGN_OR_RETURN(Shape pos, shape_with_rank(t + "pos_embed", 3));
+        HCLIP_ASSIGN_OR_RETURN(const int grid, square_grid(pos[1] + 1, "'" + t + "pos_embed'"));
+        v.image_size = grid * v.patch_size;
+        HCLIP_ASSIGN_OR_RETURN(Shape fc1, shape_with_rank(t + "blocks.0.mlp.fc1.weight", 2));
+        v.mlp_width = static_cast<int>(fc1[0]);
+        v.layers = count_blocks(t + "blocks.");
+        v.activation = Activation::kGelu;
+        v.layer_norm_eps = 1e-6f;  // timm's VisionTransformer LayerNorm
+        HCLIP_ASSIGN_OR_RETURN(Shape head, shape_with_rank(t + "head.weight", 2));
+        timm_head_dim_ = static_cast<int>(head[0]);
+        return {};
+    }
+
     // FastViT: stages, widths and which stages attend from the tensors; the resolution from the config (256 px, timm's
     // default for the fastvit_mci models, when there is none): the network is convolutional, its tensors do not say.
     Status infer_fastvit_config() {
         VisionConfig& v = m_.config_.vision;
-        HCLIP_ASSIGN_OR_RETURN(v.fastvit, infer_fastvit(m_.file_, fastvit_embed_dim_));
+        HCLIP_ASSIGN_OR_RETURN(v.fastvit, infer_fastvit(m_.file_, timm_head_dim_));
         v.width = v.fastvit.stages.back().width;
         v.layers = 0;
         for (const FastVitStageConfig& s : v.fastvit.stages)
@@ -401,6 +453,8 @@ class ModelLoader {
             HCLIP_RETURN_IF_ERROR(apply_open_clip_resnet_cfg(*v));
         } else if (v != nullptr && c.vision.kind == VisionKind::kFastVit) {
             HCLIP_RETURN_IF_ERROR(apply_open_clip_timm_cfg(*v));
+        } else if (v != nullptr && c.vision.kind == VisionKind::kVitConvStem) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_conv_stem_cfg(*v));
         } else if (v != nullptr) {
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(*v, "width"), c.vision.width));
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.layers", json_int(*v, "layers"), c.vision.layers));
@@ -466,6 +520,25 @@ class ModelLoader {
             c.image_size = *size;
         }
         return {};
+    }
+
+    // MobileCLIP-B's vision_cfg: timm's vit_base_mci_224, class-token pooling, the tensors' resolution.
+    Status apply_open_clip_conv_stem_cfg(const Json& v) {
+        const std::optional<std::string> name = json_string(v, "timm_model_name");
+        if (name != "vit_base_mci_224") {
+            return unsupported("open_clip_config.json vision_cfg.timm_model_name is '" + name.value_or("") +
+                               "' but the checkpoint has the convolutional-stem ViT of vit_base_mci_224 ('" +
+                               std::string(kConvStemMarker) + "')");
+        }
+        if (const auto pool = json_string(v, "timm_pool"); pool && *pool != "token") {
+            return unsupported("open_clip_config.json vision_cfg.timm_pool is '" + *pool +
+                               "'; vit_base_mci_224 is supported with class-token pooling (\"token\")");
+        }
+        if (auto it = v.find("timm_proj"); it != v.end() && !it->is_null()) {
+            return unsupported("open_clip_config.json vision_cfg.timm_proj is " + it->dump() +
+                               "; vit_base_mci_224 is supported with its own head as the projection (null)");
+        }
+        return check_agrees("vision_cfg.image_size", json_int(v, "image_size"), m_.config_.vision.image_size);
     }
 
     // OpenCLIP's ResNet vision_cfg: layers is a list of four; heads = width * 32 / head_width.
@@ -550,11 +623,13 @@ class ModelLoader {
         return {};
     }
 
-    Status bind_blocks(const std::string& prefix, const TransformerConfig& cfg, std::vector<BlockWeights>& blocks) {
+    Status bind_blocks(const std::string& prefix, const TransformerConfig& cfg, std::vector<BlockWeights>& blocks,
+                       bool timm_names = false) {
         const int w = cfg.width;
         blocks.resize(static_cast<std::size_t>(cfg.layers));
         for (int i = 0; i < cfg.layers; ++i) {
-            const BlockTensorNames n = block_tensor_names(m_.config_.layout, prefix, i);
+            const BlockTensorNames n =
+                timm_names ? timm_vit_block_names(prefix, i) : block_tensor_names(m_.config_.layout, prefix, i);
             BlockWeights& b = blocks[static_cast<std::size_t>(i)];
             HCLIP_RETURN_IF_ERROR(bind_norm(n.ln1_weight, n.ln1_bias, w, b.ln1));
             HCLIP_RETURN_IF_ERROR(bind_norm(n.ln2_weight, n.ln2_bias, w, b.ln2));
@@ -598,6 +673,42 @@ class ModelLoader {
         HCLIP_RETURN_IF_ERROR(bind_norm(n.ln_post_weight, n.ln_post_bias, c.width, v.ln_post));
         HCLIP_RETURN_IF_ERROR(bind_blocks(n.block_prefix, c, v.blocks));
         return bind_projection(n.projection, c.width, m_.config_.embed_dim, v.projection);
+    }
+
+    // vit_base_mci_224: conv + BatchNorm twice (folded), a conv with a bias, then timm's ViT.
+    Status bind_conv_stem_vit() {
+        const VisionConfig& c = m_.config_.vision;
+        const std::string t = kConvStemVitPrefix;
+        ConvStemWeights& s = m_.conv_stem_;
+        int in = 3;
+        for (std::size_t i = 0; i < 3; ++i) {
+            const std::string p = t + "patch_embed.backbone." + std::to_string(i) + ".";
+            const int k = c.conv_stem.kernels[i], out = i < 2 ? c.conv_stem.hidden_widths[i] : c.width;
+            if (i < 2) {
+                HCLIP_RETURN_IF_ERROR(bind_conv_bn({.conv_weight = p + "conv.weight",
+                                                    .bn_weight = p + "bn.weight",
+                                                    .bn_bias = p + "bn.bias",
+                                                    .bn_running_mean = p + "bn.running_mean",
+                                                    .bn_running_var = p + "bn.running_var"},
+                                                   in, out, k, k, s.convs[i]));
+            } else {
+                HCLIP_ASSIGN_OR_RETURN(const float* w, tensor(p + "conv.weight", {out, in, k, k}));
+                HCLIP_ASSIGN_OR_RETURN(const float* b, tensor(p + "conv.bias", {out}));
+                const std::size_t count = static_cast<std::size_t>(out) * static_cast<std::size_t>(in * k * k);
+                RepKernel kernel = RepKernel::zeros(out, in, k);
+                add_conv(kernel, std::span<const float>(w, count),
+                         std::span<const float>(b, static_cast<std::size_t>(out)));
+                s.convs[i] = to_dense_conv(kernel, k);
+                release(w, count);
+            }
+            in = out;
+        }
+        VisionWeights& v = m_.vision_;
+        HCLIP_ASSIGN_OR_RETURN(v.class_embedding, tensor(t + "cls_token", {1, 1, c.width}));
+        HCLIP_ASSIGN_OR_RETURN(v.position_embedding, tensor(t + "pos_embed", {1, c.num_patches(), c.width}));
+        HCLIP_RETURN_IF_ERROR(bind_norm(t + "norm.weight", t + "norm.bias", c.width, v.ln_post));
+        HCLIP_RETURN_IF_ERROR(bind_blocks(t + "blocks.", c, v.blocks, /*timm_names=*/true));
+        return bind_linear(t + "head.weight", t + "head.bias", m_.config_.embed_dim, c.width, s.head);
     }
 
     // A BatchNorm statistic or parameter, with a message that says why it matters when it is missing.
@@ -707,6 +818,14 @@ class ModelLoader {
         }
         if (m_.config_.vision.kind == VisionKind::kFastVit) {
             HCLIP_RETURN_IF_ERROR(pack_fastvit());
+            return pack_text_projection();
+        }
+        if (m_.config_.vision.kind == VisionKind::kVitConvStem) {
+            for (FoldedConv& c : m_.conv_stem_.convs)
+                HCLIP_RETURN_IF_ERROR(pack_conv(c));
+            LinearWeights& h = m_.conv_stem_.head;
+            HCLIP_ASSIGN_OR_RETURN(h.packed, pack_matrix(h.weight, h.out, h.in, h.in, true));
+            if (h.packed != nullptr) h.weight = nullptr;
             return pack_text_projection();
         }
         VisionWeights& v = m_.vision_;
@@ -843,8 +962,8 @@ class ModelLoader {
 
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
-    std::string text_prefix_;    // "text." for CustomTextCLIP checkpoints
-    int fastvit_embed_dim_ = 0;  // the FastViT head's output width
+    std::string text_prefix_;  // "text." for CustomTextCLIP checkpoints
+    int timm_head_dim_ = 0;    // the FastViT head's output width
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

@@ -117,6 +117,64 @@ INSTANTIATE_TEST_SUITE_P(Published, FastVitGeometry,
                                            Published{"fastvit_mci2", {{4, 12, 24, 4}, {80, 160, 320, 640}}}),
                          [](const ::testing::TestParamInfo<Published>& p) { return std::string(p.param.timm_name); });
 
+// MobileCLIP-B / MobileCLIP2-B: a causal text tower (no_causal_mask false) beside the conv-stem ViT.
+TEST(ConvStemVitGeometry, VitBaseMci224LoadsAndRunsOneImage) {
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    rc::Writer w(43);
+    rc::add_vit_conv_stem_vision(w, kEmbed);
+    rc::add_text(w, kSmallText, kEmbed, "text.");
+    ASSERT_TRUE(w.write((dir.path() / "open_clip_model.safetensors").string()).ok());
+    std::ofstream(dir.path() / "open_clip_config.json")
+        << R"({"model_cfg": {"embed_dim": 512, "vision_cfg": {"timm_model_name": "vit_base_mci_224", "timm_pool": )"
+        << R"("token", "timm_proj": null, "image_size": 224}, "text_cfg": {"context_length": 77, "vocab_size": 49408,)"
+        << R"( "width": 64, "heads": 1, "layers": 1, "no_causal_mask": false}, "custom_text": true}})";
+    auto model = ClipModel::load(dir.path().string());
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    const ClipConfig& c = (*model)->config();
+    EXPECT_EQ(c.vision.kind, VisionKind::kVitConvStem);
+    EXPECT_EQ(c.vision.width, 768);
+    EXPECT_EQ(c.vision.layers, 12);
+    EXPECT_EQ(c.vision.heads, 12);
+    EXPECT_EQ(c.vision.mlp_width, 3072);
+    EXPECT_EQ(c.vision.patch_size, 16);
+    EXPECT_EQ(c.vision.image_size, 224);
+    EXPECT_EQ(c.vision.num_tokens(), 197);
+    EXPECT_EQ(c.vision.conv_stem.hidden_widths[0], 192);
+    EXPECT_EQ(c.vision.layer_norm_eps, 1e-6f);
+    EXPECT_TRUE(c.text.causal);
+
+    auto tower = make_image_tower(*model, 1);
+    std::mt19937 rng(4);
+    std::uniform_real_distribution<float> pixel(-1.0f, 1.0f);
+    std::vector<float> pixels(3u * 224u * 224u), out(kEmbed);
+    for (float& x : pixels)
+        x = pixel(rng);
+    const Status s = tower->encode(pixels, 1, out);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    double norm = 0.0;
+    for (float x : out) {
+        ASSERT_TRUE(std::isfinite(x));
+        norm += static_cast<double>(x) * static_cast<double>(x);
+    }
+    EXPECT_GT(norm, 0.0);
+}
+
+TEST(ConvStemVitGeometry, AnotherTimmNameIsRefused) {
+    const TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    rc::Writer w(44);
+    rc::add_vit_conv_stem_vision(w, kEmbed, /*layers=*/1);  // refused before the blocks are read
+    rc::add_text(w, kSmallText, kEmbed, "text.");
+    ASSERT_TRUE(w.write((dir.path() / "open_clip_model.safetensors").string()).ok());
+    std::ofstream(dir.path() / "open_clip_config.json")
+        << R"({"model_cfg": {"embed_dim": 512, "vision_cfg": {"timm_model_name": "vit_large_mci_224"},)"
+        << R"( "text_cfg": {"width": 64, "heads": 1, "layers": 1}, "custom_text": true}})";
+    const Status s = ClipModel::load(dir.path().string()).status();
+    EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.to_string();
+    EXPECT_NE(s.to_string().find("vit_large_mci_224"), std::string::npos) << s.to_string();
+}
+
 // The refusals need a valid model that differs in one thing; mci0's shapes with fewer blocks keep them quick.
 const rc::FastVitGeometry kMci0 = {{2, 6, 10, 2}, {64, 128, 256, 512}};
 

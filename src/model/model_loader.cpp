@@ -127,10 +127,13 @@ class ModelLoader {
                 auto fastvit = load_fastvit(m_.file_, m_.config_.vision.fastvit, m_.config_.embed_dim);
                 if (!fastvit.ok()) return fastvit.status();
                 m_.fastvit_ = std::move(fastvit).value();
-                // Every FastViT weight is a folded copy now; the F32/F16/BF16 check happened while reading.
+                // Every FastViT weight is a folded copy now (the F32/F16/BF16 check happened while reading): the
+                // mapped originals are not read again.
                 for (const TensorView& t : m_.file_.tensors()) {
-                    if (t.name.rfind(kFastVitPrefix, 0) == 0 && t.dtype != DType::kI64)
-                        dtypes_seen_.insert(std::string(dtype_name(t.dtype)));
+                    if (t.name.rfind(kFastVitPrefix, 0) != 0 || t.dtype == DType::kI64) continue;
+                    dtypes_seen_.insert(std::string(dtype_name(t.dtype)));
+                    if (t.dtype == DType::kF32)
+                        release(reinterpret_cast<const float*>(t.data.data()), static_cast<std::size_t>(t.numel()));
                 }
                 return {};
             }

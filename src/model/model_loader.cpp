@@ -168,7 +168,9 @@ class ModelLoader {
                                     "OpenCLIP names), nor '" +
                                     std::string(kResNetMarker) +
                                     "' (ResNet), nor 'vision_model.embeddings.patch_embedding.weight' (Hugging Face "
-                                    "names)");
+                                    "names), nor 'visual.trunk.stem.0.conv_kxk.0.conv.weight' (MobileCLIP's FastViT), "
+                                    "nor '" +
+                                    std::string(kConvStemMarker) + "' (MobileCLIP-B)");
         }
         return {};
     }

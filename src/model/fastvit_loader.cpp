@@ -334,7 +334,15 @@ Result<FastVitConfig> infer_fastvit(const SafetensorsFile& file, int& embed_dim)
         if (fc1.size() != 4) return invalid_argument("'" + p + "blocks.0.mlp.fc1.weight' is not a 1x1 convolution");
         s.mlp_width = static_cast<int>(fc1[0]);
         s.width = static_cast<int>(fc1[1]);
+        if (s.width <= 0 || s.mlp_width <= 0) {
+            return invalid_argument("'" + p + "blocks.0.mlp.fc1.weight' has shape " + shape_text(fc1));
+        }
         s.attention = r.has(p + "blocks.0.token_mixer.qkv.weight");
+        if (s.attention && s.width % FastVitConfig::kAttentionHeadWidth != 0) {
+            return invalid_argument("FastViT stage " + std::to_string(i) + " attends with width " +
+                                    std::to_string(s.width) + ", which is not a whole number of heads of " +
+                                    std::to_string(FastVitConfig::kAttentionHeadWidth));
+        }
         s.downsample =
             r.has(p + "downsample.proj.0.large_conv.conv.weight") || r.has(p + "downsample.proj.0.reparam_conv.weight");
         s.downsample_se = r.has(p + "downsample.proj.0.se.fc1.weight");
@@ -348,8 +356,8 @@ Result<FastVitConfig> infer_fastvit(const SafetensorsFile& file, int& embed_dim)
         c.stages.push_back(s);
     }
     HCLIP_ASSIGN_OR_RETURN(Shape final_conv, r.shape(mobileone_weight_name(r, t + "final_conv.")));
-    c.final_width = static_cast<int>(final_conv[0]);
-    if (final_conv.size() != 4 || c.final_width % prev != 0) {
+    c.final_width = final_conv.size() == 4 ? static_cast<int>(final_conv[0]) : 0;
+    if (c.final_width <= 0 || c.final_width % prev != 0) {
         return invalid_argument("the FastViT final convolution has shape " + shape_text(final_conv) +
                                 "; expected [a multiple of " + std::to_string(prev) + ", 1, 3, 3]");
     }

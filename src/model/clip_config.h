@@ -1,5 +1,5 @@
-// Architecture of a CLIP model (ViT, ResNet or FastViT image tower, transformer text tower), inferred from tensor
-// shapes plus the checkpoint's config file.
+// Architecture of a CLIP model (ViT, ResNet, FastViT or conv-stem ViT image tower, transformer text tower), inferred
+// from tensor shapes plus the checkpoint's config file.
 #pragma once
 
 #include <array>
@@ -44,9 +44,9 @@ struct FastVitStageConfig {
     int layers = 0;
     int width = 0;
     int mlp_width = 0;
-    bool attention = false;      // attention blocks (with a 7x7 conditional positional convolution) or RepMixer blocks
-    bool downsample = false;     // opens with a patch embedding (7x7 stride 2 + 1x1)
-    bool downsample_se = false;  // squeeze-excite in the patch embedding
+    bool attention = false;        // attention blocks, else RepMixer blocks
+    bool downsample = false;       // opens with a patch embedding (7x7 stride 2 + 1x1)
+    bool downsample_se = false;    // squeeze-excite in the patch embedding
     bool positional_conv = false;  // RepCPE before the blocks
 };
 

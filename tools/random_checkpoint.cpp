@@ -88,7 +88,116 @@ void conv_bn(Writer& w, const std::string& conv, const std::string& bn, int out,
     w.uniform(bn + "running_var", {out}, 0.5f, 1.5f);
 }
 
+// A BatchNorm alone (an identity branch, or the norm of an attention block).
+void batch_norm(Writer& w, const std::string& bn, int channels, float gain = 1.0f) {
+    w.normal(bn + "weight", {channels}, 0.1f * gain, gain);
+    w.normal(bn + "bias", {channels}, 0.05f);
+    w.normal(bn + "running_mean", {channels}, 0.1f);
+    w.uniform(bn + "running_var", {channels}, 0.5f, 1.5f);
+}
+
+// A MobileOneBlock's branches: conv_kxk.0 (+ conv_scale for kernels above 1) (+ identity when the shape is kept).
+void mobileone(Writer& w, const std::string& p, int out, int in_per_group, int k, bool scale, bool identity) {
+    conv_bn(w, p + "conv_kxk.0.conv.", p + "conv_kxk.0.bn.", out, in_per_group, k, 0.5f);
+    if (scale) conv_bn(w, p + "conv_scale.conv.", p + "conv_scale.bn.", out, in_per_group, 1, 0.5f);
+    if (identity) batch_norm(w, p + "identity.", out, 0.5f);
+}
+
+void squeeze_excite(Writer& w, const std::string& p, int channels, int reduced) {
+    w.normal(p + "fc1.weight", {reduced, channels, 1, 1}, 1.0f / std::sqrt(static_cast<float>(channels)));
+    w.normal(p + "fc1.bias", {reduced}, 0.02f);
+    w.normal(p + "fc2.weight", {channels, reduced, 1, 1}, 1.0f / std::sqrt(static_cast<float>(reduced)));
+    w.normal(p + "fc2.bias", {channels}, 0.02f);
+}
+
+void conv_mlp(Writer& w, const std::string& p, int width) {
+    conv_bn(w, p + "conv.conv.", p + "conv.bn.", width, 1, 7);
+    w.normal(p + "fc1.weight", {3 * width, width, 1, 1}, 1.0f / std::sqrt(static_cast<float>(width)));
+    w.normal(p + "fc1.bias", {3 * width}, 0.02f);
+    w.normal(p + "fc2.weight", {width, 3 * width, 1, 1}, 1.0f / std::sqrt(static_cast<float>(3 * width)));
+    w.normal(p + "fc2.bias", {width}, 0.02f);
+}
+
 }  // namespace
+
+void add_fastvit_vision(Writer& w, const FastVitGeometry& g, int embed_dim) {
+    const std::string t = "visual.trunk.";
+    const int w0 = g.widths[0];
+    mobileone(w, t + "stem.0.", w0, 3, 3, true, false);
+    mobileone(w, t + "stem.1.", w0, 1, 3, true, false);
+    mobileone(w, t + "stem.2.", w0, w0, 1, false, true);
+    int prev = w0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        const int width = g.widths[i];
+        const std::string p = t + "stages." + std::to_string(i) + ".";
+        if (i > 0) {
+            const std::string d = p + "downsample.proj.";
+            conv_bn(w, d + "0.large_conv.conv.", d + "0.large_conv.bn.", width, 1, 7);
+            conv_bn(w, d + "0.small_conv.conv.", d + "0.small_conv.bn.", width, 1, 3);
+            if (i >= 2) squeeze_excite(w, d + "0.se.", width, width / 4);
+            mobileone(w, d + "1.", width, width, 1, false, true);
+        }
+        if (i == 3) {
+            w.normal(p + "pos_emb.pos_enc.weight", {width, 1, 7, 7}, 0.05f);
+            w.normal(p + "pos_emb.pos_enc.bias", {width}, 0.02f);
+        }
+        for (int b = 0; b < g.layers[i]; ++b) {
+            const std::string bp = p + "blocks." + std::to_string(b) + ".";
+            if (i == 3) {
+                batch_norm(w, bp + "norm.", width);
+                w.normal(bp + "token_mixer.qkv.weight", {3 * width, width},
+                         1.0f / std::sqrt(static_cast<float>(width)));
+                w.normal(bp + "token_mixer.proj.weight", {width, width}, 1.0f / std::sqrt(static_cast<float>(width)));
+                w.normal(bp + "token_mixer.proj.bias", {width}, 0.02f);
+                w.normal(bp + "layer_scale_1.gamma", {width, 1, 1}, 0.02f, 0.1f);
+                w.normal(bp + "layer_scale_2.gamma", {width, 1, 1}, 0.02f, 0.1f);
+            } else {
+                mobileone(w, bp + "token_mixer.mixer.", width, 1, 3, true, true);
+                batch_norm(w, bp + "token_mixer.norm.identity.", width);
+                w.normal(bp + "token_mixer.layer_scale.gamma", {width, 1, 1}, 0.02f, 0.1f);
+                w.normal(bp + "layer_scale.gamma", {width, 1, 1}, 0.02f, 0.1f);
+            }
+            conv_mlp(w, bp + "mlp.", width);
+        }
+        prev = width;
+    }
+    mobileone(w, t + "final_conv.", 2 * prev, 1, 3, true, false);
+    squeeze_excite(w, t + "final_conv.se.", 2 * prev, 2 * prev / 16);
+    w.normal(t + "head.fc.weight", {embed_dim, 2 * prev}, 1.0f / std::sqrt(static_cast<float>(2 * prev)));
+    w.normal(t + "head.fc.bias", {embed_dim}, 0.02f);
+}
+
+void add_vit_conv_stem_vision(Writer& w, int embed_dim, int layers) {
+    const std::string t = "visual.trunk.";
+    const int width = 768, hidden = 192, grid = 14;
+    const std::string stem = t + "patch_embed.backbone.";
+    conv_bn(w, stem + "0.conv.", stem + "0.bn.", hidden, 3, 4);
+    conv_bn(w, stem + "1.conv.", stem + "1.bn.", hidden, hidden, 2);
+    w.normal(stem + "2.conv.weight", {width, hidden, 2, 2}, std::sqrt(1.0f / static_cast<float>(4 * hidden)));
+    w.normal(stem + "2.conv.bias", {width}, 0.02f);
+    w.normal(t + "cls_token", {1, 1, width}, 0.05f);
+    w.normal(t + "pos_embed", {1, grid * grid, width}, 0.05f);
+    const float s = 1.0f / std::sqrt(static_cast<float>(width));
+    for (int i = 0; i < layers; ++i) {
+        const std::string p = t + "blocks." + std::to_string(i) + ".";
+        w.normal(p + "norm1.weight", {width}, 0.02f, 1.0f);
+        w.normal(p + "norm1.bias", {width}, 0.02f);
+        w.normal(p + "attn.qkv.weight", {3 * width, width}, s);
+        w.normal(p + "attn.qkv.bias", {3 * width}, 0.02f);
+        w.normal(p + "attn.proj.weight", {width, width}, s);
+        w.normal(p + "attn.proj.bias", {width}, 0.02f);
+        w.normal(p + "norm2.weight", {width}, 0.02f, 1.0f);
+        w.normal(p + "norm2.bias", {width}, 0.02f);
+        w.normal(p + "mlp.fc1.weight", {4 * width, width}, s);
+        w.normal(p + "mlp.fc1.bias", {4 * width}, 0.02f);
+        w.normal(p + "mlp.fc2.weight", {width, 4 * width}, s * 0.5f);
+        w.normal(p + "mlp.fc2.bias", {width}, 0.02f);
+    }
+    w.normal(t + "norm.weight", {width}, 0.02f, 1.0f);
+    w.normal(t + "norm.bias", {width}, 0.02f);
+    w.normal(t + "head.weight", {embed_dim, width}, s);
+    w.normal(t + "head.bias", {embed_dim}, 0.02f);
+}
 
 void add_resnet_vision(Writer& w, const ResNetGeometry& g, int embed_dim) {
     const int width = g.width;
@@ -120,14 +229,14 @@ void add_resnet_vision(Writer& w, const ResNetGeometry& g, int embed_dim) {
     w.normal("visual.attnpool.c_proj.bias", {embed_dim}, 0.02f);
 }
 
-void add_text(Writer& w, const TextGeometry& g, int embed_dim) {
+void add_text(Writer& w, const TextGeometry& g, int embed_dim, const std::string& prefix) {
     const int tw = g.width;
-    w.normal("token_embedding.weight", {49408, tw}, 0.02f);
-    w.normal("positional_embedding", {77, tw}, 0.01f);
-    add_transformer_blocks(w, "transformer.resblocks.", g.layers, tw);
-    w.normal("ln_final.weight", {tw}, 0.02f, 1.0f);
-    w.normal("ln_final.bias", {tw}, 0.02f);
-    w.normal("text_projection", {tw, embed_dim}, 1.0f / std::sqrt(static_cast<float>(tw)));
+    w.normal(prefix + "token_embedding.weight", {49408, tw}, 0.02f);
+    w.normal(prefix + "positional_embedding", {77, tw}, 0.01f);
+    add_transformer_blocks(w, prefix + "transformer.resblocks.", g.layers, tw);
+    w.normal(prefix + "ln_final.weight", {tw}, 0.02f, 1.0f);
+    w.normal(prefix + "ln_final.bias", {tw}, 0.02f);
+    w.normal(prefix + "text_projection", {tw, embed_dim}, 1.0f / std::sqrt(static_cast<float>(tw)));
     w.normal("logit_scale", {}, 0.0f, std::log(100.0f));
 }
 

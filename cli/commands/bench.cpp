@@ -191,8 +191,8 @@ int run_bench(const Argv& argv) {
     }
 
     // Peak: a large square product, and the tower's own typical GEMM shape (a ViT MLP layer at the configured
-    // batch; a ResNet's first-stage 3x3 convolution as im2col, one image), through the plain GEMM and, where there
-    // is one, the packed one.
+    // batch; a ResNet's first-stage 3x3 convolution as im2col, one image; a FastViT's first-stage MLP, one image),
+    // through the plain GEMM and, where there is one, the packed one.
     const int peak_iters = std::max(3, n / 2);
     int tower_m = cfg.vision.num_tokens() * batch, tower_n = cfg.vision.mlp_width, tower_k = cfg.vision.width;
     if (cfg.vision.kind == VisionKind::kResNet) {
@@ -200,6 +200,11 @@ int run_bench(const Argv& argv) {
         tower_m = grid * grid;
         tower_n = cfg.vision.width;
         tower_k = 9 * cfg.vision.width;
+    } else if (cfg.vision.kind == VisionKind::kFastVit) {  // the first stage's MLP expansion, one image
+        const int grid = cfg.vision.image_size / 4;
+        tower_m = grid * grid;
+        tower_n = cfg.vision.fastvit.stages.front().mlp_width;
+        tower_k = cfg.vision.fastvit.stages.front().width;
     }
     double peak = 0.0;
     std::string peak_detail;

@@ -62,10 +62,7 @@ bool print_request_profile(server::ClipService& service, const RequestProfileOpt
     const int s = engine.image_size();
     std::vector<std::uint8_t> rgb(static_cast<std::size_t>(s) * static_cast<std::size_t>(s) * 3u);
     std::vector<float> chw(rgb.size());
-    PreprocessSpec spec;
-    spec.image_size = s;
-    spec.mean = engine.model().config().image_mean;
-    spec.std = engine.model().config().image_std;
+    const PreprocessSpec spec = engine.model().config().preprocess_spec();
     const auto d = static_cast<std::size_t>(engine.embed_dim());
     std::vector<float> image_embedding(d, 1.0f), text_embeddings(d * prompts.size(), 0.5f);
     l2_normalize_rows(image_embedding, d);
@@ -117,7 +114,9 @@ bool print_request_profile(server::ClipService& service, const RequestProfileOpt
              return r.ok();
          },
          {}},
-        {"resize + centre crop (Pillow BICUBIC)", [&] { return resize_crop_to_rgb8(decoded, s, rgb).ok(); }, {}},
+        {"resize + centre crop (the model's Pillow filter)",
+         [&] { return resize_crop_to_rgb8(decoded, spec, rgb).ok(); },
+         {}},
         {"image tower, batch 1 (normalization included)",
          [&] {
              o.tower(rgb);

@@ -28,15 +28,15 @@ TowerTensorNames vision_tensor_names(CheckpointLayout layout) {
     return n;
 }
 
-TowerTensorNames text_tensor_names(CheckpointLayout layout) {
+TowerTensorNames text_tensor_names(CheckpointLayout layout, const std::string& prefix) {
     TowerTensorNames n;
     if (layout == CheckpointLayout::kOpenAI) {
-        n.block_prefix = "transformer.resblocks.";
-        n.token_embedding = "token_embedding.weight";
-        n.position_embedding = "positional_embedding";
-        n.ln_post_weight = "ln_final.weight";
-        n.ln_post_bias = "ln_final.bias";
-        n.projection = "text_projection";
+        n.block_prefix = prefix + "transformer.resblocks.";
+        n.token_embedding = prefix + "token_embedding.weight";
+        n.position_embedding = prefix + "positional_embedding";
+        n.ln_post_weight = prefix + "ln_final.weight";
+        n.ln_post_bias = prefix + "ln_final.bias";
+        n.projection = prefix + "text_projection";
     } else {
         n.block_prefix = "text_model.encoder.layers.";
         n.token_embedding = "text_model.embeddings.token_embedding.weight";
@@ -45,6 +45,24 @@ TowerTensorNames text_tensor_names(CheckpointLayout layout) {
         n.ln_post_bias = "text_model.final_layer_norm.bias";
         n.projection = "text_projection.weight";
     }
+    return n;
+}
+
+BlockTensorNames timm_vit_block_names(const std::string& block_prefix, int index) {
+    const std::string p = block_prefix + std::to_string(index) + ".";
+    BlockTensorNames n;
+    n.ln1_weight = p + "norm1.weight";
+    n.ln1_bias = p + "norm1.bias";
+    n.ln2_weight = p + "norm2.weight";
+    n.ln2_bias = p + "norm2.bias";
+    n.in_proj_weight = p + "attn.qkv.weight";
+    n.in_proj_bias = p + "attn.qkv.bias";
+    n.out_weight = p + "attn.proj.weight";
+    n.out_bias = p + "attn.proj.bias";
+    n.fc1_weight = p + "mlp.fc1.weight";
+    n.fc1_bias = p + "mlp.fc1.bias";
+    n.fc2_weight = p + "mlp.fc2.weight";
+    n.fc2_bias = p + "mlp.fc2.bias";
     return n;
 }
 

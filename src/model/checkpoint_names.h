@@ -27,8 +27,14 @@ struct TowerTensorNames {
 };
 
 TowerTensorNames vision_tensor_names(CheckpointLayout layout);
-TowerTensorNames text_tensor_names(CheckpointLayout layout);
+// `prefix`: "text." for OpenCLIP's CustomTextCLIP (MobileCLIP), whose text tower is a module of its own.
+TowerTensorNames text_tensor_names(CheckpointLayout layout, const std::string& prefix = "");
 BlockTensorNames block_tensor_names(CheckpointLayout layout, const std::string& block_prefix, int index);
+// timm's VisionTransformer blocks (norm1, attn.qkv fused like OpenAI's in_proj, attn.proj, norm2, mlp.fc1/fc2).
+BlockTensorNames timm_vit_block_names(const std::string& block_prefix, int index);
+// timm's vit_base_mci_224 inside OpenCLIP's TimmModel.
+inline constexpr const char* kConvStemVitPrefix = "visual.trunk.";
+inline constexpr const char* kConvStemMarker = "visual.trunk.patch_embed.backbone.0.conv.weight";
 
 // ModifiedResNet: OpenAI and OpenCLIP name it alike ("visual.layer1.0.conv1.weight", "visual.attnpool.q_proj.weight").
 inline constexpr const char* kResNetMarker = "visual.layer1.0.conv1.weight";

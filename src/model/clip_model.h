@@ -1,5 +1,5 @@
-// An immutable, loaded CLIP model (ViT or ResNet image tower): configuration plus weight views. Loaded once and shared
-// read-only by every session (worker); sessions own all mutable scratch memory.
+// An immutable, loaded CLIP model (ViT, ResNet or FastViT image tower): configuration plus weight views. Loaded once
+// and shared read-only by every session (worker); sessions own all mutable scratch memory.
 #pragma once
 
 #include <memory>
@@ -11,6 +11,8 @@
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
+#include "model/conv_stem_weights.h"
+#include "model/fastvit_weights.h"
 #include "model/resnet_weights.h"
 #include "model/weight_storage.h"
 
@@ -35,9 +37,13 @@ class ClipModel {
     static Result<std::shared_ptr<const ClipModel>> load(const std::string& path, const ModelOptions& options = {});
 
     const ClipConfig& config() const { return config_; }
-    // The image tower's weights: vision() for config().vision.kind == kVit, resnet() for kResNet.
+    // The image tower's weights: vision() for config().vision.kind == kVit, resnet() for kResNet, fastvit() for
+    // kFastVit.
     const VisionWeights& vision() const { return vision_; }
     const ResNetWeights& resnet() const { return resnet_; }
+    const FastVitWeights& fastvit() const { return fastvit_; }
+    // kVitConvStem: vision() holds the transformer, conv_stem() the stem and the head.
+    const ConvStemWeights& conv_stem() const { return conv_stem_; }
     const TextWeights& text() const { return text_; }
     const std::string& weights_path() const { return weights_path_; }
     const std::string& model_dir() const { return model_dir_; }
@@ -63,6 +69,8 @@ class ClipModel {
     ClipConfig config_;
     VisionWeights vision_;
     ResNetWeights resnet_;
+    FastVitWeights fastvit_;
+    ConvStemWeights conv_stem_;
     TextWeights text_;
     SafetensorsFile file_;
     std::vector<std::vector<float>> converted_;

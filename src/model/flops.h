@@ -1,6 +1,8 @@
 // Floating-point operations of one tower pass (multiply-add = 2), for reporting achieved GFLOP/s.
 #pragma once
 
+#include <cmath>
+
 #include "model/clip_config.h"
 
 namespace hclip {
@@ -46,14 +48,39 @@ inline double resnet_vision_flops(const ClipConfig& c) {
            + 2.0 * cw * c.embed_dim;    // c_proj
 }
 
+// FastViT: every convolution (grouped ones at their real cost), the attention stages' products, the head.
+inline double fastvit_vision_flops(const ClipConfig& c) {
+    const FastVitConfig& f = c.vision.fastvit;
+    double h = c.vision.image_size / 2, flops = 2.0 * h * h * 27.0 * f.stem_width;  // 3x3 stride 2
+    h /= 2;
+    flops += 2.0 * h * h * (9.0 * f.stem_width + static_cast<double>(f.stem_width) * f.stem_width);
+    double width = f.stem_width;
+    for (const FastVitStageConfig& s : f.stages) {
+        if (s.downsample) {
+            h = std::floor((h - 1) / 2) + 1;
+            width = s.width;
+            flops += 2.0 * h * h * (49.0 * width + width * width);
+        }
+        if (s.positional_conv) flops += 2.0 * h * h * 49.0 * width;
+        const double mlp = 2.0 * h * h * (49.0 * width + 2.0 * width * s.mlp_width);
+        const double mixer = s.attention ? 2.0 * h * h * 4.0 * width * width + 2.0 * 2.0 * h * h * h * h * width
+                                         : 2.0 * h * h * 9.0 * width;
+        flops += s.layers * (mlp + mixer);
+    }
+    return flops + 2.0 * h * h * 9.0 * f.final_width + 2.0 * f.final_width * c.embed_dim;
+}
+
 inline double vision_flops(const ClipConfig& c) {
     if (c.vision.kind == VisionKind::kResNet) return resnet_vision_flops(c);
+    if (c.vision.kind == VisionKind::kFastVit) return fastvit_vision_flops(c);
     const VisionConfig& v = c.vision;
     const double patch = 2.0 * v.num_patches() * 3.0 * v.patch_size * v.patch_size * v.width;
     return patch + transformer_flops(v, v.num_tokens()) + 2.0 * v.width * c.embed_dim;
 }
 
+// A non-causal text tower always computes its whole context, whatever the text's length.
 inline double text_flops(const ClipConfig& c, int tokens) {
+    if (!c.text.causal) tokens = c.text.context_length;
     return transformer_flops(c.text, tokens) + 2.0 * c.text.width * c.embed_dim;
 }
 

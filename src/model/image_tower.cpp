@@ -1,5 +1,7 @@
 #include "model/image_tower.h"
 
+#include "model/conv_stem_vit_tower.h"
+#include "model/fastvit_tower.h"
 #include "model/resnet_tower.h"
 #include "model/vision_tower.h"
 
@@ -8,6 +10,12 @@ namespace hclip {
 std::unique_ptr<ImageTower> make_image_tower(std::shared_ptr<const ClipModel> model, int max_batch) {
     if (model->config().vision.kind == VisionKind::kResNet) {
         return std::make_unique<ResNetTower>(std::move(model), max_batch);
+    }
+    if (model->config().vision.kind == VisionKind::kFastVit) {
+        return std::make_unique<FastVitTower>(std::move(model), max_batch);
+    }
+    if (model->config().vision.kind == VisionKind::kVitConvStem) {
+        return std::make_unique<ConvStemVitTower>(std::move(model), max_batch);
     }
     return std::make_unique<VisionTower>(std::move(model), max_batch);
 }

@@ -29,7 +29,7 @@ class ImageTower {
 
 std::unique_ptr<ImageTower> make_image_tower(std::shared_ptr<const ClipModel> model, int max_batch);
 
-// The size check both families share.
+// The size check every family shares.
 Status check_image_tower_io(const ClipConfig& cfg, std::size_t pixels, int batch, std::size_t out);
 
 }  // namespace hclip

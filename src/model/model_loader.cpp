@@ -20,6 +20,8 @@
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
 #include "model/preprocess_config.h"
+#include "model/fastvit_loader.h"
+#include "model/mobileone_fold.h"
 
 namespace hclip {
 
@@ -91,7 +93,7 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(m_.file_, SafetensorsFile::open(m_.weights_path_));
         HCLIP_RETURN_IF_ERROR(detect_layout());
         HCLIP_RETURN_IF_ERROR(infer_config());
-        HCLIP_RETURN_IF_ERROR(m_.config_.vision.kind == VisionKind::kResNet ? bind_resnet() : bind_vision());
+        HCLIP_RETURN_IF_ERROR(bind_image_tower());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
         m_.weight_storage_ = options.weights;
@@ -122,9 +124,43 @@ class ModelLoader {
                          "checkpoints)");
     }
 
+    Status bind_image_tower() {
+        switch (m_.config_.vision.kind) {
+            case VisionKind::kResNet:
+                return bind_resnet();
+            case VisionKind::kFastVit: {
+                auto fastvit = load_fastvit(m_.file_, m_.config_.vision.fastvit, m_.config_.embed_dim);
+                if (!fastvit.ok()) return fastvit.status();
+                m_.fastvit_ = std::move(fastvit).value();
+                // Every FastViT weight is a folded copy now (the F32/F16/BF16 check happened while reading): the
+                // mapped originals are not read again.
+                for (const TensorView& t : m_.file_.tensors()) {
+                    if (t.name.rfind(kFastVitPrefix, 0) != 0 || t.dtype == DType::kI64) continue;
+                    dtypes_seen_.insert(std::string(dtype_name(t.dtype)));
+                    if (t.dtype == DType::kF32)
+                        release(reinterpret_cast<const float*>(t.data.data()), static_cast<std::size_t>(t.numel()));
+                }
+                return {};
+            }
+            case VisionKind::kVitConvStem:
+                return bind_conv_stem_vit();
+            case VisionKind::kVit:
+                break;
+        }
+        return bind_vision();
+    }
+
     Status detect_layout() {
         const auto& f = m_.file_;
-        if (f.find(kResNetMarker) != nullptr) {
+        // OpenCLIP's CustomTextCLIP (MobileCLIP) keeps the text tower under "text.".
+        if (f.find("text.token_embedding.weight") != nullptr) text_prefix_ = "text.";
+        if (is_fastvit_checkpoint(f)) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+            m_.config_.vision.kind = VisionKind::kFastVit;
+        } else if (f.find(kConvStemMarker) != nullptr) {
+            m_.config_.layout = CheckpointLayout::kOpenAI;
+            m_.config_.vision.kind = VisionKind::kVitConvStem;
+        } else if (f.find(kResNetMarker) != nullptr) {
             m_.config_.layout = CheckpointLayout::kOpenAI;
             m_.config_.vision.kind = VisionKind::kResNet;
         } else if (f.find("visual.conv1.weight") != nullptr) {
@@ -137,7 +173,9 @@ class ModelLoader {
                                     "OpenCLIP names), nor '" +
                                     std::string(kResNetMarker) +
                                     "' (ResNet), nor 'vision_model.embeddings.patch_embedding.weight' (Hugging Face "
-                                    "names)");
+                                    "names), nor 'visual.trunk.stem.0.conv_kxk.0.conv.weight' (MobileCLIP's FastViT), "
+                                    "nor '" +
+                                    std::string(kConvStemMarker) + "' (MobileCLIP-B)");
         }
         return {};
     }
@@ -183,11 +221,11 @@ class ModelLoader {
         HCLIP_ASSIGN_OR_RETURN(auto pp_json, read_json_if_present(dir / "preprocessor_config.json"));
 
         ClipConfig& c = m_.config_;
-        const TowerTensorNames tn = text_tensor_names(c.layout);
+        const TowerTensorNames tn = text_tensor_names(c.layout, text_prefix_);
         const BlockTensorNames tb = block_tensor_names(c.layout, tn.block_prefix, 0);
 
         // Everything that tensor shapes determine.
-        HCLIP_RETURN_IF_ERROR(c.vision.kind == VisionKind::kResNet ? infer_resnet() : infer_vit());
+        HCLIP_RETURN_IF_ERROR(infer_image_tower());
         HCLIP_ASSIGN_OR_RETURN(Shape tok, shape_with_rank(tn.token_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tpos, shape_with_rank(tn.position_embedding, 2));
         HCLIP_ASSIGN_OR_RETURN(Shape tfc1, shape_with_rank(tb.fc1_weight, 2));
@@ -202,6 +240,11 @@ class ModelLoader {
         if (c.vision.layers == 0 || c.text.layers == 0) {
             return invalid_argument("'" + m_.weights_path_ + "' has no transformer blocks");
         }
+        if (timm_head_dim_ != 0 && timm_head_dim_ != c.embed_dim) {
+            return invalid_argument("the timm image tower's head gives image embeddings of " +
+                                    std::to_string(timm_head_dim_) + " but text_projection gives " +
+                                    std::to_string(c.embed_dim));
+        }
         if (c.vision.kind == VisionKind::kResNet) {
             HCLIP_ASSIGN_OR_RETURN(Shape c_proj, shape_with_rank(std::string(kAttnPoolPrefix) + "c_proj.weight", 2));
             if (c_proj[0] != c.embed_dim) {
@@ -215,6 +258,12 @@ class ModelLoader {
         // QuickGELU.
         c.vision.heads = (c.vision.kind == VisionKind::kResNet ? c.vision.attnpool_width() : c.vision.width) / 64;
         c.text.heads = c.text.width / 64;
+        if (c.vision.kind == VisionKind::kFastVit) {
+            // Only OpenCLIP publishes FastViT CLIP models, and its default activation is GELU.
+            c.text.activation = Activation::kGelu;
+            c.vision.heads = c.vision.width / FastVitConfig::kAttentionHeadWidth;
+        }
+        if (c.vision.kind == VisionKind::kVitConvStem) c.text.activation = Activation::kGelu;  // as for FastViT
         if (c.layout == CheckpointLayout::kHuggingFace) {
             if (!hf_json) {
                 return not_found("'" + m_.model_dir_ +
@@ -263,6 +312,67 @@ class ModelLoader {
         v.image_size = grid * v.patch_size;
         v.mlp_width = static_cast<int>(vfc1[0]);
         v.layers = count_blocks(vn.block_prefix);
+        return {};
+    }
+
+    Status infer_image_tower() {
+        switch (m_.config_.vision.kind) {
+            case VisionKind::kResNet:
+                return infer_resnet();
+            case VisionKind::kFastVit:
+                return infer_fastvit_config();
+            case VisionKind::kVitConvStem:
+                return infer_conv_stem_vit();
+            case VisionKind::kVit:
+                break;
+        }
+        return infer_vit();
+    }
+
+    // timm's vit_base_mci_224: the stem's widths and kernels from its three convolutions, the transformer from the
+    // blocks, the grid from the positional embedding (patches only: no class position), head width 64 as ViT-B.
+    Status infer_conv_stem_vit() {
+        VisionConfig& v = m_.config_.vision;
+        const std::string t = kConvStemVitPrefix;
+        std::array<Shape, 3> convs;
+        int in = 3;
+        for (std::size_t i = 0; i < 3; ++i) {
+            const std::string name = t + "patch_embed.backbone." + std::to_string(i) + ".conv.weight";
+            HCLIP_ASSIGN_OR_RETURN(convs[i], shape_with_rank(name, 4));
+            if (convs[i][1] != in || convs[i][2] != convs[i][3]) {
+                return invalid_argument("'" + name + "' has shape " + shape_string(convs[i]) + "; expected [out, " +
+                                        std::to_string(in) + ", k, k]");
+            }
+            in = static_cast<int>(convs[i][0]);
+            v.conv_stem.kernels[i] = static_cast<int>(convs[i][2]);
+        }
+        v.conv_stem.hidden_widths = {static_cast<int>(convs[0][0]), static_cast<int>(convs[1][0])};
+        v.width = static_cast<int>(convs[2][0]);
+        v.patch_size = v.conv_stem.kernels[0] * v.conv_stem.kernels[1] * v.conv_stem.kernels[2];
+        HCLIP_ASSIGN_OR_RETURN(Shape pos, shape_with_rank(t + "pos_embed", 3));
+        HCLIP_ASSIGN_OR_RETURN(const int grid, square_grid(pos[1] + 1, "'" + t + "pos_embed'"));
+        v.image_size = grid * v.patch_size;
+        HCLIP_ASSIGN_OR_RETURN(Shape fc1, shape_with_rank(t + "blocks.0.mlp.fc1.weight", 2));
+        v.mlp_width = static_cast<int>(fc1[0]);
+        v.layers = count_blocks(t + "blocks.");
+        v.activation = Activation::kGelu;
+        v.layer_norm_eps = 1e-6f;  // timm's VisionTransformer LayerNorm
+        HCLIP_ASSIGN_OR_RETURN(Shape head, shape_with_rank(t + "head.weight", 2));
+        timm_head_dim_ = static_cast<int>(head[0]);
+        return {};
+    }
+
+    // FastViT: stages, widths and which stages attend from the tensors; the resolution from the config (256 px, timm's
+    // default for the fastvit_mci models, when there is none): the network is convolutional, its tensors do not say.
+    Status infer_fastvit_config() {
+        VisionConfig& v = m_.config_.vision;
+        HCLIP_ASSIGN_OR_RETURN(v.fastvit, infer_fastvit(m_.file_, timm_head_dim_));
+        v.width = v.fastvit.stages.back().width;
+        v.layers = 0;
+        for (const FastVitStageConfig& s : v.fastvit.stages)
+            v.layers += s.layers;
+        v.image_size = 256;
+        v.activation = Activation::kGelu;
         return {};
     }
 
@@ -353,6 +463,10 @@ class ModelLoader {
         if (const Json* v = json_object(*model_cfg, "vision_cfg");
             v != nullptr && c.vision.kind == VisionKind::kResNet) {
             HCLIP_RETURN_IF_ERROR(apply_open_clip_resnet_cfg(*v));
+        } else if (v != nullptr && c.vision.kind == VisionKind::kFastVit) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_timm_cfg(*v));
+        } else if (v != nullptr && c.vision.kind == VisionKind::kVitConvStem) {
+            HCLIP_RETURN_IF_ERROR(apply_open_clip_conv_stem_cfg(*v));
         } else if (v != nullptr) {
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.width", json_int(*v, "width"), c.vision.width));
             HCLIP_RETURN_IF_ERROR(check_agrees("vision_cfg.layers", json_int(*v, "layers"), c.vision.layers));
@@ -376,8 +490,65 @@ class ModelLoader {
             HCLIP_RETURN_IF_ERROR(
                 check_agrees("text_cfg.context_length", json_int(*t, "context_length"), c.text.context_length));
             c.text.heads = json_int(*t, "heads").value_or(8);  // OpenCLIP's CLIPTextCfg default
+            if (auto it = t->find("no_causal_mask"); it != t->end()) {
+                if (!it->is_boolean())
+                    return invalid_argument("open_clip_config.json text_cfg.no_causal_mask must be true or false");
+                c.text.causal = !it->get<bool>();
+            }
+        }
+        const bool custom_text = model_cfg->value("custom_text", false);
+        if (custom_text != !text_prefix_.empty()) {
+            return invalid_argument(custom_text ? "open_clip_config.json says custom_text but the checkpoint has no "
+                                                  "'text.token_embedding.weight' (CustomTextCLIP's text tower)"
+                                                : "the checkpoint's text tower is under 'text.' (CustomTextCLIP) but "
+                                                  "open_clip_config.json does not say custom_text");
         }
         return {};
+    }
+
+    // OpenCLIP's timm vision_cfg: the timm model must be one whose geometry the tensors have; the resolution is the
+    // config's.
+    Status apply_open_clip_timm_cfg(const Json& v) {
+        VisionConfig& c = m_.config_.vision;
+        const std::optional<std::string> name = json_string(v, "timm_model_name");
+        if (!name)
+            return invalid_argument("open_clip_config.json vision_cfg has no timm_model_name for a FastViT checkpoint");
+        HCLIP_RETURN_IF_ERROR(check_fastvit_name(c.fastvit, *name));
+        c.fastvit.timm_name = *name;
+        for (const char* key : {"timm_pool", "timm_proj"}) {
+            const auto it = v.find(key);
+            const bool expected =
+                it == v.end() || it->is_null() ||
+                (std::string(key) == "timm_pool" && it->is_string() && it->get<std::string>() == "avg");
+            if (!expected) {
+                return unsupported(std::string("open_clip_config.json vision_cfg.") + key + " is " + it->dump() +
+                                   "; FastViT towers are supported with timm_pool \"avg\" and no timm_proj");
+            }
+        }
+        if (auto size = json_int(v, "image_size")) {
+            if (*size < 32) return invalid_argument("open_clip_config.json vision_cfg.image_size must be at least 32");
+            c.image_size = *size;
+        }
+        return {};
+    }
+
+    // MobileCLIP-B's vision_cfg: timm's vit_base_mci_224, class-token pooling, the tensors' resolution.
+    Status apply_open_clip_conv_stem_cfg(const Json& v) {
+        const std::optional<std::string> name = json_string(v, "timm_model_name");
+        if (name != "vit_base_mci_224") {
+            return unsupported("open_clip_config.json vision_cfg.timm_model_name is '" + name.value_or("") +
+                               "' but the checkpoint has the convolutional-stem ViT of vit_base_mci_224 ('" +
+                               std::string(kConvStemMarker) + "')");
+        }
+        if (const auto pool = json_string(v, "timm_pool"); pool && *pool != "token") {
+            return unsupported("open_clip_config.json vision_cfg.timm_pool is '" + *pool +
+                               "'; vit_base_mci_224 is supported with class-token pooling (\"token\")");
+        }
+        if (auto it = v.find("timm_proj"); it != v.end() && !it->is_null()) {
+            return unsupported("open_clip_config.json vision_cfg.timm_proj is " + it->dump() +
+                               "; vit_base_mci_224 is supported with its own head as the projection (null)");
+        }
+        return check_agrees("vision_cfg.image_size", json_int(v, "image_size"), m_.config_.vision.image_size);
     }
 
     // OpenCLIP's ResNet vision_cfg: layers is a list of four; heads = width * 32 / head_width.
@@ -439,11 +610,13 @@ class ModelLoader {
         return {};
     }
 
-    Status bind_blocks(const std::string& prefix, const TransformerConfig& cfg, std::vector<BlockWeights>& blocks) {
+    Status bind_blocks(const std::string& prefix, const TransformerConfig& cfg, std::vector<BlockWeights>& blocks,
+                       bool timm_names = false) {
         const int w = cfg.width;
         blocks.resize(static_cast<std::size_t>(cfg.layers));
         for (int i = 0; i < cfg.layers; ++i) {
-            const BlockTensorNames n = block_tensor_names(m_.config_.layout, prefix, i);
+            const BlockTensorNames n =
+                timm_names ? timm_vit_block_names(prefix, i) : block_tensor_names(m_.config_.layout, prefix, i);
             BlockWeights& b = blocks[static_cast<std::size_t>(i)];
             HCLIP_RETURN_IF_ERROR(bind_norm(n.ln1_weight, n.ln1_bias, w, b.ln1));
             HCLIP_RETURN_IF_ERROR(bind_norm(n.ln2_weight, n.ln2_bias, w, b.ln2));
@@ -487,6 +660,42 @@ class ModelLoader {
         HCLIP_RETURN_IF_ERROR(bind_norm(n.ln_post_weight, n.ln_post_bias, c.width, v.ln_post));
         HCLIP_RETURN_IF_ERROR(bind_blocks(n.block_prefix, c, v.blocks));
         return bind_projection(n.projection, c.width, m_.config_.embed_dim, v.projection);
+    }
+
+    // vit_base_mci_224: conv + BatchNorm twice (folded), a conv with a bias, then timm's ViT.
+    Status bind_conv_stem_vit() {
+        const VisionConfig& c = m_.config_.vision;
+        const std::string t = kConvStemVitPrefix;
+        ConvStemWeights& s = m_.conv_stem_;
+        int in = 3;
+        for (std::size_t i = 0; i < 3; ++i) {
+            const std::string p = t + "patch_embed.backbone." + std::to_string(i) + ".";
+            const int k = c.conv_stem.kernels[i], out = i < 2 ? c.conv_stem.hidden_widths[i] : c.width;
+            if (i < 2) {
+                HCLIP_RETURN_IF_ERROR(bind_conv_bn({.conv_weight = p + "conv.weight",
+                                                    .bn_weight = p + "bn.weight",
+                                                    .bn_bias = p + "bn.bias",
+                                                    .bn_running_mean = p + "bn.running_mean",
+                                                    .bn_running_var = p + "bn.running_var"},
+                                                   in, out, k, k, s.convs[i]));
+            } else {
+                HCLIP_ASSIGN_OR_RETURN(const float* w, tensor(p + "conv.weight", {out, in, k, k}));
+                HCLIP_ASSIGN_OR_RETURN(const float* b, tensor(p + "conv.bias", {out}));
+                const std::size_t count = static_cast<std::size_t>(out) * static_cast<std::size_t>(in * k * k);
+                RepKernel kernel = RepKernel::zeros(out, in, k);
+                add_conv(kernel, std::span<const float>(w, count),
+                         std::span<const float>(b, static_cast<std::size_t>(out)));
+                s.convs[i] = to_dense_conv(kernel, k);
+                release(w, count);
+            }
+            in = out;
+        }
+        VisionWeights& v = m_.vision_;
+        HCLIP_ASSIGN_OR_RETURN(v.class_embedding, tensor(t + "cls_token", {1, 1, c.width}));
+        HCLIP_ASSIGN_OR_RETURN(v.position_embedding, tensor(t + "pos_embed", {1, c.num_patches(), c.width}));
+        HCLIP_RETURN_IF_ERROR(bind_norm(t + "norm.weight", t + "norm.bias", c.width, v.ln_post));
+        HCLIP_RETURN_IF_ERROR(bind_blocks(t + "blocks.", c, v.blocks, /*timm_names=*/true));
+        return bind_linear(t + "head.weight", t + "head.bias", m_.config_.embed_dim, c.width, s.head);
     }
 
     // A BatchNorm statistic or parameter, with a message that says why it matters when it is missing.
@@ -562,7 +771,7 @@ class ModelLoader {
 
     Status bind_text() {
         const TextConfig& c = m_.config_.text;
-        const TowerTensorNames n = text_tensor_names(m_.config_.layout);
+        const TowerTensorNames n = text_tensor_names(m_.config_.layout, text_prefix_);
         TextWeights& t = m_.text_;
         HCLIP_ASSIGN_OR_RETURN(t.token_embedding, tensor(n.token_embedding, {c.vocab_size, c.width}));
         HCLIP_ASSIGN_OR_RETURN(t.position_embedding, tensor(n.position_embedding, {c.context_length, c.width}));
@@ -697,6 +906,18 @@ class ModelLoader {
             HCLIP_RETURN_IF_ERROR(pack_resnet());
             return pack_text_projection();
         }
+        if (m_.config_.vision.kind == VisionKind::kFastVit) {
+            HCLIP_RETURN_IF_ERROR(pack_fastvit());
+            return pack_text_projection();
+        }
+        if (m_.config_.vision.kind == VisionKind::kVitConvStem) {
+            for (FoldedConv& c : m_.conv_stem_.convs)
+                HCLIP_RETURN_IF_ERROR(pack_conv(c));
+            LinearWeights& h = m_.conv_stem_.head;
+            HCLIP_ASSIGN_OR_RETURN(h.packed, pack_matrix(h.weight, h.out, h.in, h.in, true));
+            if (h.packed != nullptr) h.weight = nullptr;
+            return pack_text_projection();
+        }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
         if (v.patch_embedding != nullptr) {
@@ -726,6 +947,25 @@ class ModelLoader {
         for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
             HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
             if (l->packed != nullptr) l->weight = nullptr;
+        }
+        return {};
+    }
+
+    // Every dense convolution (the stem's first, the 1x1s); the grouped ones run as direct loops.
+    Status pack_fastvit() {
+        FastVitWeights& f = m_.fastvit_;
+        HCLIP_RETURN_IF_ERROR(pack_conv(f.stem_conv));
+        HCLIP_RETURN_IF_ERROR(pack_conv(f.stem_pointwise));
+        for (FastVitStageWeights& st : f.stages) {
+            if (!st.down_pointwise.weight.empty()) HCLIP_RETURN_IF_ERROR(pack_conv(st.down_pointwise));
+            for (RepMixerBlockWeights& b : st.repmixer_blocks) {
+                HCLIP_RETURN_IF_ERROR(pack_conv(b.mlp.fc1));
+                HCLIP_RETURN_IF_ERROR(pack_conv(b.mlp.fc2));
+            }
+            for (AttentionBlockWeights& b : st.attention_blocks) {
+                for (FoldedConv* c : {&b.qkv, &b.proj, &b.mlp.fc1, &b.mlp.fc2})
+                    HCLIP_RETURN_IF_ERROR(pack_conv(*c));
+            }
         }
         return {};
     }
@@ -818,6 +1058,8 @@ class ModelLoader {
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
     std::map<const float*, const TensorView*> converted_from_;  // converted buffers and the tensor each came from
+    std::string text_prefix_;  // "text." for CustomTextCLIP checkpoints
+    int timm_head_dim_ = 0;    // the FastViT head's output width
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

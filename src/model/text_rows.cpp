@@ -22,8 +22,8 @@ Status TextRowsTransformer::run(std::span<const float> rows, std::span<float> ou
     std::copy(rows.begin(), rows.end(), x_.begin());
     add_inplace(x_.data(), w.position_embedding, x_.size());
     const SequenceSpan whole{0, c.context_length};
-    run_transformer(w.blocks, c, x_.data(), c.context_length, std::span<const SequenceSpan>(&whole, 1),
-                    /*causal=*/true, scratch_);
+    run_transformer(w.blocks, c, x_.data(), c.context_length, std::span<const SequenceSpan>(&whole, 1), c.causal,
+                    scratch_);
     layer_norm_rows(x_.data(), c.width, out.data(), c.width, c.context_length, c.width, w.ln_final.gamma,
                     w.ln_final.beta, c.layer_norm_eps);
     return {};

@@ -1,6 +1,7 @@
 // The text transformer from token-embedding rows, without the token lookup and without pooling: what the Hailo
-// text-encoder HEF computes (positional embedding added inside, the causal blocks, the final LayerNorm on every
-// row). Used by the CPU stand-in for that HEF; TextTower stays the CPU backend's text path.
+// text-encoder HEF computes (positional embedding added inside, the blocks, causal unless the model says otherwise,
+// the final LayerNorm on every row). Used by the CPU stand-in for that HEF; TextTower stays the CPU backend's text
+// path.
 #pragma once
 
 #include <memory>
@@ -21,7 +22,7 @@ class TextRowsTransformer {
     int width() const { return model_->config().text.width; }
 
     // rows: context_length x width token embeddings (no positions). out: context_length x width rows after the
-    // final LayerNorm. One sequence, causal attention over all context_length positions.
+    // final LayerNorm. One sequence over all context_length positions, causal as TextConfig::causal says.
     Status run(std::span<const float> rows, std::span<float> out);
 
   private:

@@ -17,6 +17,7 @@ TextTower::TextTower(std::shared_ptr<const ClipModel> model, int max_batch)
     x_.assign(static_cast<std::size_t>(rows) * static_cast<std::size_t>(c.width), 0.0f);
     pooled_.assign(static_cast<std::size_t>(max_batch_) * static_cast<std::size_t>(c.width), 0.0f);
     sequences_.reserve(static_cast<std::size_t>(max_batch_));
+    eot_rows_.reserve(static_cast<std::size_t>(max_batch_));
 }
 
 Result<int> TextTower::find_eot(std::span<const std::int32_t> ids, const TextConfig& cfg) {
@@ -53,13 +54,16 @@ Status TextTower::encode_chunk(std::span<const std::vector<std::int32_t>> texts,
     const TextWeights& w = model_->text();
     const std::size_t width = static_cast<std::size_t>(c.width);
     sequences_.clear();
+    eot_rows_.clear();
     int rows = 0;
     for (const auto& ids : texts) {
         HCLIP_ASSIGN_OR_RETURN(int eot, find_eot(ids, c));
-        const int length = eot + 1;
+        // Causal: nothing after the end-of-text token can change its row, so the text stops there. Not causal: every
+        // position sees the whole context, so the text is computed over all of it, zero padded as the tokenizer pads.
+        const int length = c.causal ? eot + 1 : c.context_length;
         for (int t = 0; t < length; ++t) {
             float* x = x_.data() + static_cast<std::size_t>(rows + t) * width;
-            const auto id = static_cast<std::size_t>(ids[static_cast<std::size_t>(t)]);
+            const auto id = static_cast<std::size_t>(t <= eot ? ids[static_cast<std::size_t>(t)] : 0);
             const float* pos = w.position_embedding + static_cast<std::size_t>(t) * width;
             if (w.token_embedding_half.data != nullptr) {
                 // 16-bit table: widen the looked-up row in place, then add the position.
@@ -73,15 +77,15 @@ Status TextTower::encode_chunk(std::span<const std::vector<std::int32_t>> texts,
             }
         }
         sequences_.push_back({rows, length});
+        eot_rows_.push_back(rows + eot);
         rows += length;
     }
-    run_transformer(w.blocks, c, x_.data(), rows, sequences_, /*causal=*/true, scratch_);
-    // Pool at each text's end-of-text row: final LayerNorm (per row, so only the pooled rows), then projection.
+    run_transformer(w.blocks, c, x_.data(), rows, sequences_, c.causal, scratch_);
+    // Pool at each text's (first) end-of-text row, OpenCLIP's argmax of the ids: final LayerNorm (per row, so only
+    // the pooled rows), then projection.
     for (std::size_t b = 0; b < sequences_.size(); ++b) {
-        const SequenceSpan& s = sequences_[b];
-        layer_norm_rows(x_.data() + static_cast<std::size_t>(s.first_row + s.length - 1) * width, c.width,
-                        pooled_.data() + b * width, c.width, 1, c.width, w.ln_final.gamma, w.ln_final.beta,
-                        c.layer_norm_eps);
+        layer_norm_rows(x_.data() + static_cast<std::size_t>(eot_rows_[b]) * width, c.width, pooled_.data() + b * width,
+                        c.width, 1, c.width, w.ln_final.gamma, w.ln_final.beta, c.layer_norm_eps);
     }
     projection_forward(w.projection, pooled_.data(), c.width, static_cast<int>(sequences_.size()), out);
     return {};

@@ -1,9 +1,11 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
-//                  [--packing both|on|off] [--service on|off] [--workers N]
+//                  [--packing both|on|off] [--gemm-kernel auto|packed|plain] [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs
 // weights) the towers run with packed weights and with the plain GEMM in the same run, case by case, so the
-// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. Then (unless
+// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. The packed model
+// uses the GEMM kernel chosen per weight shape at load (bench_kernels.h prints the choice and every candidate's
+// GFLOP/s, timed again in this run). Then (unless
 // --service off) the REST service is started in this process and timed over HTTP next to the image tower.
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "backends/cpu/cpu_encoders.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/commands/bench_kernels.h"
 #include "cli/commands/bench_service.h"
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
@@ -261,7 +264,11 @@ int run_bench(const Argv& argv) {
                 compute_threads(), image_label.c_str(), n);
     std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
     std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
-    const char* first = primary_packed ? "packed" : "plain";
+    // "packed" when the loaded choice packs every shape, "chosen" when some shapes or row counts stay plain.
+    bool all_packed = primary_packed;
+    for (const GemmChoice& c : engine.model().gemm_plan().choices)
+        all_packed = all_packed && !c.uses(GemmKernel::kPlain);
+    const char* first = all_packed ? "packed" : primary_packed ? "chosen" : "plain";
     std::printf("%-40s %10s %8s %6s", "tower", first, "GFLOP/s", "%peak");
     if (towers.size() > 1) std::printf(" %10s %8s %6s %8s", "plain", "GFLOP/s", "%peak", "speed-up");
     std::printf("\n");
@@ -275,13 +282,18 @@ int run_bench(const Argv& argv) {
         std::printf("\n");
     }
     std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
+    if (primary_packed) {
+        const double kernel_best = print_gemm_kernel_table(engine.model(), peak);
+        if (kernel_best > peak) std::printf("note: a weight shape above ran faster than the peak products\n");
+    }
     std::printf("throughput (%s): %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n", first,
                 1000.0 / cases[1].ms[0], batch, 1000.0 / cases[3].ms[0], batch);
     std::printf(
         "memory (%s): load %.0f ms; RSS %.0f MB after load, %.0f MB after both towers ran, peak %.0f MB "
-        "(process start %.0f MB); packed weights %.0f MB, converted %.0f MB\n",
+        "(process start %.0f MB); packed weights %.0f MB, plain kept next to packed %.0f MB, converted %.0f MB\n",
         first, load_ms, rss_loaded, rss_ran, rss_peak, rss_start,
         static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
+        static_cast<double>(engine.model().plain_kept_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
     if (service == "off") return 0;
     std::fflush(stdout);  // the service logs on stderr

@@ -39,7 +39,10 @@ struct EngineOptions {
     // setting: kernels/compute_pool.h); 0 = one per core.
     int gemm_threads = 0;
     bool pack_weights = true;  // weights packed once at load where the build has a packed GEMM (ModelOptions)
-    DecodeOptions decode;      // includes the decompression-bomb limit
+    // The GEMM kernel per weight shape (ModelOptions): timed at load, or forced; the timings file ("" = none).
+    GemmKernelMode gemm_kernel = GemmKernelMode::kAuto;
+    std::string gemm_kernel_cache;
+    DecodeOptions decode;  // includes the decompression-bomb limit
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

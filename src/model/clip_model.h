@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "kernels/kernel_plan.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
@@ -19,6 +20,12 @@ struct ModelOptions {
     // Pack the weight matrices of the linear layers, the patch embedding and the projections once, for the
     // packed GEMM (kernels/packed_gemm.h). Ignored by builds without one (packed_gemm_available()).
     bool pack_weights = true;
+    // Which GEMM kernel each weight shape uses (kernels/kernel_choice.h): timed at load (auto) or forced. A matrix
+    // is packed only if its shape uses the packed kernel for some row count, and keeps its plain copy only if it
+    // uses the plain one too. Applies to the transformer towers; a ResNet's convolutions are packed unless plain.
+    GemmKernelMode gemm_kernel = GemmKernelMode::kAuto;
+    // Where the auto choice's timings are kept between loads ("" = nowhere: timed at every load).
+    std::string gemm_kernel_cache = {};
 };
 
 class ClipModel {
@@ -41,6 +48,10 @@ class ClipModel {
     // Bytes of packed weight matrices (0 when not packed) and how many matrices were packed.
     std::size_t packed_bytes() const { return packed_bytes_; }
     std::size_t packed_count() const { return packed_.size(); }
+    // The kernel chosen per weight shape at load (empty without packing), and the bytes of plain weights kept
+    // next to packed copies because a shape uses both kernels.
+    const GemmPlan& gemm_plan() const { return gemm_plan_; }
+    std::size_t plain_kept_bytes() const { return plain_kept_bytes_; }
 
     ClipModel(const ClipModel&) = delete;
     ClipModel& operator=(const ClipModel&) = delete;
@@ -58,6 +69,8 @@ class ClipModel {
     std::size_t converted_bytes_ = 0;
     std::vector<std::unique_ptr<const PackedWeights>> packed_;
     std::size_t packed_bytes_ = 0;
+    GemmPlan gemm_plan_;
+    std::size_t plain_kept_bytes_ = 0;
     std::string weights_path_;
     std::string model_dir_;
     std::string stored_dtype_;

@@ -1,7 +1,8 @@
 // Views of a loaded model's weights. Pointers point into the memory-mapped checkpoint (F32) or into buffers the
 // model owns (tensors converted from F16/BF16); either way they live as long as the ClipModel.
-// A matrix packed at load for the packed GEMM has `packed` set and its plain `weight` set to null: the plain
-// copy is then released (its mapped pages dropped, its converted buffer freed).
+// A matrix packed at load for the packed GEMM has `packed` set and, unless its shape's kernel choice (`choice`)
+// also uses the plain GEMM for some row counts, its plain `weight` set to null: the plain copy is then released
+// (its mapped pages dropped, its converted buffer freed). use_packed() (kernels/kernel_choice.h) decides per call.
 #pragma once
 
 #include <vector>
@@ -9,6 +10,7 @@
 namespace hclip {
 
 class PackedWeights;
+struct GemmChoice;
 
 // PyTorch Linear: weight [out, in], y = x W^T + b.
 struct LinearWeights {
@@ -17,6 +19,7 @@ struct LinearWeights {
     int out = 0;
     int in = 0;
     const PackedWeights* packed = nullptr;
+    const GemmChoice* choice = nullptr;
 };
 
 struct NormWeights {
@@ -32,6 +35,7 @@ struct BlockWeights {
     bool qkv_contiguous = false;
     // [Wq; Wk; Wv] packed as one [3W, W] matrix (either layout), with [bq; bk; bv]: one GEMM for all three.
     const PackedWeights* qkv_packed = nullptr;
+    const GemmChoice* qkv_choice = nullptr;
     const float* qkv_bias = nullptr;
 };
 
@@ -42,6 +46,7 @@ struct ProjectionWeights {
     int out = 0;
     bool stored_transposed = false;
     const PackedWeights* packed = nullptr;
+    const GemmChoice* choice = nullptr;
 };
 
 struct VisionWeights {
@@ -49,6 +54,7 @@ struct VisionWeights {
     const float* class_embedding = nullptr;     // [width]
     const float* position_embedding = nullptr;  // [tokens, width]
     const PackedWeights* patch_embedding_packed = nullptr;
+    const GemmChoice* patch_embedding_choice = nullptr;
     NormWeights ln_pre, ln_post;
     std::vector<BlockWeights> blocks;
     ProjectionWeights projection;

@@ -5,6 +5,7 @@
 
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -27,7 +28,7 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
 }
 
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
-    if (lin.packed != nullptr) {
+    if (use_packed(lin.packed, lin.weight, lin.choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out});
         add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
         return;
@@ -46,7 +47,7 @@ void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y
 }
 
 void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int rows, float* y) {
-    if (p.packed != nullptr) {
+    if (use_packed(p.packed, p.weight, p.choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out});
         return;
     }
@@ -67,7 +68,7 @@ namespace {
 // qkv[rows, 3W] = x * [Wq; Wk; Wv]^T + [bq; bk; bv]
 void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, float* qkv) {
     const int ld = 3 * width;
-    if (b.qkv_packed != nullptr) {
+    if (use_packed(b.qkv_packed, b.q.weight, b.qkv_choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = width, .b = b.qkv_packed, .c = qkv, .ldc = ld});
         add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
         return;

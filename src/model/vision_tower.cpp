@@ -5,6 +5,7 @@
 
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -62,7 +63,7 @@ void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
         }
         float* x = x_.data() + static_cast<std::ptrdiff_t>(b) * tokens * width;
         std::memcpy(x, w.class_embedding, sizeof(float) * static_cast<std::size_t>(width));
-        if (w.patch_embedding_packed != nullptr) {
+        if (use_packed(w.patch_embedding_packed, w.patch_embedding, w.patch_embedding_choice, c.num_patches())) {
             gemm_f32_packed({.m = c.num_patches(),
                              .a = patches_.data(),
                              .lda = patch_len,

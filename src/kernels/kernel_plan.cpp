@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <set>
 
 #include "core/timer.h"
 #include "kernels/kernel_cache.h"
 
 namespace hclip {
+
+namespace {
+// Re-timings of a shape whose first timings chose two kernels (see below).
+constexpr int kRetimeRounds = 2;
+}  // namespace
 
 const GemmChoice* GemmPlan::find(GemmShape shape) const {
     for (const GemmChoice& c : choices) {
@@ -56,6 +63,7 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
         }
     }
     Stopwatch sw;
+    std::set<GemmShape> timed_now;
     for (GemmShape s : shapes) {
         for (int m : rows) {
             for (GemmKernel k : candidates) {
@@ -66,14 +74,34 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
                 }
                 auto seconds = measure(s, m, k);
                 ++plan.timed;
+                timed_now.insert(s);
                 // A kernel that cannot run the shape is simply never chosen (no timing: infinitely slow).
                 if (seconds.ok()) plan.timings[tk] = *seconds;
             }
         }
     }
+    for (GemmShape s : shapes) {
+        GemmChoice choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
+        // A second kernel for a shape costs a second copy of its weights; a burst of other work on the machine
+        // during one timing can fake such a win. So the buckets that disagree with the shape's first bucket are
+        // timed again (fastest of all runs kept) before the choice is final.
+        for (int round = 0; round < kRetimeRounds && timed_now.contains(s); ++round) {
+            const auto& ks = choice.kernels;
+            if (std::adjacent_find(ks.begin(), ks.end(), std::not_equal_to<>()) == ks.end()) break;
+            for (std::size_t i = 0; i < rows.size(); ++i) {
+                if (choice.kernels[i] == choice.kernels[0]) continue;
+                for (GemmKernel k : candidates) {
+                    auto seconds = measure(s, rows[i], k);
+                    ++plan.timed;
+                    auto& best = plan.timings[{s, rows[i], k}];
+                    if (seconds.ok() && (best == 0.0 || *seconds < best)) best = *seconds;
+                }
+            }
+            choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
+        }
+        plan.choices.push_back(std::move(choice));
+    }
     plan.timing_ms = plan.timed > 0 ? sw.elapsed_ms() : 0.0;
-    for (GemmShape s : shapes)
-        plan.choices.push_back(choose_gemm_kernel(s, rows, candidates, plan.timings));
     if (plan.timed > 0 && !options.cache_path.empty()) {
         const Status written = write_gemm_cache(options.cache_path, key, plan.timings);
         plan.notes.push_back(written.ok() ? "gemm kernels: timings saved to '" + options.cache_path + "'"

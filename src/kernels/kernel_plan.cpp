@@ -64,7 +64,19 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
     }
     Stopwatch sw;
     std::set<GemmShape> timed_now;
+    const bool has_small_kernel =
+        std::find(candidates.begin(), candidates.end(), options.small_kernel) != candidates.end();
+    const auto is_small = [&](GemmShape s) { return static_cast<long>(s.n) * s.k < options.min_timed_elements; };
+    const auto fully_timed = [&](GemmShape s) {
+        for (int m : rows) {
+            for (GemmKernel k : candidates) {
+                if (!plan.timings.contains({s, m, k})) return false;
+            }
+        }
+        return true;
+    };
     for (GemmShape s : shapes) {
+        if (is_small(s)) continue;
         for (int m : rows) {
             for (GemmKernel k : candidates) {
                 const GemmTimingKey tk{s, m, k};
@@ -81,6 +93,11 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
         }
     }
     for (GemmShape s : shapes) {
+        if (is_small(s) && !fully_timed(s)) {
+            plan.choices.push_back(
+                forced_gemm_choice(s, rows, has_small_kernel ? options.small_kernel : candidates[0]));
+            continue;
+        }
         GemmChoice choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
         // A second kernel for a shape costs a second copy of its weights; a burst of other work on the machine
         // during one timing can fake such a win. So the buckets that disagree with the shape's first bucket are

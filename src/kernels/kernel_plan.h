@@ -15,6 +15,11 @@ namespace hclip {
 struct GemmPlanOptions {
     GemmKernelMode mode = GemmKernelMode::kAuto;
     std::string cache_path = {};  // "" = keep no timings on disk
+    // Weights smaller than this (only test models have them) are not timed (a timings file may still hold them): timing
+    // them costs more at load than any choice could save. They take `small_kernel` where the build has it (packed won
+    // every small product measured, docs/performance.md), else the first candidate.
+    long min_timed_elements = 512 * 512;  // the smallest weight of a real CLIP model (a 512-wide text tower)
+    GemmKernel small_kernel = GemmKernel::kPacked;
 };
 
 struct GemmPlan {

@@ -56,7 +56,7 @@ constexpr GemmCandidate kCandidates[] = {
 // At least this many timed runs, and more (up to kMaxRuns) while they add up to less than kMinSeconds: a
 // sub-millisecond product needs many runs before its fastest one means something.
 constexpr int kMinRuns = 2, kMaxRuns = 50;
-constexpr double kMinSeconds = 0.001;
+constexpr double kMinSeconds = 0.0005;
 
 }  // namespace
 

@@ -95,6 +95,14 @@ TEST(GemmKernelChoice, ABurstOfOtherWorkDuringOneTimingDoesNotSplitAShape) {
     EXPECT_EQ(plan.find(kFc1)->describe(), "packed");
 }
 
+TEST(GemmKernelChoice, TinyWeightsAreNotTimed) {
+    FakeTimes fake{.crossover = 1000, .packed_factor = 2.0};  // plain faster everywhere
+    const GemmPlan plan = plan_with(fake, {}, {GemmShape{64, 256}, kQkv});
+    EXPECT_EQ(fake.calls, 2 * static_cast<int>(gemm_row_buckets().size())) << "only the large shape";
+    EXPECT_EQ(plan.find(GemmShape{64, 256})->describe(), "packed");
+    EXPECT_EQ(plan.find(kQkv)->describe(), "plain");
+}
+
 TEST(GemmKernelChoice, AKernelThatCannotRunAShapeIsNeverChosen) {
     const std::vector<GemmShape> shapes = {kFc1};
     const GemmPlan plan = plan_gemm_kernels(shapes, {}, kBoth, [](GemmShape, int, GemmKernel k) -> Result<double> {

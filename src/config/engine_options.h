@@ -2,8 +2,8 @@
 // from this and ClipEngine::open, so both choose backends the same way.
 #pragma once
 
-#include "config/service_config.h"
 #include "engine/clip_engine.h"
+#include "config/service_config.h"
 
 namespace hclip::server {
 

@@ -294,16 +294,17 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
     if (const YAML::Node clip = root["clip"]; clip && clip.IsMap() && clip["model"] && !clip["model_dir"]) {
         c.clip.model_dir = std::string(kInstalledModelsDir) + "/" + c.clip.model;
     }
-    HCLIP_RETURN_IF_ERROR(read_section(root, "hailo",
-                                       {{"image_hef", string_into(c.hailo.image_hef)},
-                                        {"text_hef", string_into(c.hailo.text_hef)},
-                                        {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
-                                        {"text_projection", string_into(c.hailo.text_projection)},
-                                        {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
-                                        {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
-                                        {"group_id", string_into(c.hailo.group_id)},
-                                        {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
-                                        {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)}}));
+    HCLIP_RETURN_IF_ERROR(
+        read_section(root, "hailo",
+                     {{"image_hef", string_into(c.hailo.image_hef)},
+                      {"text_hef", string_into(c.hailo.text_hef)},
+                      {"token_embedding_lut", string_into(c.hailo.token_embedding_lut)},
+                      {"text_projection", string_into(c.hailo.text_projection)},
+                      {"text_encoder", one_of_into(c.hailo.text_encoder, {"hailo", "cpu"})},
+                      {"on_unavailable", one_of_into(c.hailo.on_unavailable, {"fail", "cpu"})},
+                      {"group_id", string_into(c.hailo.group_id)},
+                      {"timeout_ms", int_into(c.hailo.timeout_ms, 1, 600000)},
+                      {"retry_max_seconds", int_into(c.hailo.retry_max_seconds, 1, 3600)}}));
     HCLIP_RETURN_IF_ERROR(
         read_section(root, "performance",
                      {{"worker_threads", int_into(c.performance.worker_threads, 1, 256)},

@@ -9,8 +9,8 @@
 namespace hclip::cli {
 
 std::set<std::string> engine_value_flags() {
-    return {"--model-dir",  "--config",  "--threads",       "--batch",        "--max-pixels",
-            "--model-name", "--backend", "--image-backend", "--text-backend", "--weights"};
+    return {"--model-dir", "--config",        "--threads",      "--batch",   "--max-pixels", "--model-name",
+            "--backend",   "--image-backend", "--text-backend", "--weights", "--gemm-kernel"};
 }
 
 Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights) {
@@ -42,6 +42,11 @@ Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack
     if (auto v = args.value("--image-backend")) options.image_backend = *v;
     if (auto v = args.value("--text-backend")) options.text_backend = *v;
     HCLIP_ASSIGN_OR_RETURN(options.gemm_threads, args.int_value("--threads", 0, 0, 256));
+    if (auto v = args.value("--gemm-kernel")) {
+        const auto mode = parse_gemm_kernel_mode(*v);
+        if (!mode) return invalid_argument("--gemm-kernel must be auto, packed or plain, not '" + *v + "'");
+        options.gemm_kernel = *mode;
+    }
     HCLIP_ASSIGN_OR_RETURN(options.max_batch, args.int_value("--batch", options.max_batch, 1, 1024));
     HCLIP_ASSIGN_OR_RETURN(double max_pixels,
                            args.number_value("--max-pixels", static_cast<double>(options.decode.max_pixels)));

@@ -1,9 +1,12 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
-//                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--service on|off] [--workers N]
+//                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--gemm-kernel auto|packed|plain]
+//                  [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs
 // weights) the towers run with packed weights and with the plain GEMM in the same run, case by case, so the
-// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. Then (unless
+// ratio holds on a noisy machine; "on" or "off" load one model only, for the memory figures. The packed model
+// uses the GEMM kernel chosen per weight shape at load (bench_kernels.h prints the choice and every candidate's
+// GFLOP/s, timed again in this run). Then (unless
 // --service off) the REST service is started in this process and timed over HTTP next to the image tower.
 // With --weights bf16 or fp16 the comparison column is the float32 model (packed where the build packs) instead
 // of the plain one, so the 16-bit/float32 ratio comes from one run; the memory figures are the 16-bit model's.
@@ -17,6 +20,7 @@
 #include "backends/cpu/cpu_encoders.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/commands/bench_kernels.h"
 #include "cli/commands/bench_service.h"
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
@@ -271,7 +275,14 @@ int run_bench(const Argv& argv) {
     std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
     std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
     const std::string weights_name(weight_storage_name(engine.options().weights));
-    const char* first = half_weights ? weights_name.c_str() : primary_packed ? "packed" : "plain";
+    // "packed" when the loaded choice packs every shape, "chosen" when some shapes or row counts stay plain.
+    bool all_packed = primary_packed;
+    for (const GemmChoice& c : engine.model().gemm_plan().choices)
+        all_packed = all_packed && !c.uses(GemmKernel::kPlain);
+    const char* first = half_weights     ? weights_name.c_str()
+                        : all_packed     ? "packed"
+                        : primary_packed ? "chosen"
+                                         : "plain";
     std::printf("%-40s %10s %8s %6s", "tower", first, "GFLOP/s", "%peak");
     if (towers.size() > 1) {
         std::printf(" %10s %8s %6s %8s", half_weights ? "fp32" : "plain", "GFLOP/s", "%peak", "speed-up");
@@ -287,13 +298,18 @@ int run_bench(const Argv& argv) {
         std::printf("\n");
     }
     std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
+    if (primary_packed) {
+        const double kernel_best = print_gemm_kernel_table(engine.model(), peak);
+        if (kernel_best > peak) std::printf("note: a weight shape above ran faster than the peak products\n");
+    }
     std::printf("throughput (%s): %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n", first,
                 1000.0 / cases[1].ms[0], batch, 1000.0 / cases[3].ms[0], batch);
     std::printf(
         "memory (%s): load %.0f ms; RSS %.0f MB after load, %.0f MB after both towers ran, peak %.0f MB "
-        "(process start %.0f MB); packed weights %.0f MB, converted %.0f MB\n",
+        "(process start %.0f MB); packed weights %.0f MB, plain kept next to packed %.0f MB, converted %.0f MB\n",
         first, load_ms, rss_loaded, rss_ran, rss_peak, rss_start,
         static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0),
+        static_cast<double>(engine.model().plain_kept_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
     // The figure to compare between weight storages: the one-model process with both towers warm.
     std::printf("rss after warm-up: %.0f MiB (weights %s, %.0f MiB of them 16-bit)\n", rss_ran, weights_name.c_str(),

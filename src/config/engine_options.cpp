@@ -1,5 +1,7 @@
 #include "config/engine_options.h"
 
+#include "kernels/kernel_cache.h"
+
 namespace hclip::server {
 
 EngineOptions engine_options_from_config(const ServiceConfig& config) {
@@ -7,6 +9,9 @@ EngineOptions engine_options_from_config(const ServiceConfig& config) {
     o.model_dir = config.clip.model_dir;
     o.max_batch = config.clip.batch_size;
     o.gemm_threads = config.performance.gemm_threads;
+    o.gemm_kernel = parse_gemm_kernel_mode(config.performance.gemm_kernel).value_or(GemmKernelMode::kAuto);
+    const std::string& cache = config.performance.gemm_kernel_cache;
+    o.gemm_kernel_cache = cache == "off" ? std::string() : cache.empty() ? default_gemm_cache_path() : cache;
     o.decode.max_pixels = config.limits.max_image_pixels;
     o.jpeg_scaled_decode = config.performance.jpeg_scaled_decode;
     o.backend = config.clip.backend;

@@ -81,6 +81,12 @@ struct PerformanceSection {
     // Threads of the one compute pool all workers' products are split across (0 = one per core): a lone request
     // uses them all, concurrent requests share them.
     int gemm_threads = 0;
+    // The GEMM kernel per weight shape: "auto" (timed on this machine, kept in gemm_kernel_cache), "packed" or
+    // "plain" (forced: kernels/kernel_choice.h).
+    std::string gemm_kernel = "auto";
+    // The timings file of "auto": "" = the default (kernels/kernel_cache.h: $CACHE_DIRECTORY, XDG cache, ~/.cache),
+    // "off" = none (timed at every start).
+    std::string gemm_kernel_cache;
     // Seconds one batch may run before its worker counts as stuck: the service turns unhealthy and stops pinging
     // the systemd watchdog. Not set: kHungWorkerTimeoutsPerRequestTimeout x request_timeout.
     std::optional<double> hung_worker_timeout;

@@ -45,15 +45,21 @@ std::string towers_text(TowerSet t) {
 
 Result<std::unique_ptr<ClipEngine>> ClipEngine::open(const EngineOptions& options) {
     if (options.max_batch < 1) return invalid_argument("max_batch must be at least 1");
-    HCLIP_ASSIGN_OR_RETURN(auto model, ClipModel::load(options.model_dir, {.pack_weights = options.pack_weights,
-                                                                           .weights = options.weights}));
+    // The thread count first: the kernel timings at load run on the compute pool as the towers will.
+    set_compute_threads(options.gemm_threads);
+    HCLIP_ASSIGN_OR_RETURN(auto model,
+                           ClipModel::load(options.model_dir, {.pack_weights = options.pack_weights,
+                                                               .weights = options.weights,
+                                                               .gemm_kernel = options.gemm_kernel,
+                                                               .gemm_kernel_cache = options.gemm_kernel_cache}));
+    for (const std::string& line : model->gemm_plan().describe())
+        log_info(options.log, line);
     HCLIP_ASSIGN_OR_RETURN(auto tokenizer, ClipTokenizer::from_model_dir(model->model_dir()));
     if (tokenizer.vocab_size() != static_cast<std::size_t>(model->config().text.vocab_size)) {
         return invalid_argument("the tokenizer has " + std::to_string(tokenizer.vocab_size()) +
                                 " tokens but the model's token embedding has " +
                                 std::to_string(model->config().text.vocab_size) + " rows");
     }
-    set_compute_threads(options.gemm_threads);
     std::unique_ptr<ClipEngine> engine(new ClipEngine());
     engine->options_ = options;
     engine->model_ = std::move(model);

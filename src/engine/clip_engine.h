@@ -44,6 +44,9 @@ struct EngineOptions {
     // photos, not Pillow-exact (sets decode.jpeg_scaled_min_side to the model's image size at open).
     bool jpeg_scaled_decode = false;
     WeightStorage weights = WeightStorage::kF32;  // fp32, or 16-bit storage of the large matrices (ModelOptions)
+    // The GEMM kernel per weight shape (ModelOptions): timed at load, or forced; the timings file ("" = none).
+    GemmKernelMode gemm_kernel = GemmKernelMode::kAuto;
+    std::string gemm_kernel_cache;
 };
 
 // An image ready for the image tower: resized, centre-cropped, 8-bit RGB HWC.

@@ -2,6 +2,7 @@
 // SIMD kernel later) live behind it, so choosing the fastest per platform never touches the model code.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace hclip {
@@ -29,5 +30,7 @@ void gemm_f32_reference(const GemmArgs& args);
 // Large products are split by columns across the compute pool (kernels/compute_pool.h); the library itself
 // computes on one thread.
 std::string_view gemm_backend_name();
+// The library's own build description (OpenBLAS: version, target CPU, kernels), for caches of timings.
+std::string gemm_library_version();
 
 }  // namespace hclip

@@ -59,4 +59,9 @@ std::string_view gemm_backend_name() {
     return "openblas";
 }
 
+std::string gemm_library_version() {
+    const char* config = openblas_get_config();
+    return std::string("openblas ") + (config != nullptr ? config : "unknown");
+}
+
 }  // namespace hclip

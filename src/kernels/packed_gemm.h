@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -56,5 +57,7 @@ void gemm_f32_packed(const PackedGemmArgs& args);
 // False when this build has no packing library: pack() then fails and the model keeps using gemm_f32.
 bool packed_gemm_available();
 std::string_view packed_gemm_backend_name();
+// The library and its version ("onednn 2.6.3 (...)"), or "none", for caches of timings.
+std::string packed_gemm_library_version();
 
 }  // namespace hclip

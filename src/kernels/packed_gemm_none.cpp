@@ -32,4 +32,8 @@ std::string_view packed_gemm_backend_name() {
     return "none";
 }
 
+std::string packed_gemm_library_version() {
+    return "none";
+}
+
 }  // namespace hclip

@@ -285,4 +285,10 @@ std::string_view packed_gemm_backend_name() {
     return "onednn";
 }
 
+std::string packed_gemm_library_version() {
+    const dnnl_version_t* v = dnnl_version();
+    return "onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+           " (" + (v->hash != nullptr ? v->hash : "") + ")";
+}
+
 }  // namespace hclip

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "kernels/kernel_plan.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
@@ -28,6 +29,12 @@ struct ModelOptions {
     // ResNet image tower (folded convolutions, attention pool) stay float32. A checkpoint already stored in the
     // chosen 16-bit type is used as it is (never rounded twice).
     WeightStorage weights = WeightStorage::kF32;
+    // Which GEMM kernel each weight shape uses (kernels/kernel_choice.h): timed at load (auto) or forced. A matrix
+    // is packed only if its shape uses the packed kernel for some row count, and keeps its plain copy only if it
+    // uses the plain one too. Applies to the transformer towers; a ResNet's convolutions are packed unless plain.
+    GemmKernelMode gemm_kernel = GemmKernelMode::kAuto;
+    // Where the auto choice's timings are kept between loads ("" = nowhere: timed at every load).
+    std::string gemm_kernel_cache = {};
 };
 
 class ClipModel {
@@ -58,6 +65,10 @@ class ClipModel {
     // in place from a checkpoint stored in that type count too).
     WeightStorage weight_storage() const { return weight_storage_; }
     std::size_t half_bytes() const { return half_bytes_; }
+    // The kernel chosen per weight shape at load (empty without packing), and the bytes of plain weights kept
+    // next to packed copies because a shape uses both kernels.
+    const GemmPlan& gemm_plan() const { return gemm_plan_; }
+    std::size_t plain_kept_bytes() const { return plain_kept_bytes_; }
 
     ClipModel(const ClipModel&) = delete;
     ClipModel& operator=(const ClipModel&) = delete;
@@ -80,6 +91,8 @@ class ClipModel {
     std::vector<std::vector<std::uint16_t>> half_;
     std::size_t half_bytes_ = 0;
     WeightStorage weight_storage_ = WeightStorage::kF32;
+    GemmPlan gemm_plan_;
+    std::size_t plain_kept_bytes_ = 0;
     std::string weights_path_;
     std::string model_dir_;
     std::string stored_dtype_;

@@ -4,6 +4,9 @@
 // copy is then released (its mapped pages dropped, its converted buffer freed).
 // A matrix stored in 16 bits (ModelOptions::weights bf16 or fp16) has `half` set and its float32 pointer set to
 // null in the same way: the model then holds only the 16-bit copy.
+// A matrix packed at load for the packed GEMM has `packed` set and, unless its shape's kernel choice (`choice`)
+// also uses the plain GEMM for some row counts, its plain `weight` set to null: the plain copy is then released
+// (its mapped pages dropped, its converted buffer freed). use_packed() (kernels/kernel_choice.h) decides per call.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 namespace hclip {
 
 class PackedWeights;
+struct GemmChoice;
 
 // A matrix [out, in] (row-major, rows `in` apart) in bfloat16 or binary16; null data when not stored so.
 struct HalfWeights {
@@ -29,6 +33,7 @@ struct LinearWeights {
     int in = 0;
     const PackedWeights* packed = nullptr;
     HalfWeights half{};
+    const GemmChoice* choice = nullptr;
 };
 
 struct NormWeights {
@@ -44,6 +49,7 @@ struct BlockWeights {
     bool qkv_contiguous = false;
     // [Wq; Wk; Wv] packed as one [3W, W] matrix (either layout), with [bq; bk; bv]: one GEMM for all three.
     const PackedWeights* qkv_packed = nullptr;
+    const GemmChoice* qkv_choice = nullptr;
     const float* qkv_bias = nullptr;
     // [Wq; Wk; Wv] as one [3W, W] 16-bit matrix (either layout), with qkv_bias.
     HalfWeights qkv_half{};
@@ -57,6 +63,7 @@ struct ProjectionWeights {
     bool stored_transposed = false;
     const PackedWeights* packed = nullptr;
     HalfWeights half{};  // always P^T, [out, in], whatever the checkpoint's order
+    const GemmChoice* choice = nullptr;
 };
 
 struct VisionWeights {
@@ -65,6 +72,7 @@ struct VisionWeights {
     const float* position_embedding = nullptr;  // [tokens, width]
     const PackedWeights* patch_embedding_packed = nullptr;
     HalfWeights patch_embedding_half{};  // [width, 3 * patch * patch]
+    const GemmChoice* patch_embedding_choice = nullptr;
     NormWeights ln_pre, ln_post;
     std::vector<BlockWeights> blocks;
     ProjectionWeights projection;

@@ -15,13 +15,15 @@
 
 #include "core/half.h"
 #include "core/mapped_file.h"
+#include "kernels/kernel_plan.h"
+#include "kernels/kernel_timing.h"
 #include "kernels/packed_gemm.h"
 #include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
-#include "model/preprocess_config.h"
 #include "model/fastvit_loader.h"
 #include "model/mobileone_fold.h"
+#include "model/preprocess_config.h"
 
 namespace hclip {
 
@@ -98,7 +100,7 @@ class ModelLoader {
         summarise_dtypes();
         m_.weight_storage_ = options.weights;
         if (options.weights != WeightStorage::kF32) store_half(half_type_of(options.weights));
-        if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights());
+        if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights(options));
         return {};
     }
 
@@ -889,49 +891,108 @@ class ModelLoader {
         }
     }
 
-    // Packing: every weight matrix a GEMM reads is packed once; the plain copy is released right away, so the
-    // peak during loading stays near one copy. A matrix the library cannot pack (unsupported) stays plain.
-    Status pack_weights() {
+    // Packing: a weight matrix is packed once if its shape's kernel choice uses the packed GEMM; its plain copy is
+    // released right away unless the choice uses the plain GEMM too, so the peak during loading stays near one
+    // copy. A matrix the library cannot pack (unsupported) stays plain.
+    Status pack_weights(const ModelOptions& options) {
+        const bool resnet = m_.config_.vision.kind == VisionKind::kResNet;
+        HCLIP_RETURN_IF_ERROR(plan_kernels(options, resnet));
         for (auto* tower : {&m_.vision_.blocks, &m_.text_.blocks}) {
             for (BlockWeights& b : *tower) {
                 HCLIP_RETURN_IF_ERROR(pack_qkv(b));
-                for (LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
-                    if (l->weight == nullptr) continue;  // kept in 16 bits
-                    HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
-                    if (l->packed != nullptr) l->weight = nullptr;
-                }
+                for (LinearWeights* l : {&b.out, &b.fc1, &b.fc2})
+                    HCLIP_RETURN_IF_ERROR(pack_linear(*l));
             }
         }
-        if (m_.config_.vision.kind == VisionKind::kResNet) {
-            HCLIP_RETURN_IF_ERROR(pack_resnet());
-            return pack_text_projection();
+        // The convolutional towers are not in the timed choice: packed unless the plain GEMM is forced.
+        const bool pack_convs = options.gemm_kernel != GemmKernelMode::kPlain;
+        if (resnet) {
+            if (pack_convs) HCLIP_RETURN_IF_ERROR(pack_resnet());
+            return pack_projection(m_.text_.projection);
         }
         if (m_.config_.vision.kind == VisionKind::kFastVit) {
-            HCLIP_RETURN_IF_ERROR(pack_fastvit());
-            return pack_text_projection();
+            if (pack_convs) HCLIP_RETURN_IF_ERROR(pack_fastvit());
+            return pack_projection(m_.text_.projection);
         }
         if (m_.config_.vision.kind == VisionKind::kVitConvStem) {
-            for (FoldedConv& c : m_.conv_stem_.convs)
-                HCLIP_RETURN_IF_ERROR(pack_conv(c));
-            LinearWeights& h = m_.conv_stem_.head;
-            HCLIP_ASSIGN_OR_RETURN(h.packed, pack_matrix(h.weight, h.out, h.in, h.in, true));
-            if (h.packed != nullptr) h.weight = nullptr;
-            return pack_text_projection();
+            if (pack_convs) {
+                for (FoldedConv& c : m_.conv_stem_.convs)
+                    HCLIP_RETURN_IF_ERROR(pack_conv(c));
+                LinearWeights& h = m_.conv_stem_.head;
+                HCLIP_ASSIGN_OR_RETURN(h.packed, pack_matrix(h.weight, h.out, h.in, h.in, true));
+                if (h.packed != nullptr) h.weight = nullptr;
+            }
+            return pack_projection(m_.text_.projection);
         }
         VisionWeights& v = m_.vision_;
         const int patch_len = 3 * m_.config_.vision.patch_size * m_.config_.vision.patch_size;
-        if (v.patch_embedding != nullptr) {
-            HCLIP_ASSIGN_OR_RETURN(v.patch_embedding_packed,
-                                   pack_matrix(v.patch_embedding, m_.config_.vision.width, patch_len, patch_len, true));
-            if (v.patch_embedding_packed != nullptr) v.patch_embedding = nullptr;
+        if (v.patch_embedding != nullptr) {  // null: kept in 16 bits
+            HCLIP_ASSIGN_OR_RETURN(const bool release,
+                                   pack_by_choice(v.patch_embedding, m_.config_.vision.width, patch_len, patch_len,
+                                                  true, v.patch_embedding_packed, v.patch_embedding_choice));
+            if (release) v.patch_embedding = nullptr;
         }
-        for (ProjectionWeights* p : {&m_.vision_.projection, &m_.text_.projection}) {
-            if (p->weight == nullptr) continue;
-            HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in,
-                                                          p->stored_transposed ? p->in : p->out, p->stored_transposed));
-            if (p->packed != nullptr) p->weight = nullptr;
-        }
+        for (ProjectionWeights* p : {&m_.vision_.projection, &m_.text_.projection})
+            HCLIP_RETURN_IF_ERROR(pack_projection(*p));
         return {};
+    }
+
+    // The kernel per weight shape of the transformer towers (and projections), forced or timed.
+    Status plan_kernels(const ModelOptions& options, bool resnet) {
+        // Only float32 matrices: those kept in 16 bits (ModelOptions::weights) have their own kernel.
+        std::set<GemmShape> shapes;
+        for (auto* tower : {&m_.vision_.blocks, &m_.text_.blocks}) {
+            for (const BlockWeights& b : *tower) {
+                if (b.q.weight != nullptr) shapes.insert({3 * b.q.in, b.q.in});
+                for (const LinearWeights* l : {&b.out, &b.fc1, &b.fc2}) {
+                    if (l->weight != nullptr) shapes.insert({l->out, l->in});
+                }
+            }
+        }
+        if (m_.text_.projection.weight != nullptr) shapes.insert({m_.text_.projection.out, m_.text_.projection.in});
+        if (!resnet && m_.config_.vision.kind == VisionKind::kVit) {
+            const VisionConfig& vc = m_.config_.vision;
+            if (m_.vision_.patch_embedding != nullptr) shapes.insert({vc.width, 3 * vc.patch_size * vc.patch_size});
+            if (m_.vision_.projection.weight != nullptr) {
+                shapes.insert({m_.vision_.projection.out, m_.vision_.projection.in});
+            }
+        }
+        const std::vector<GemmShape> list(shapes.begin(), shapes.end());
+        GemmKernelTimer timer;
+        m_.gemm_plan_ =
+            plan_gemm_kernels(list, {options.gemm_kernel, options.gemm_kernel_cache}, available_gemm_kernels(),
+                              [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
+        return {};
+    }
+
+    Status pack_linear(LinearWeights& l) {
+        if (l.weight == nullptr) return {};  // kept in 16 bits
+        HCLIP_ASSIGN_OR_RETURN(const bool release,
+                               pack_by_choice(l.weight, l.out, l.in, l.in, true, l.packed, l.choice));
+        if (release) l.weight = nullptr;
+        return {};
+    }
+
+    Status pack_projection(ProjectionWeights& p) {
+        if (p.weight == nullptr) return {};  // kept in 16 bits, or none (a ResNet has no vision projection)
+        HCLIP_ASSIGN_OR_RETURN(const bool release,
+                               pack_by_choice(p.weight, p.out, p.in, p.stored_transposed ? p.in : p.out,
+                                              p.stored_transposed, p.packed, p.choice));
+        if (release) p.weight = nullptr;
+        return {};
+    }
+
+    // Packs B [n, k] if the plan uses the packed kernel for that shape; true when its plain copy was released.
+    Result<bool> pack_by_choice(const float* b, int n, int k, int ldb, bool transposed, const PackedWeights*& packed,
+                                const GemmChoice*& choice, std::optional<std::size_t> release_count = std::nullopt) {
+        choice = m_.gemm_plan_.find({n, k});
+        if (choice == nullptr || !choice->uses(GemmKernel::kPacked)) return false;
+        const bool keep_plain = choice->uses(GemmKernel::kPlain);
+        HCLIP_ASSIGN_OR_RETURN(packed, pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain));
+        if (packed != nullptr && keep_plain) {
+            m_.plain_kept_bytes_ += static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(float);
+        }
+        return packed != nullptr && !keep_plain;
     }
 
     // Every folded convolution and the attention pool's projections.
@@ -982,46 +1043,47 @@ class ModelLoader {
         return {};
     }
 
-    Status pack_text_projection() {
-        ProjectionWeights* p = &m_.text_.projection;
-        if (p->weight == nullptr) return {};
-        HCLIP_ASSIGN_OR_RETURN(p->packed, pack_matrix(p->weight, p->out, p->in, p->stored_transposed ? p->in : p->out,
-                                                      p->stored_transposed));
-        if (p->packed != nullptr) p->weight = nullptr;
-        return {};
-    }
-
     // q, k and v as one [3W, W] matrix: the OpenAI tensor as it is, Hugging Face's three stacked into a copy.
     Status pack_qkv(BlockWeights& b) {
         if (b.qkv_half.data != nullptr) return {};
         const int w = b.q.in;
         const std::size_t ww = static_cast<std::size_t>(w) * static_cast<std::size_t>(w);
         if (b.qkv_contiguous) {
-            HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(b.q.weight, 3 * w, w, w, true, 3 * ww));
+            HCLIP_ASSIGN_OR_RETURN(const bool release,
+                                   pack_by_choice(b.q.weight, 3 * w, w, w, true, b.qkv_packed, b.qkv_choice, 3 * ww));
             b.qkv_bias = b.q.bias;
-        } else {
-            std::vector<float> stacked(3 * ww);
-            std::vector<float> bias(3 * static_cast<std::size_t>(w));
-            const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};
-            for (std::size_t i = 0; i < 3; ++i) {
-                std::copy_n(parts[i]->weight, ww, stacked.begin() + static_cast<std::ptrdiff_t>(i * ww));
-                std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
-            }
-            HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0));
-            if (b.qkv_packed == nullptr) return {};
-            for (const LinearWeights* part : parts)
-                release(part->weight, ww);
-            m_.converted_.push_back(std::move(bias));
-            b.qkv_bias = m_.converted_.back().data();
+            if (release) b.q.weight = b.k.weight = b.v.weight = nullptr;
+            return {};
         }
-        if (b.qkv_packed != nullptr) b.q.weight = b.k.weight = b.v.weight = nullptr;
+        b.qkv_choice = m_.gemm_plan_.find({3 * w, w});
+        if (b.qkv_choice == nullptr || !b.qkv_choice->uses(GemmKernel::kPacked)) return {};
+        std::vector<float> stacked(3 * ww);
+        std::vector<float> bias(3 * static_cast<std::size_t>(w));
+        const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};
+        for (std::size_t i = 0; i < 3; ++i) {
+            std::copy_n(parts[i]->weight, ww, stacked.begin() + static_cast<std::ptrdiff_t>(i * ww));
+            std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
+        }
+        const bool keep_plain = b.qkv_choice->uses(GemmKernel::kPlain);
+        HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0));
+        if (b.qkv_packed == nullptr) return {};
+        m_.converted_.push_back(std::move(bias));
+        b.qkv_bias = m_.converted_.back().data();
+        if (keep_plain) {
+            m_.plain_kept_bytes_ += 3 * ww * sizeof(float);
+            return {};
+        }
+        for (const LinearWeights* part : parts)
+            release(part->weight, ww);
+        b.q.weight = b.k.weight = b.v.weight = nullptr;
         return {};
     }
 
     // Packs B (see PackedWeights::pack) and releases the `release_count` floats at `b`, by default all of B.
     // Null (and B kept) when the library has no fast kernel for this shape.
     Result<const PackedWeights*> pack_matrix(const float* b, int n, int k, int ldb, bool transposed,
-                                             std::optional<std::size_t> release_count = std::nullopt) {
+                                             std::optional<std::size_t> release_count = std::nullopt,
+                                             bool release_plain = true) {
         auto packed = PackedWeights::pack(b, n, k, ldb, transposed);
         if (!packed.ok()) {
             if (packed.status().code() == StatusCode::kUnsupported) return static_cast<const PackedWeights*>(nullptr);
@@ -1030,7 +1092,8 @@ class ModelLoader {
         const PackedWeights* raw = packed->get();
         m_.packed_bytes_ += raw->bytes();
         m_.packed_.push_back(std::move(packed).value());
-        release(b, release_count.value_or(static_cast<std::size_t>(n) * static_cast<std::size_t>(k)));
+        if (release_plain)
+            release(b, release_count.value_or(static_cast<std::size_t>(n) * static_cast<std::size_t>(k)));
         return raw;
     }
 
@@ -1058,8 +1121,8 @@ class ModelLoader {
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
     std::map<const float*, const TensorView*> converted_from_;  // converted buffers and the tensor each came from
-    std::string text_prefix_;  // "text." for CustomTextCLIP checkpoints
-    int timm_head_dim_ = 0;    // the FastViT head's output width
+    std::string text_prefix_;                                   // "text." for CustomTextCLIP checkpoints
+    int timm_head_dim_ = 0;                                     // the FastViT head's output width
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

@@ -6,6 +6,7 @@
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/half_gemm.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -41,7 +42,7 @@ void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y
         add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
         return;
     }
-    if (lin.packed != nullptr) {
+    if (use_packed(lin.packed, lin.weight, lin.choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out});
         add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
         return;
@@ -72,7 +73,7 @@ void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int
                                .ldc = p.out});
         return;
     }
-    if (p.packed != nullptr) {
+    if (use_packed(p.packed, p.weight, p.choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out});
         return;
     }
@@ -106,7 +107,7 @@ void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, flo
         add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
         return;
     }
-    if (b.qkv_packed != nullptr) {
+    if (use_packed(b.qkv_packed, b.q.weight, b.qkv_choice, rows)) {
         gemm_f32_packed({.m = rows, .a = x, .lda = width, .b = b.qkv_packed, .c = qkv, .ldc = ld});
         add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
         return;

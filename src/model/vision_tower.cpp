@@ -6,6 +6,7 @@
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/half_gemm.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 
@@ -73,7 +74,7 @@ void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
                                    .type = w.patch_embedding_half.type,
                                    .c = x + width,
                                    .ldc = width});
-        } else if (w.patch_embedding_packed != nullptr) {
+        } else if (use_packed(w.patch_embedding_packed, w.patch_embedding, w.patch_embedding_choice, c.num_patches())) {
             gemm_f32_packed({.m = c.num_patches(),
                              .a = patches_.data(),
                              .lda = patch_len,

@@ -233,7 +233,8 @@ def test_unit_keys():
     assert u["Unit"]["StartLimitIntervalSec"] and u["Unit"]["StartLimitBurst"]
     assert int(s["WatchdogSec"]) > 0
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
-                       "ProtectHome": "yes", "StateDirectory": "hailo-clip", "CapabilityBoundingSet": "",
+                       "ProtectHome": "yes", "StateDirectory": "hailo-clip", "CacheDirectory": "hailo-clip",
+                       "CapabilityBoundingSet": "",
                        "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "LockPersonality": "yes",
                        "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes", "ProtectKernelLogs": "yes",
                        "DevicePolicy": "closed", "DeviceAllow": "/dev/hailo0 rw"}.items():

@@ -107,6 +107,25 @@ TEST(BenchPacked, SixteenBitWeightsAgainstFloat32) {
     EXPECT_NE(bad.out.find("--weights must be fp32, bf16 or fp16"), std::string::npos) << bad.out;
 }
 
+// The kernel choice at load and every candidate timed again, per weight shape; a forced kernel is reported as such.
+TEST(BenchPacked, PrintsTheKernelChoiceAndEveryCandidatesGflops) {
+    const CliResult r = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("gemm kernels at load"), std::string::npos) << r.out;
+    if (packed_gemm_available()) {
+        EXPECT_NE(r.out.find("gemm kernels timed now"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("weights: "), std::string::npos) << r.out;
+        const CliResult plain = run_cli(
+            {"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off", "--gemm-kernel", "plain"});
+        ASSERT_EQ(plain.exit_code, 0) << plain.out;
+        EXPECT_NE(plain.out.find("plain for every shape (performance.gemm_kernel)"), std::string::npos) << plain.out;
+        EXPECT_EQ(plain.out.find("weights: packed"), std::string::npos) << plain.out;
+    }
+    const CliResult bad = run_cli({"bench", "--model-dir", kModel, "--gemm-kernel", "fastest"});
+    EXPECT_NE(bad.exit_code, 0) << bad.out;
+    EXPECT_NE(bad.out.find("--gemm-kernel must be auto, packed or plain"), std::string::npos) << bad.out;
+}
+
 TEST(BenchPacked, RejectsUnknownPackingMode) {
     const CliResult r = run_cli({"bench", "--model-dir", kModel, "--packing", "sometimes"});
     EXPECT_EQ(r.exit_code, 2) << r.out;

@@ -157,7 +157,8 @@ TEST_P(HalfWeightCriterion, CosineAndTopOneAgainstTheFloat32Reference) {
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, HalfWeightCriterion,
                          ::testing::Combine(::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16",
-                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet"),
+                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet",
+                                                              "tiny-mobileclip2-s0"),
                                             ::testing::Values(WeightStorage::kBf16, WeightStorage::kF16)),
                          [](const auto& param_info) {
                              return testing::fixture_test_name(std::get<0>(param_info.param)) + "_" +

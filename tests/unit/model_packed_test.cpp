@@ -1,13 +1,18 @@
-// The towers with and without packed weights, each against the float64 oracle outputs of the fixtures with the
-// golden test's tolerance, so both paths stay proved whichever is the default. Packing must also release the
-// plain copies (the model's converted buffers shrink) and leave no weight matrix unpacked.
+// The towers with and without packed weights and under every GEMM kernel setting, each against the float64 oracle
+// outputs of the fixtures with the golden test's tolerance, so every path stays proved whichever is the default.
+// Packing must also release the plain copies (the model's converted buffers shrink) and leave no weight matrix
+// unpacked.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
+#include "kernels/kernel_cache.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
@@ -84,16 +89,66 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
             ids[t].push_back(static_cast<std::int32_t>((*flat_ids)[t * 77 + i]));
     }
 
+    // Every kernel setting: plain weights (no packing), each forced kernel, the timed choice, and a choice that
+    // uses both kernels per shape (packed up to 8 rows, plain above: from a timings file written to say so), so
+    // each path and the switch between them meet the oracle.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "hclip-packed-model-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    const std::filesystem::path temp_dir(tmpl);
+    const std::string mixed_timings = (temp_dir / "gemm-kernels.txt").string();
+    struct Variant {
+        const char* name;
+        ModelOptions options;
+    };
+    const Variant variants[] = {
+        {"not packed", {.pack_weights = false}},
+        {"forced packed", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPacked}},
+        {"forced plain", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPlain}},
+        {"auto", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kAuto}},
+        {"auto, both kernels",
+         {.pack_weights = true, .gemm_kernel = GemmKernelMode::kAuto, .gemm_kernel_cache = mixed_timings}},
+    };
     std::size_t converted_unpacked = 0;
-    for (bool pack : {false, true}) {
-        SCOPED_TRACE(pack ? "packed" : "plain");
-        auto model = ClipModel::load(dir, {.pack_weights = pack});
+    for (const Variant& variant : variants) {
+        SCOPED_TRACE(variant.name);
+        const bool pack = variant.options.pack_weights && variant.options.gemm_kernel == GemmKernelMode::kPacked;
+        const bool mixed = !variant.options.gemm_kernel_cache.empty();
+        if (mixed) {
+            if (!packed_gemm_available()) continue;  // one kernel only: covered by the plain variants
+            auto probe = ClipModel::load(dir, {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPacked});
+            ASSERT_TRUE(probe.ok()) << probe.status().to_string();
+            GemmTimings timings;
+            for (const GemmChoice& c : (*probe)->gemm_plan().choices) {
+                for (int m : gemm_row_buckets()) {
+                    timings[{c.shape, m, GemmKernel::kPacked}] = m <= 8 ? 1.0 : 2.0;
+                    timings[{c.shape, m, GemmKernel::kPlain}] = m <= 8 ? 2.0 : 1.0;
+                }
+            }
+            ASSERT_TRUE(write_gemm_cache(mixed_timings, current_gemm_cache_key(), timings).ok());
+        }
+        auto model = ClipModel::load(dir, variant.options);
         ASSERT_TRUE(model.ok()) << model.status().to_string();
         const ClipModel& m = **model;
+        if (mixed) {
+            EXPECT_EQ(m.gemm_plan().timed, 0) << "every timing came from the file";
+            ASSERT_FALSE(m.gemm_plan().choices.empty());
+            for (const GemmChoice& c : m.gemm_plan().choices)
+                EXPECT_EQ(c.describe(), "packed for m <= 8, plain for m > 8");
+            EXPECT_GT(m.packed_count(), 0u);
+            EXPECT_GT(m.plain_kept_bytes(), 0u);
+            for (const BlockWeights& b : m.text().blocks) {
+                EXPECT_NE(b.fc1.packed, nullptr);
+                EXPECT_NE(b.fc1.weight, nullptr) << "both copies kept";
+            }
+        } else if (variant.options.pack_weights && variant.options.gemm_kernel == GemmKernelMode::kPlain) {
+            EXPECT_EQ(m.packed_count(), 0u);
+        }
         if (pack && packed_gemm_available()) {
             expect_all_packed(m.text().blocks);
             if (m.config().vision.kind == VisionKind::kResNet) {
                 expect_resnet_packed(m.resnet());
+            } else if (m.config().vision.kind == VisionKind::kFastVit) {
+                EXPECT_NE(m.fastvit().stem_pointwise.packed, nullptr);
             } else {
                 expect_all_packed(m.vision().blocks);
                 EXPECT_NE(m.vision().patch_embedding_packed, nullptr);
@@ -105,7 +160,7 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
             if (converted_unpacked > 0) {
                 EXPECT_LT(m.converted_bytes(), converted_unpacked);
             }
-        } else {
+        } else if (!variant.options.pack_weights) {
             EXPECT_EQ(m.packed_count(), 0u);
             converted_unpacked = m.converted_bytes();
         }
@@ -129,11 +184,12 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
                               expected->read_f32("text_embeds_normalized").value(), static_cast<std::size_t>(e),
                               kEmbeddingTolerance);
     }
+    std::filesystem::remove_all(temp_dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, PackedModel,
                          ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
-                                           "tiny-hf-bf16", "tiny-openai-resnet"),
+                                           "tiny-hf-bf16", "tiny-openai-resnet", "tiny-mobileclip2-s0"),
                          [](const ::testing::TestParamInfo<std::string>& param_info) {
                              return testing::fixture_test_name(param_info.param);
                          });

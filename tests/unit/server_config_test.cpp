@@ -4,6 +4,7 @@
 
 #include "config/engine_options.h"
 #include "config/service_config.h"
+#include "kernels/kernel_cache.h"
 
 namespace hclip::server {
 namespace {
@@ -23,6 +24,23 @@ TEST(ServiceConfig, EmptyFileMeansDefaults) {
     EXPECT_EQ(c->performance.gemm_threads, 0);  // the shared compute pool: one thread per core
     EXPECT_EQ(c->clip.logit_scale, 100.0);
     EXPECT_EQ(c->clip.self_test, "report");
+}
+
+TEST(ServiceConfig, GemmKernelSettingsReachTheEngine) {
+    auto defaults = parse_service_config("", "t.yaml");
+    ASSERT_TRUE(defaults.ok());
+    EXPECT_EQ(defaults->performance.gemm_kernel, "auto");
+    EXPECT_EQ(defaults->performance.gemm_kernel_cache, "");
+    EXPECT_EQ(engine_options_from_config(*defaults).gemm_kernel, GemmKernelMode::kAuto);
+    EXPECT_EQ(engine_options_from_config(*defaults).gemm_kernel_cache, default_gemm_cache_path());
+    auto forced = parse_service_config("performance:\n  gemm_kernel: plain\n  gemm_kernel_cache: off\n", "t.yaml");
+    ASSERT_TRUE(forced.ok()) << forced.status().to_string();
+    EXPECT_EQ(engine_options_from_config(*forced).gemm_kernel, GemmKernelMode::kPlain);
+    EXPECT_EQ(engine_options_from_config(*forced).gemm_kernel_cache, "");
+    auto path = parse_service_config("performance:\n  gemm_kernel: packed\n  gemm_kernel_cache: /c/k.txt\n", "t.yaml");
+    ASSERT_TRUE(path.ok()) << path.status().to_string();
+    EXPECT_EQ(engine_options_from_config(*path).gemm_kernel, GemmKernelMode::kPacked);
+    EXPECT_EQ(engine_options_from_config(*path).gemm_kernel_cache, "/c/k.txt");
 }
 
 TEST(ServiceConfig, TheSeedReadmeConfigParses) {
@@ -132,6 +150,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"clip:\n  self_test: sometimes\n", "clip.self_test"},
                       BadCase{"performance:\n  worker_threads: 0\n", "performance.worker_threads"},
                       BadCase{"performance:\n  gemm_threads: -1\n", "performance.gemm_threads"},
+                      BadCase{"performance:\n  gemm_kernel: fastest\n", "performance.gemm_kernel"},
                       BadCase{"performance:\n  request_timeout: fast\n", "expected a number"},
                       BadCase{"clip: [1, 2]\n", "clip is a list"},
                       BadCase{"clip:\n  model_dir: [a]\n", "clip.model_dir"},
@@ -220,6 +239,8 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->performance.request_timeout, d.performance.request_timeout);
     EXPECT_EQ(c->performance.max_queue_size, d.performance.max_queue_size);
     EXPECT_EQ(c->performance.gemm_threads, d.performance.gemm_threads);
+    EXPECT_EQ(c->performance.gemm_kernel, d.performance.gemm_kernel);
+    EXPECT_EQ(c->performance.gemm_kernel_cache, d.performance.gemm_kernel_cache);
     EXPECT_EQ(c->limits.max_body_bytes, d.limits.max_body_bytes);
     EXPECT_EQ(c->limits.max_image_pixels, d.limits.max_image_pixels);
     EXPECT_EQ(c->limits.max_prompts, d.limits.max_prompts);

@@ -1,0 +1,80 @@
+// Which GEMM kernel computes a product with a given weight matrix: chosen per weight shape and per bucket of row
+// counts from timings taken on this machine (kernels/kernel_timing.h), not by architecture. The choice itself is
+// pure arithmetic on timings, so it can be tested with made-up ones.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hclip {
+
+class PackedWeights;
+
+// The candidates (kernels/kernel_timing.h lists how each is prepared and run).
+enum class GemmKernel : std::uint8_t {
+    kPlain,   // gemm_f32 (OpenBLAS) on the weights as stored
+    kPacked,  // gemm_f32_packed (oneDNN) on a copy packed at load
+};
+std::string_view gemm_kernel_name(GemmKernel kernel);
+std::optional<GemmKernel> parse_gemm_kernel(std::string_view name);
+
+// How the kernel is decided: timed per shape (auto), or forced for every matrix.
+enum class GemmKernelMode : std::uint8_t { kAuto, kPacked, kPlain };
+std::string_view gemm_kernel_mode_name(GemmKernelMode mode);
+std::optional<GemmKernelMode> parse_gemm_kernel_mode(std::string_view name);
+
+// A weight matrix as a product's right-hand side: C[m, n] = A[m, k] * W^T.
+struct GemmShape {
+    int n = 0, k = 0;
+    auto operator<=>(const GemmShape&) const = default;
+};
+std::string gemm_shape_name(GemmShape shape);  // "3072x768"
+
+// The row counts kernels are timed at. A product of m rows uses the choice of the smallest bucket >= m, and the
+// largest bucket's beyond it (GFLOP/s hardly change past a few hundred rows).
+std::span<const int> gemm_row_buckets();
+
+struct GemmTimingKey {
+    GemmShape shape;
+    int m = 0;
+    GemmKernel kernel = GemmKernel::kPlain;
+    auto operator<=>(const GemmTimingKey&) const = default;
+};
+using GemmTimings = std::map<GemmTimingKey, double>;  // seconds per product
+
+// A rejected kernel that wins a bucket by less than this keeps the shape on one kernel: two kernels for one matrix
+// means a packed and a plain copy of it in memory, not worth a gain within timing noise.
+inline constexpr double kMinGainForSecondKernel = 0.10;
+
+// The kernel per row bucket for one weight shape.
+struct GemmChoice {
+    GemmShape shape;
+    std::vector<int> bucket_rows;     // ascending
+    std::vector<GemmKernel> kernels;  // one per bucket
+
+    GemmKernel kernel_for(int m) const;
+    bool uses(GemmKernel kernel) const;
+    // "packed" or "packed for m <= 64, plain above" style text for logs.
+    std::string describe() const;
+};
+
+// One kernel for every bucket.
+GemmChoice forced_gemm_choice(GemmShape shape, std::span<const int> rows, GemmKernel kernel);
+
+// The fastest candidate per bucket by `timings`, which must hold every (shape, row, candidate). The shape's main
+// kernel is the one with the least summed slow-down over the buckets; another kernel is kept for a bucket only
+// where it beats the main one by kMinGainForSecondKernel.
+GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> candidates,
+                              const GemmTimings& timings);
+
+// Whether a product of m rows should run on the packed copy: only when there is one, and either no plain copy is
+// left or the choice says so.
+bool use_packed(const PackedWeights* packed, const void* plain, const GemmChoice* choice, int m);
+
+}  // namespace hclip

@@ -301,6 +301,12 @@ int run_bench(const Argv& argv) {
     if (primary_packed) {
         const double kernel_best = print_gemm_kernel_table(engine.model(), peak);
         if (kernel_best > peak) std::printf("note: a weight shape above ran faster than the peak products\n");
+    } else {
+        // Nothing to choose from, but say so: the same section in every build.
+        std::printf("gemm kernels at load:\n  %s\n",
+                    half_weights              ? "the 16-bit weight kernel for the large matrices (clip.weights)"
+                    : packed_gemm_available() ? "plain for every shape (weights not packed)"
+                                              : "plain for every shape (this build has no packed GEMM)");
     }
     std::printf("throughput (%s): %.1f images/s (batch %d), %.1f short texts/s (batch %d)\n", first,
                 1000.0 / cases[1].ms[0], batch, 1000.0 / cases[3].ms[0], batch);

@@ -71,16 +71,12 @@ FastVitTower::FastVitTower(std::shared_ptr<const ClipModel> model, int max_batch
 
 Status FastVitTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
     const ClipConfig& cfg = model_->config();
-    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
-    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
     const int f = cfg.vision.fastvit.final_width, e = cfg.embed_dim;
     const std::size_t per_image = 3u * sz(cfg.vision.image_size, cfg.vision.image_size);
     const FastVitWeights& w = model_->fastvit();
-    for (int done = 0; done < batch; done += max_batch_) {
-        const int n = std::min(max_batch_, batch - done);
+    return encode_in_chunks(cfg, pixels, batch, out, max_batch_, [&](const float* in, int n, float* dst) {
         for (int b = 0; b < n; ++b)
-            trunk(pixels.data() + per_image * static_cast<std::size_t>(done + b), pooled_.data() + sz(b, f));
-        float* dst = out.data() + sz(done, e);
+            trunk(in + per_image * static_cast<std::size_t>(b), pooled_.data() + sz(b, f));
         gemm_f32({.m = n,
                   .n = e,
                   .k = f,
@@ -92,8 +88,7 @@ Status FastVitTower::encode(std::span<const float> pixels, int batch, std::span<
                   .c = dst,
                   .ldc = e});
         add_bias_rows(dst, e, n, e, w.head_bias.data());
-    }
-    return {};
+    });
 }
 
 void FastVitTower::conv(const FoldedConv& c, const float* in, int size, float* out) {

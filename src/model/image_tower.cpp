@@ -1,5 +1,9 @@
 #include "model/image_tower.h"
 
+#include <algorithm>
+
+#include "kernels/compute_pool.h"
+
 #include "model/conv_stem_vit_tower.h"
 #include "model/fastvit_tower.h"
 #include "model/resnet_tower.h"
@@ -26,6 +30,18 @@ Status check_image_tower_io(const ClipConfig& cfg, std::size_t pixels, int batch
         out != static_cast<std::size_t>(batch) * static_cast<std::size_t>(cfg.embed_dim)) {
         return invalid_argument("image tower: expected " + std::to_string(batch) + " images of 3x" + std::to_string(s) +
                                 "x" + std::to_string(s) + " pixels");
+    }
+    return {};
+}
+
+Status encode_in_chunks(const ClipConfig& cfg, std::span<const float> pixels, int batch, std::span<float> out,
+                        int max_batch, FunctionRef<void(const float* pixels, int count, float* out)> chunk) {
+    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
+    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
+    const auto per_image = 3u * static_cast<std::size_t>(cfg.vision.image_size) * cfg.vision.image_size;
+    for (int done = 0; done < batch; done += max_batch) {
+        chunk(pixels.data() + per_image * static_cast<std::size_t>(done), std::min(max_batch, batch - done),
+              out.data() + static_cast<std::size_t>(done) * static_cast<std::size_t>(cfg.embed_dim));
     }
     return {};
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 
+#include "core/function_ref.h"
 #include "core/status.h"
 #include "model/clip_model.h"
 
@@ -31,5 +32,11 @@ std::unique_ptr<ImageTower> make_image_tower(std::shared_ptr<const ClipModel> mo
 
 // The size check every family shares.
 Status check_image_tower_io(const ClipConfig& cfg, std::size_t pixels, int batch, std::size_t out);
+
+// What every family's encode() does around its own pass: the size check, the calling thread counted busy in the
+// compute pool, and the batch cut into chunks of at most max_batch images; `chunk` gets each chunk's first image,
+// its image count and where its embeddings go.
+Status encode_in_chunks(const ClipConfig& cfg, std::span<const float> pixels, int batch, std::span<float> out,
+                        int max_batch, FunctionRef<void(const float* pixels, int count, float* out)> chunk);
 
 }  // namespace hclip

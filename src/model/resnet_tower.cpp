@@ -68,16 +68,8 @@ ResNetTower::ResNetTower(std::shared_ptr<const ClipModel> model, int max_batch)
 }
 
 Status ResNetTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
-    const ClipConfig& cfg = model_->config();
-    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
-    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
-    const std::size_t per_image = 3u * sz(cfg.vision.image_size, cfg.vision.image_size);
-    for (int done = 0; done < batch; done += max_batch_) {
-        const int n = std::min(max_batch_, batch - done);
-        encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,
-                     out.data() + sz(done, cfg.embed_dim));
-    }
-    return {};
+    return encode_in_chunks(model_->config(), pixels, batch, out, max_batch_,
+                            [this](const float* in, int n, float* embeddings) { encode_chunk(in, n, embeddings); });
 }
 
 void ResNetTower::encode_chunk(const float* pixels, int batch, float* out) {

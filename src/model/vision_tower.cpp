@@ -31,15 +31,8 @@ Status VisionTower::encode(std::span<const float> pixels, int batch, std::span<f
         return unsupported("the ViT image tower cannot run a " + std::string(vision_kind_name(cfg.vision.kind)) +
                            " model; make_image_tower picks the tower of the model's family");
     }
-    const ComputeScope computing;  // this thread counts as busy in the compute pool for the whole pass
-    HCLIP_RETURN_IF_ERROR(check_image_tower_io(cfg, pixels.size(), batch, out.size()));
-    const std::size_t per_image = 3u * static_cast<std::size_t>(cfg.vision.image_size) * cfg.vision.image_size;
-    for (int done = 0; done < batch; done += max_batch_) {
-        const int n = std::min(max_batch_, batch - done);
-        encode_chunk(pixels.data() + per_image * static_cast<std::size_t>(done), n,
-                     out.data() + static_cast<std::size_t>(done) * static_cast<std::size_t>(cfg.embed_dim));
-    }
-    return {};
+    return encode_in_chunks(cfg, pixels, batch, out, max_batch_,
+                            [this](const float* in, int n, float* embeddings) { encode_chunk(in, n, embeddings); });
 }
 
 void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {

@@ -16,6 +16,7 @@
 #include "model/image_tower.h"
 #include "model/text_tower.h"
 #include "random_checkpoint.h"
+#include "support/temp_dir.h"
 
 namespace hclip {
 namespace {
@@ -23,21 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace rc = random_checkpoint;
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "hclip_mobileclip_geometry_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using testing::TempDir;
 
 constexpr int kEmbed = 512;
 const rc::TextGeometry kSmallText{64, 1};  // the text tower is not what these tests are about

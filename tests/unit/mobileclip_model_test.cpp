@@ -26,6 +26,7 @@
 #include "model/text_tower.h"
 #include "support/fixtures.h"
 #include "support/golden.h"
+#include "support/temp_dir.h"
 
 namespace hclip {
 namespace {
@@ -204,22 +205,7 @@ TEST(MobileClip, ZeroShotProbabilitiesMatchOracle) {
                           kProbabilityTolerance);
 }
 
-// A fresh directory of this test process (mkdtemp), removed with the object.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "hclip_mobileclip_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using testing::TempDir;
 
 // Rewrites the fixture's F32 tensors into `dir` (num_batches_tracked, an I64 counter nothing reads, is left out)
 // after `edit` may change each one, with the fixture's config edited by `edit_config`.

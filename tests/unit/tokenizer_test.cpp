@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/fixtures.h"
+#include "support/temp_dir.h"
 #include "tokenizer/gunzip.h"
 #include "tokenizer/text_normalize.h"
 #include "tokenizer/utf8.h"
@@ -94,23 +95,7 @@ std::string cleaned(std::string_view text) {
     return encode_utf8(normalize_for_clip(text));
 }
 
-class TempDir {
-  public:
-    TempDir() {
-        path_ = std::filesystem::temp_directory_path() /
-                ("hclip_tokenizer_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
+using testing::TempDir;
 
 // GPT-2's bytes_to_unicode, written out again so the Hugging Face files are built independently of the loader.
 std::vector<std::string> byte_alphabet_in_vocab_order() {

@@ -216,9 +216,17 @@ TEST(ServiceHealth, FailedBatchesThenHealthyProbesReturnToHealthyWithoutOutsideT
     EXPECT_TRUE(v.live) << "failing is not stuck";
     EXPECT_NE(v.reason.find("2 of the 3 inferences"), std::string::npos) << v.reason;
     EXPECT_NE(v.reason.find("device lost"), std::string::npos) << v.reason;
-    // No request from outside from here on: only the probe runs.
-    ASSERT_TRUE(eventually([&] { return h.monitor.verdict().ready; }, 2s)) << h.monitor.verdict().reason;
+    // No request from outside from here on: only the probe runs. The probe's batch makes the service ready as it
+    // completes, a moment before the monitor counts the probe: wait for both.
+    ASSERT_TRUE(eventually(
+        [&] {
+            const HealthVerdict now = h.monitor.verdict();
+            return now.ready && now.probes >= 1u;
+        },
+        2s))
+        << h.monitor.verdict().reason;
     v = h.monitor.verdict();
+    EXPECT_TRUE(v.ready);
     EXPECT_GE(v.probes, 1u);
     EXPECT_EQ(v.failed_probes, 0u);
 }
@@ -266,11 +274,10 @@ TEST(ServiceHealth, LivenessAndReadinessBodies) {
         EXPECT_TRUE(health.contains(key)) << key;
     EXPECT_FALSE(health.contains("last_self_test"));
     report.last_self_test = SelfTestRecord{"2026-11-27T10:00:00Z", true, false, "PASS (sanity only)"};
-    EXPECT_EQ(health_response(report, "test")["last_self_test"],
-              nlohmann::json({{"time", "2026-11-27T10:00:00Z"},
-                              {"passed", true},
-                              {"verified", false},
-                              {"verdict", "PASS (sanity only)"}}));
+    EXPECT_EQ(health_response(report, "test")["last_self_test"], nlohmann::json({{"time", "2026-11-27T10:00:00Z"},
+                                                                                 {"passed", true},
+                                                                                 {"verified", false},
+                                                                                 {"verdict", "PASS (sanity only)"}}));
 }
 
 // An allocation failure inside a batch fails that batch's requests with 503 (kUnavailable); before, the

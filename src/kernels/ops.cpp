@@ -3,23 +3,86 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/compute_pool.h"
+#include "kernels/fast_exp.h"
+#include "kernels/simd_clones.h"
+
 namespace hclip {
 
-void layer_norm_rows(const float* x, int ldx, float* y, int ldy, int rows, int cols, const float* gamma,
-                     const float* beta, float eps) {
-    for (int r = 0; r < rows; ++r) {
+namespace {
+
+// Passes over fewer values than this stay on the calling thread: handing a part to a pool thread costs a few
+// microseconds, about what one core needs for this many values.
+constexpr std::size_t kMinSplitValues = std::size_t{1} << 16;
+
+// Runs part(first_row, end_row) over [0, rows) in up to one part per core; the split depends only on the shape
+// and the machine, and every row is computed the same way in any part.
+template <class Part>
+void for_row_parts(int rows, int cols, const Part& part) {
+    const std::size_t values = static_cast<std::size_t>(rows) * static_cast<std::size_t>(std::max(cols, 0));
+    const int parts = values < kMinSplitValues ? 1 : std::min(rows, machine_cores());
+    if (parts <= 1) {
+        part(0, rows);
+        return;
+    }
+    parallel_for(parts, [&](int p) { part(rows * p / parts, rows * (p + 1) / parts); });
+}
+
+// A flat range cut into rows of this many values, so that flat passes split like row passes.
+constexpr int kFlatRow = 4096;
+
+template <class Part>
+void for_flat_parts(std::size_t n, const Part& part) {
+    const auto rows = static_cast<int>((n + kFlatRow - 1) / kFlatRow);
+    for_row_parts(rows, kFlatRow, [&](int r0, int r1) {
+        const std::size_t begin = static_cast<std::size_t>(r0) * kFlatRow;
+        part(begin, std::min(n, static_cast<std::size_t>(r1) * kFlatRow));
+    });
+}
+
+inline float quick_gelu(float x) {
+    return x / (1.0f + fast_exp(-1.702f * x));
+}
+
+inline float gelu(float x) {
+    constexpr float kInvSqrt2 = 0.70710678118654752f;
+    return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+}
+
+// Mean and variance in double from eight running sums each (independent sums vectorize without reassociating
+// the arithmetic; double keeps them robust where activations grow large).
+HCLIP_SIMD_CLONES
+void layer_norm_row_range(const float* x, int ldx, float* y, int ldy, int r0, int r1, int cols, const float* gamma,
+                          const float* beta, float eps) {
+    constexpr int kLanes = 8;
+    const int body = cols - cols % kLanes;
+    for (int r = r0; r < r1; ++r) {
         const float* xr = x + static_cast<std::ptrdiff_t>(r) * ldx;
         float* yr = y + static_cast<std::ptrdiff_t>(r) * ldy;
-        // Two passes (mean, then centred variance) in double: robust where activations grow large.
+        double sums[kLanes] = {};
+        for (int c = 0; c < body; c += kLanes)
+            for (int j = 0; j < kLanes; ++j)
+                sums[j] += static_cast<double>(xr[c + j]);
         double sum = 0.0;
-        for (int c = 0; c < cols; ++c)
+        for (int c = body; c < cols; ++c)
             sum += static_cast<double>(xr[c]);
+        for (double s : sums)
+            sum += s;
         const double mean = sum / cols;
+        double squares[kLanes] = {};
+        for (int c = 0; c < body; c += kLanes) {
+            for (int j = 0; j < kLanes; ++j) {
+                const double d = static_cast<double>(xr[c + j]) - mean;
+                squares[j] += d * d;
+            }
+        }
         double sq = 0.0;
-        for (int c = 0; c < cols; ++c) {
+        for (int c = body; c < cols; ++c) {
             const double d = static_cast<double>(xr[c]) - mean;
             sq += d * d;
         }
+        for (double s : squares)
+            sq += s;
         const float inv_std = static_cast<float>(1.0 / std::sqrt(sq / cols + static_cast<double>(eps)));
         const float m = static_cast<float>(mean);
         for (int c = 0; c < cols; ++c)
@@ -27,48 +90,115 @@ void layer_norm_rows(const float* x, int ldx, float* y, int ldy, int rows, int c
     }
 }
 
-void add_bias_rows(float* x, int ldx, int rows, int cols, const float* bias) {
-    for (int r = 0; r < rows; ++r) {
-        float* xr = x + static_cast<std::ptrdiff_t>(r) * ldx;
-        for (int c = 0; c < cols; ++c)
-            xr[c] += bias[c];
-    }
-}
-
-void add_inplace(float* x, const float* y, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
+HCLIP_SIMD_CLONES
+void add_range(float* x, const float* y, std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
         x[i] += y[i];
 }
 
-void quick_gelu_inplace(float* x, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-        x[i] = x[i] / (1.0f + std::exp(-1.702f * x[i]));
+HCLIP_SIMD_CLONES
+void quick_gelu_range(float* x, std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+        x[i] = quick_gelu(x[i]);
 }
 
-void gelu_inplace(float* x, std::size_t n) {
-    constexpr float kInvSqrt2 = 0.70710678118654752f;
-    for (std::size_t i = 0; i < n; ++i)
-        x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
-}
-
-void softmax_rows(float* x, int ldx, int rows, int cols, bool causal) {
-    for (int r = 0; r < rows; ++r) {
+HCLIP_SIMD_CLONES
+void softmax_row_range(float* x, int ldx, int r0, int r1, int cols, bool causal) {
+    for (int r = r0; r < r1; ++r) {
         float* xr = x + static_cast<std::ptrdiff_t>(r) * ldx;
         const int visible = causal ? std::min(r + 1, cols) : cols;
         float mx = xr[0];
         for (int c = 1; c < visible; ++c)
             mx = std::max(mx, xr[c]);
+        for (int c = 0; c < visible; ++c)
+            xr[c] = fast_exp(xr[c] - mx);
         float sum = 0.0f;
-        for (int c = 0; c < visible; ++c) {
-            xr[c] = std::exp(xr[c] - mx);
+        for (int c = 0; c < visible; ++c)
             sum += xr[c];
-        }
         const float inv = 1.0f / sum;
         for (int c = 0; c < visible; ++c)
             xr[c] *= inv;
         for (int c = visible; c < cols; ++c)
             xr[c] = 0.0f;
     }
+}
+
+// One instantiation per epilogue, so every loop is straight-line and vectorizes (GELU's std::erf stays scalar).
+template <bool kBias, EpilogueActivation kActivation, bool kAccumulate>
+HCLIP_SIMD_CLONES void epilogue_row_range(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1,
+                                          int cols, const float* bias) {
+    for (int r = r0; r < r1; ++r) {
+        const float* s = src + static_cast<std::ptrdiff_t>(r) * ld_src;
+        float* d = dst + static_cast<std::ptrdiff_t>(r) * ld_dst;
+        for (int c = 0; c < cols; ++c) {
+            float v = s[c];
+            if constexpr (kBias) v += bias[c];
+            if constexpr (kActivation == EpilogueActivation::kQuickGelu) v = quick_gelu(v);
+            if constexpr (kActivation == EpilogueActivation::kGelu) v = gelu(v);
+            if constexpr (kAccumulate)
+                d[c] += v;
+            else
+                d[c] = v;
+        }
+    }
+}
+
+using EpilogueRows = void (*)(const float*, int, float*, int, int, int, int, const float*);
+
+template <bool kBias, bool kAccumulate>
+EpilogueRows epilogue_for(EpilogueActivation activation) {
+    switch (activation) {
+        case EpilogueActivation::kQuickGelu:
+            return &epilogue_row_range<kBias, EpilogueActivation::kQuickGelu, kAccumulate>;
+        case EpilogueActivation::kGelu:
+            return &epilogue_row_range<kBias, EpilogueActivation::kGelu, kAccumulate>;
+        case EpilogueActivation::kNone:
+            break;
+    }
+    return &epilogue_row_range<kBias, EpilogueActivation::kNone, kAccumulate>;
+}
+
+EpilogueRows epilogue_for(const Epilogue& e) {
+    if (e.bias != nullptr)
+        return e.accumulate ? epilogue_for<true, true>(e.activation) : epilogue_for<true, false>(e.activation);
+    return e.accumulate ? epilogue_for<false, true>(e.activation) : epilogue_for<false, false>(e.activation);
+}
+
+}  // namespace
+
+void layer_norm_rows(const float* x, int ldx, float* y, int ldy, int rows, int cols, const float* gamma,
+                     const float* beta, float eps) {
+    for_row_parts(rows, cols,
+                  [&](int r0, int r1) { layer_norm_row_range(x, ldx, y, ldy, r0, r1, cols, gamma, beta, eps); });
+}
+
+void add_bias_rows(float* x, int ldx, int rows, int cols, const float* bias) {
+    apply_epilogue({.bias = bias}, x, ldx, x, ldx, rows, cols);
+}
+
+void add_inplace(float* x, const float* y, std::size_t n) {
+    for_flat_parts(n, [&](std::size_t begin, std::size_t end) { add_range(x, y, begin, end); });
+}
+
+void quick_gelu_inplace(float* x, std::size_t n) {
+    for_flat_parts(n, [&](std::size_t begin, std::size_t end) { quick_gelu_range(x, begin, end); });
+}
+
+void gelu_inplace(float* x, std::size_t n) {
+    for_flat_parts(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i)
+            x[i] = gelu(x[i]);
+    });
+}
+
+void softmax_rows(float* x, int ldx, int rows, int cols, bool causal) {
+    for_row_parts(rows, cols, [&](int r0, int r1) { softmax_row_range(x, ldx, r0, r1, cols, causal); });
+}
+
+void apply_epilogue(const Epilogue& e, const float* src, int ld_src, float* dst, int ld_dst, int rows, int cols) {
+    if (e.bias == nullptr && e.activation == EpilogueActivation::kNone && !e.accumulate && src == dst) return;
+    const EpilogueRows run = epilogue_for(e);
+    for_row_parts(rows, cols, [&](int r0, int r1) { run(src, ld_src, dst, ld_dst, r0, r1, cols, e.bias); });
 }
 
 }  // namespace hclip

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "kernels/ops.h"
 
 namespace hclip {
 
@@ -41,8 +42,10 @@ class PackedWeights {
     std::unique_ptr<Impl> impl_;
 };
 
-// C[m, n] = A[m, k] * op(B), B packed. Row-major; C is overwritten (no beta). Safe to call from several threads
-// at once, also with the same PackedWeights: each thread has its own library state (no lock on the hot path).
+// C[m, n] = A[m, k] * op(B), B packed. Row-major; C is overwritten (no beta), or, with an epilogue,
+// C = act(A * op(B) + bias) or C += act(A * op(B) + bias), done inside the library's kernel where it can. Safe to
+// call from several threads at once, also with the same PackedWeights: each thread has its own library state
+// (no lock on the hot path).
 struct PackedGemmArgs {
     int m = 0;
     const float* a = nullptr;
@@ -50,6 +53,7 @@ struct PackedGemmArgs {
     const PackedWeights* b = nullptr;
     float* c = nullptr;
     int ldc = 0;
+    Epilogue epilogue = {};
 };
 
 void gemm_f32_packed(const PackedGemmArgs& args);

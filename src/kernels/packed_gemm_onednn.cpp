@@ -7,6 +7,8 @@
 //   So each thread keeps a small cache of primitives keyed by shape (M, N, K); the weights are a run-time
 //   argument, so all layers of a tower share one primitive per M. A miss costs ~5 us when oneDNN's own
 //   primitive cache already has it, ~0.2 ms of JIT compilation otherwise.
+// - A layer's bias, activation and residual add run in the primitive's epilogue (bias argument, eltwise and sum
+//   post-ops: QuickGELU is oneDNN's swish with alpha 1.702), on the values while they are still in registers.
 // - Scratchpads are user-provided, one per thread, so concurrent executions share nothing mutable.
 // - The blocked kernels want dense operands (strided ones fall to oneDNN's reference code), so strided A or C
 //   go through a per-thread contiguous staging buffer.
@@ -43,11 +45,31 @@ dnnl::engine& cpu_engine() {
     return engine;
 }
 
-dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc& weights) {
+// What a primitive does after the product: the parts of an Epilogue that oneDNN runs itself.
+struct FusedEpilogue {
+    bool bias = false;
+    EpilogueActivation activation = EpilogueActivation::kNone;
+    bool sum = false;  // C += result (C's old values are read back)
+    bool operator==(const FusedEpilogue&) const = default;
+};
+
+dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc& weights,
+                                         const FusedEpilogue& epilogue = {}) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::post_ops post;
+    if (epilogue.activation == EpilogueActivation::kQuickGelu)
+        post.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f);  // x * sigmoid(1.702 x)
+    if (epilogue.activation == EpilogueActivation::kGelu)
+        post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (epilogue.sum) post.append_sum(1.0f);
+    attr.set_post_ops(post);
     const memory::desc a({m, k}, DataType::f32, Tag::ab);
     const memory::desc c({m, n}, DataType::f32, Tag::ab);
+    if (epilogue.bias) {
+        const memory::desc bias({1, n}, DataType::f32, Tag::ab);
+        return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, weights, bias, c), attr, cpu_engine());
+    }
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, weights, c), attr, cpu_engine());
 }
 
@@ -139,20 +161,24 @@ namespace {
 
 struct ShapeKey {
     int m, n, k;
+    FusedEpilogue epilogue;
     bool operator==(const ShapeKey&) const = default;
 };
 struct ShapeKeyHash {
     std::size_t operator()(const ShapeKey& s) const {
+        const std::size_t epilogue = (s.epilogue.bias ? 1u : 0u) | (s.epilogue.sum ? 2u : 0u) |
+                                     (static_cast<std::size_t>(s.epilogue.activation) << 2);
         return (static_cast<std::size_t>(s.m) * 0x9E3779B1u) ^ (static_cast<std::size_t>(s.n) << 20) ^
-               static_cast<std::size_t>(s.k);
+               static_cast<std::size_t>(s.k) ^ (epilogue << 40);
     }
 };
 
 // One compiled matmul and the memory objects its arguments are bound through (data handles set per call).
 struct Compiled {
     dnnl::matmul primitive;
-    memory a, b, c, scratchpad;
+    memory a, b, c, bias, scratchpad;
     std::size_t scratchpad_bytes = 0;
+    std::unordered_map<int, memory> args;  // the memory objects above by argument, built once
 };
 
 // Texts give many distinct M values; past this many shapes the cache starts again rather than grow unbounded.
@@ -174,17 +200,22 @@ struct ThreadState {
         return scratchpad.get();
     }
 
-    Compiled& compiled_for(int m, int n, int k, const memory::desc& layout) {
-        const ShapeKey key{m, n, k};
+    Compiled& compiled_for(int m, int n, int k, const memory::desc& layout, const FusedEpilogue& epilogue) {
+        const ShapeKey key{m, n, k, epilogue};
         if (auto it = compiled.find(key); it != compiled.end()) return it->second;
         if (compiled.size() >= kMaxCompiledPerThread) compiled.clear();
-        const auto pd = matmul_desc(m, n, k, layout);
+        const auto pd = matmul_desc(m, n, k, layout, epilogue);
         Compiled c{dnnl::matmul(pd),
                    memory(pd.src_desc(), cpu_engine(), nullptr),
                    memory(pd.weights_desc(), cpu_engine(), nullptr),
                    memory(pd.dst_desc(), cpu_engine(), nullptr),
+                   memory(memory::desc({1, n}, DataType::f32, Tag::ab), cpu_engine(), nullptr),
                    memory(pd.scratchpad_desc(), cpu_engine(), nullptr),
-                   pd.scratchpad_desc().get_size()};
+                   pd.scratchpad_desc().get_size(),
+                   {}};
+        c.args = {
+            {DNNL_ARG_SRC, c.a}, {DNNL_ARG_WEIGHTS, c.b}, {DNNL_ARG_DST, c.c}, {DNNL_ARG_SCRATCHPAD, c.scratchpad}};
+        if (epilogue.bias) c.args.emplace(DNNL_ARG_BIAS, c.bias);
         return compiled.emplace(key, std::move(c)).first->second;
     }
 };
@@ -201,36 +232,33 @@ ThreadState& thread_state() {
     return state;
 }
 
-// C[:, part] = A * B[:, part], on the calling thread, single-threaded inside oneDNN.
-void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* a, float* c, int ldc) {
+// C[:, part] = A * B[:, part] with the epilogue, on the calling thread, single-threaded inside oneDNN. A part
+// written through the staging buffer gets bias and activation in the primitive and the residual add (if any)
+// on the way out.
+void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* a, float* c, int ldc,
+              const Epilogue& epilogue) {
     try {
         keep_onednn_single_threaded();
         ThreadState& ts = thread_state();
         const bool direct = part.n0 == 0 && part.n == ldc;
+        const FusedEpilogue fused{
+            .bias = epilogue.bias != nullptr, .activation = epilogue.activation, .sum = direct && epilogue.accumulate};
         float* out = c + part.n0;
         if (!direct) {
             const std::size_t size = static_cast<std::size_t>(m) * static_cast<std::size_t>(part.n);
             if (ts.staged_c.size() < size) ts.staged_c.resize(size);
             out = ts.staged_c.data();
         }
-        Compiled& cp = ts.compiled_for(m, part.n, k, part.layout);
+        Compiled& cp = ts.compiled_for(m, part.n, k, part.layout, fused);
         void* scratchpad = ts.scratchpad_of_size(cp.scratchpad_bytes);
         cp.a.set_data_handle(const_cast<float*>(a));
         cp.b.set_data_handle(part.data.get());
         cp.c.set_data_handle(out);
         cp.scratchpad.set_data_handle(scratchpad);
-        cp.primitive.execute(ts.stream, {{DNNL_ARG_SRC, cp.a},
-                                         {DNNL_ARG_WEIGHTS, cp.b},
-                                         {DNNL_ARG_DST, cp.c},
-                                         {DNNL_ARG_SCRATCHPAD, cp.scratchpad}});
+        if (fused.bias) cp.bias.set_data_handle(const_cast<float*>(epilogue.bias + part.n0));
+        cp.primitive.execute(ts.stream, cp.args);
         ts.stream.wait();
-        if (!direct) {
-            for (int r = 0; r < m; ++r) {
-                std::memcpy(c + static_cast<std::ptrdiff_t>(r) * ldc + part.n0,
-                            out + static_cast<std::ptrdiff_t>(r) * part.n,
-                            sizeof(float) * static_cast<std::size_t>(part.n));
-            }
-        }
+        if (!direct) apply_epilogue({.accumulate = epilogue.accumulate}, out, part.n, c + part.n0, ldc, m, part.n);
     } catch (const std::exception& e) {
         fail(m, part.n, k, e.what());
     }
@@ -259,10 +287,10 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
     }
     const auto parts = static_cast<int>(w.parts.size());
     if (parts == 1) {
-        run_part(w.parts[0], g.m, k, a, g.c, g.ldc);
+        run_part(w.parts[0], g.m, k, a, g.c, g.ldc, g.epilogue);
         return;
     }
-    const auto run = [&](int i) { run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc); };
+    const auto run = [&](int i) { run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc, g.epilogue); };
     // Small products stay on the caller: waking a pool thread would cost more than it saves. The parts are the
     // same either way, so the result does not depend on where they ran.
     if (static_cast<double>(g.m) * g.b->n() * k < kMinSplitMultiplyAdds) {

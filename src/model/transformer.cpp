@@ -28,7 +28,18 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
     scores_.assign(static_cast<std::size_t>(std::max(cfg.heads, 1)) * score_stride_, 0.0f);
 }
 
-void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y) {
+void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y, const LinearOutput& out) {
+    const Epilogue epilogue{.bias = lin.bias, .activation = out.activation, .accumulate = out.accumulate};
+    if (use_packed(lin.packed, lin.weight, lin.choice, rows) && lin.half.data == nullptr) {
+        gemm_f32_packed(
+            {.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out, .epilogue = epilogue});
+        return;
+    }
+    // The other kernels overwrite their result (or, the plain GEMM, add it with beta = 1): an activated residual
+    // goes through `temp`.
+    const bool through_temp =
+        out.accumulate && (lin.half.data != nullptr || out.activation != EpilogueActivation::kNone);
+    float* product = through_temp ? out.temp : y;
     if (lin.half.data != nullptr) {
         gemm_f32_half_weights({.m = rows,
                                .n = lin.out,
@@ -37,27 +48,24 @@ void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y
                                .lda = lin.in,
                                .w = lin.half.data,
                                .type = lin.half.type,
-                               .c = y,
+                               .c = product,
                                .ldc = lin.out});
-        add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
-        return;
+    } else {
+        gemm_f32({.m = rows,
+                  .n = lin.out,
+                  .k = lin.in,
+                  .a = x,
+                  .lda = lin.in,
+                  .b = lin.weight,
+                  .ldb = lin.in,
+                  .b_transposed = true,
+                  .c = product,
+                  .ldc = lin.out,
+                  .beta = out.accumulate && !through_temp ? 1.0f : 0.0f});
     }
-    if (use_packed(lin.packed, lin.weight, lin.choice, rows)) {
-        gemm_f32_packed({.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out});
-        add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
-        return;
-    }
-    gemm_f32({.m = rows,
-              .n = lin.out,
-              .k = lin.in,
-              .a = x,
-              .lda = lin.in,
-              .b = lin.weight,
-              .ldb = lin.in,
-              .b_transposed = true,
-              .c = y,
-              .ldc = lin.out});
-    add_bias_rows(y, lin.out, rows, lin.out, lin.bias);
+    Epilogue rest = epilogue;
+    rest.accumulate = through_temp;
+    apply_epilogue(rest, product, lin.out, y, lin.out, rows, lin.out);
 }
 
 void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int rows, float* y) {
@@ -108,8 +116,13 @@ void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, flo
         return;
     }
     if (use_packed(b.qkv_packed, b.q.weight, b.qkv_choice, rows)) {
-        gemm_f32_packed({.m = rows, .a = x, .lda = width, .b = b.qkv_packed, .c = qkv, .ldc = ld});
-        add_bias_rows(qkv, ld, rows, ld, b.qkv_bias);
+        gemm_f32_packed({.m = rows,
+                         .a = x,
+                         .lda = width,
+                         .b = b.qkv_packed,
+                         .c = qkv,
+                         .ldc = ld,
+                         .epilogue = {.bias = b.qkv_bias}});
         return;
     }
     if (b.qkv_contiguous) {
@@ -183,11 +196,8 @@ void attention_forward(const float* qkv, int width, int heads, std::span<const S
     });
 }
 
-void activation_inplace(Activation act, float* x, std::size_t n) {
-    if (act == Activation::kGelu)
-        gelu_inplace(x, n);
-    else
-        quick_gelu_inplace(x, n);
+EpilogueActivation epilogue_activation(Activation act) {
+    return act == Activation::kGelu ? EpilogueActivation::kGelu : EpilogueActivation::kQuickGelu;
 }
 
 }  // namespace
@@ -200,14 +210,11 @@ void run_transformer(const std::vector<BlockWeights>& blocks, const TransformerC
         layer_norm_rows(x, w, s.normed(), w, rows, w, b.ln1.gamma, b.ln1.beta, cfg.layer_norm_eps);
         qkv_forward(b, s.normed(), rows, w, s.qkv());
         attention_forward(s.qkv(), w, cfg.heads, sequences, causal, s);
-        linear_forward(b.out, s.attention(), rows, s.normed());
-        add_inplace(x, s.normed(), sz(rows, w));
+        linear_forward(b.out, s.attention(), rows, x, {.accumulate = true, .temp = s.normed()});
         // x = x + fc2(act(fc1(ln_2(x))))
         layer_norm_rows(x, w, s.normed(), w, rows, w, b.ln2.gamma, b.ln2.beta, cfg.layer_norm_eps);
-        linear_forward(b.fc1, s.normed(), rows, s.mlp());
-        activation_inplace(cfg.activation, s.mlp(), sz(rows, cfg.mlp_width));
-        linear_forward(b.fc2, s.mlp(), rows, s.normed());
-        add_inplace(x, s.normed(), sz(rows, w));
+        linear_forward(b.fc1, s.normed(), rows, s.mlp(), {.activation = epilogue_activation(cfg.activation)});
+        linear_forward(b.fc2, s.mlp(), rows, x, {.accumulate = true, .temp = s.normed()});
     }
 }
 

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
 
@@ -38,8 +39,16 @@ class TransformerScratch {
 void run_transformer(const std::vector<BlockWeights>& blocks, const TransformerConfig& cfg, float* x, int rows,
                      std::span<const SequenceSpan> sequences, bool causal, TransformerScratch& scratch);
 
-// y[rows, out] = x[rows, in] * W^T + b
-void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y);
+// What linear_forward does with its result: y = act(x W^T + b), or y += act(x W^T + b) with `accumulate` (a
+// residual connection), which needs `temp` [rows, out] as scratch on the kernels that cannot add in place.
+struct LinearOutput {
+    EpilogueActivation activation = EpilogueActivation::kNone;
+    bool accumulate = false;
+    float* temp = nullptr;
+};
+
+// y[rows, out] = x[rows, in] * W^T + b, then `out` applied.
+void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y, const LinearOutput& out = {});
 
 // y[rows, out] = x[rows, in] * P, for either storage order of P. x rows are `ldx` apart.
 void projection_forward(const ProjectionWeights& proj, const float* x, int ldx, int rows, float* y);

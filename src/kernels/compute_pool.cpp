@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
@@ -11,6 +12,33 @@
 namespace hclip {
 
 namespace {
+
+// How long a helper that finished a loop watches for the next one before it sleeps, and how long a caller
+// watches for its helpers to finish before it sleeps. A tower pass starts a loop every few tens of
+// microseconds, and waking a sleeping thread costs about as much (futex and scheduler, more in a VM), so
+// a short watch keeps a lone request's loops on both cores without a wake-up each. Bounded, and never while
+// every core has a caller, so an idle or busy service does not burn a core.
+constexpr auto kSpinFor = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// Polls `ready` for up to kSpinFor; true as soon as it holds, false if the time ran out or `give_up` holds.
+template <typename Ready, typename GiveUp>
+bool spin_until(Ready ready, GiveUp give_up) {
+    const auto until = std::chrono::steady_clock::now() + kSpinFor;
+    for (int i = 0;; ++i) {
+        if (ready()) return true;
+        if (give_up()) return false;
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
+        cpu_relax();
+    }
+}
 
 thread_local int t_scope_depth = 0;   // ComputeScope nesting on this thread
 thread_local bool t_in_task = false;  // this thread is running a parallel_for task
@@ -76,13 +104,16 @@ class Pool {
             loops_.push_back(&loop);
             open_loops_.fetch_add(1, std::memory_order_relaxed);
         }
-        // Wake no more helpers than there are free cores and iterations for the others.
+        // Wake no more helpers than there are free cores and iterations for the others; helpers still watching
+        // for work find the loop without a wake-up (one that stops watching meanwhile sees it under the mutex).
         const int free_cores = limit - busy_.load(std::memory_order_relaxed);
-        for (int i = 0; i < std::min(free_cores, count - 1); ++i)
+        const int to_wake = std::min(free_cores, count - 1) - watching_.load(std::memory_order_relaxed);
+        for (int i = 0; i < to_wake; ++i)
             wake_.notify_one();
         t_in_task = true;
         loop.work([] { return false; });
         t_in_task = false;
+        spin_until([&] { return loop.finished.load(std::memory_order_acquire) == count; }, [] { return false; });
         std::unique_lock lock(mutex_);
         std::erase(loops_, &loop);
         open_loops_.fetch_sub(1, std::memory_order_relaxed);
@@ -117,6 +148,14 @@ class Pool {
         std::unique_lock lock(mutex_);
         for (;;) {
             Loop* loop = nullptr;
+            if (!has_free_core() || open_loops_.load(std::memory_order_relaxed) == 0) {
+                lock.unlock();
+                watching_.fetch_add(1, std::memory_order_relaxed);
+                spin_until([this] { return open_loops_.load(std::memory_order_relaxed) > 0; },
+                           [this] { return !has_free_core(); });
+                watching_.fetch_sub(1, std::memory_order_relaxed);
+                lock.lock();
+            }
             wake_.wait(lock, [&] { return (loop = has_free_core() ? open_loop_locked() : nullptr) != nullptr; });
             ++loop->helpers;
             busy_.fetch_add(1, std::memory_order_relaxed);
@@ -135,6 +174,7 @@ class Pool {
     std::atomic<int> limit_{1};
     std::atomic<int> busy_{0};        // threads computing: callers inside a ComputeScope and working helpers
     std::atomic<int> open_loops_{0};  // loops_.size(), readable without the mutex
+    std::atomic<int> watching_{0};    // helpers polling for the next loop instead of sleeping
     std::mutex mutex_;
     std::condition_variable wake_, done_;
     std::vector<Loop*> loops_;

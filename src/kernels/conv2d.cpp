@@ -14,22 +14,18 @@ std::size_t sz(int a, int b) {
     return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
 }
 
-// out[m, n] = in[m, k] * W^T through the packed copy of W when there is one.
+// out[m, n] = relu?(in[m, k] * W^T + bias), through the packed copy of W (bias and ReLU in its kernel) when
+// there is one.
 void gemm_rows(const Conv2dArgs& a, int m, int n, int k, const float* in, float* out) {
+    const Epilogue epilogue{.bias = a.bias,
+                            .activation = a.relu ? EpilogueActivation::kRelu : EpilogueActivation::kNone};
     if (a.packed_weight != nullptr) {
-        gemm_f32_packed({.m = m, .a = in, .lda = k, .b = a.packed_weight, .c = out, .ldc = n});
+        gemm_f32_packed({.m = m, .a = in, .lda = k, .b = a.packed_weight, .c = out, .ldc = n, .epilogue = epilogue});
         return;
     }
     gemm_f32(
         {.m = m, .n = n, .k = k, .a = in, .lda = k, .b = a.weight, .ldb = k, .b_transposed = true, .c = out, .ldc = n});
-}
-
-void bias_and_relu(float* y, int rows, int cols, const float* bias, bool relu) {
-    if (bias != nullptr) add_bias_rows(y, cols, rows, cols, bias);
-    if (!relu) return;
-    const std::size_t n = sz(rows, cols);
-    for (std::size_t i = 0; i < n; ++i)
-        y[i] = std::max(y[i], 0.0f);
+    apply_epilogue(epilogue, out, n, out, n, m, n);
 }
 
 }  // namespace
@@ -68,14 +64,12 @@ void conv2d_nhwc(const Conv2dArgs& a) {
     if (s.is_pointwise()) {
         // The activations are already the GEMM's left operand: every image of the batch in one product.
         gemm_rows(a, a.batch * out_pixels, s.out_channels, k, a.input, a.output);
-        bias_and_relu(a.output, a.batch * out_pixels, s.out_channels, a.bias, a.relu);
         return;
     }
     for (int b = 0; b < a.batch; ++b) {
         im2col_nhwc(a.input + sz(b, s.height * s.width) * static_cast<std::size_t>(s.in_channels), s, a.columns);
         float* out = a.output + sz(b, out_pixels) * static_cast<std::size_t>(s.out_channels);
         gemm_rows(a, out_pixels, s.out_channels, k, a.columns, out);
-        bias_and_relu(out, out_pixels, s.out_channels, a.bias, a.relu);
     }
 }
 

@@ -135,6 +135,7 @@ HCLIP_SIMD_CLONES void epilogue_row_range(const float* src, int ld_src, float* d
             if constexpr (kBias) v += bias[c];
             if constexpr (kActivation == EpilogueActivation::kQuickGelu) v = quick_gelu(v);
             if constexpr (kActivation == EpilogueActivation::kGelu) v = gelu(v);
+            if constexpr (kActivation == EpilogueActivation::kRelu) v = std::max(v, 0.0f);
             if constexpr (kAccumulate)
                 d[c] += v;
             else
@@ -152,6 +153,8 @@ EpilogueRows epilogue_for(EpilogueActivation activation) {
             return &epilogue_row_range<kBias, EpilogueActivation::kQuickGelu, kAccumulate>;
         case EpilogueActivation::kGelu:
             return &epilogue_row_range<kBias, EpilogueActivation::kGelu, kAccumulate>;
+        case EpilogueActivation::kRelu:
+            return &epilogue_row_range<kBias, EpilogueActivation::kRelu, kAccumulate>;
         case EpilogueActivation::kNone:
             break;
     }

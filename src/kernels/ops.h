@@ -24,7 +24,7 @@ void softmax_rows(float* x, int ldx, int rows, int cols, bool causal);
 
 // What a linear layer does with its product before storing it: out = act(product + bias), or, with
 // `accumulate`, out += act(product + bias) (a residual connection). Fused so the result is touched once.
-enum class EpilogueActivation : std::uint8_t { kNone, kQuickGelu, kGelu };
+enum class EpilogueActivation : std::uint8_t { kNone, kQuickGelu, kGelu, kRelu };
 struct Epilogue {
     const float* bias = nullptr;  // [cols], or none
     EpilogueActivation activation = EpilogueActivation::kNone;

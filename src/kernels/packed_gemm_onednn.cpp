@@ -62,6 +62,8 @@ dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc
         post.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f);  // x * sigmoid(1.702 x)
     if (epilogue.activation == EpilogueActivation::kGelu)
         post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    if (epilogue.activation == EpilogueActivation::kRelu)
+        post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (epilogue.sum) post.append_sum(1.0f);
     attr.set_post_ops(post);
     const memory::desc a({m, k}, DataType::f32, Tag::ab);

@@ -132,8 +132,8 @@ TEST(Ops, EpiloguesMatchTheirFormulas) {
     const auto product = random_vector(rows * cols, 11);
     const auto bias = random_vector(cols, 12);
     const auto residual = random_vector(rows * cols, 13);
-    for (const EpilogueActivation act :
-         {EpilogueActivation::kNone, EpilogueActivation::kQuickGelu, EpilogueActivation::kGelu}) {
+    for (const EpilogueActivation act : {EpilogueActivation::kNone, EpilogueActivation::kQuickGelu,
+                                         EpilogueActivation::kGelu, EpilogueActivation::kRelu}) {
         for (const bool with_bias : {false, true}) {
             for (const bool accumulate : {false, true}) {
                 auto out = accumulate ? residual : std::vector<float>(product.size(), -7.0f);
@@ -147,6 +147,7 @@ TEST(Ops, EpiloguesMatchTheirFormulas) {
                                    (with_bias ? static_cast<double>(bias[static_cast<std::size_t>(c)]) : 0.0);
                         if (act == EpilogueActivation::kQuickGelu) v = v / (1.0 + std::exp(-1.702 * v));
                         if (act == EpilogueActivation::kGelu) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                        if (act == EpilogueActivation::kRelu) v = std::max(v, 0.0);
                         if (accumulate) v += static_cast<double>(residual[i]);
                         worst = std::max(worst, std::abs(static_cast<double>(out[i]) - v));
                     }

@@ -3,6 +3,7 @@
 // packed matrix.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <thread>
@@ -128,6 +129,66 @@ TEST(PackedGemm, ThreadsShareOnePackedMatrix) {
         th.join();
     for (double w : worst)
         EXPECT_LE(w, tolerance(k));
+}
+
+// The epilogue (bias, activation, residual add) in the library's kernel on a single part (n <= 64, written in
+// place) and on a product split into column parts (n = 300, written through the staging buffer), with a padded
+// C so that a part writing past its columns shows.
+TEST(PackedGemm, EpiloguesMatchTheReferenceProductFollowedByTheFormula) {
+    if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
+    const int m = 9, k = 70;
+    for (const int n : {48, 300}) {
+        const auto b = random_vector(static_cast<std::size_t>(n) * k, 31);
+        auto packed = PackedWeights::pack(b.data(), n, k, k, /*b_transposed=*/true);
+        ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+        const int ldc = n + 2;
+        const auto a = random_vector(static_cast<std::size_t>(m) * k, 32);
+        const auto bias = random_vector(static_cast<std::size_t>(n), 33);
+        const auto residual = random_vector(static_cast<std::size_t>(m) * ldc, 34);
+        std::vector<float> product(static_cast<std::size_t>(m) * ldc, 0.0f);
+        gemm_f32_reference({.m = m,
+                            .n = n,
+                            .k = k,
+                            .a = a.data(),
+                            .lda = k,
+                            .b = b.data(),
+                            .ldb = k,
+                            .b_transposed = true,
+                            .c = product.data(),
+                            .ldc = ldc});
+        for (const EpilogueActivation act : {EpilogueActivation::kNone, EpilogueActivation::kQuickGelu,
+                                             EpilogueActivation::kGelu, EpilogueActivation::kRelu}) {
+            for (const bool accumulate : {false, true}) {
+                std::vector<float> c = residual;
+                gemm_f32_packed({.m = m,
+                                 .a = a.data(),
+                                 .lda = k,
+                                 .b = packed->get(),
+                                 .c = c.data(),
+                                 .ldc = ldc,
+                                 .epilogue = {.bias = bias.data(), .activation = act, .accumulate = accumulate}});
+                double worst = 0.0;
+                for (int i = 0; i < m; ++i) {
+                    for (int j = 0; j < ldc; ++j) {
+                        const auto at = static_cast<std::size_t>(i * ldc + j);
+                        if (j >= n) {
+                            EXPECT_EQ(c[at], residual[at]) << "padding column " << j << " of row " << i;
+                            continue;
+                        }
+                        double v =
+                            static_cast<double>(product[at]) + static_cast<double>(bias[static_cast<std::size_t>(j)]);
+                        if (act == EpilogueActivation::kQuickGelu) v = v / (1.0 + std::exp(-1.702 * v));
+                        if (act == EpilogueActivation::kGelu) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+                        if (act == EpilogueActivation::kRelu) v = std::max(v, 0.0);
+                        if (accumulate) v += static_cast<double>(residual[at]);
+                        worst = std::max(worst, std::fabs(static_cast<double>(c[at]) - v));
+                    }
+                }
+                EXPECT_LT(worst, tolerance(k))
+                    << "n " << n << " activation " << static_cast<int>(act) << " accumulate " << accumulate;
+            }
+        }
+    }
 }
 
 TEST(PackedGemm, RejectsBadShapesAndReportsAvailability) {

@@ -1,0 +1,224 @@
+// The attention kernel (kernels/attention.h) and its exp (kernels/fast_exp.h), against double-precision oracles.
+#include "kernels/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <limits>
+#include <tuple>
+#include <vector>
+
+#include "kernels/fast_exp.h"
+#include "support/random.h"
+
+namespace hclip {
+namespace {
+
+using testing::random_vector;
+
+// exp_branch_free's documented bound: 2 ulp, i.e. 2 * 2^-23 relative to the true value (an ulp of a float in
+// [2^e, 2^(e+1)) is 2^(e-23), at most 2^-23 of the value).
+constexpr double kExpMaxRelativeError = 2.0 * 0x1p-23;
+
+double relative_error(float got, double want) {
+    return std::abs(static_cast<double>(got) - want) / want;
+}
+
+TEST(FastExp, WithinTwoUlpOfTheTrueValueOverTheWholeNormalRange) {
+    // Every 97th float between -87 and 88.72, tiny ones included (about 22 million values; 97 is odd, so the
+    // steps cross every binade at many mantissa patterns), plus the interval ends.
+    double worst = 0.0;
+    float worst_x = 0.0f;
+    auto check = [&](float x) {
+        const double want = std::exp(static_cast<double>(x));
+        const double err = relative_error(exp_branch_free(x), want);
+        if (err > worst) {
+            worst = err;
+            worst_x = x;
+        }
+    };
+    const std::uint32_t positive_end = std::bit_cast<std::uint32_t>(88.72f);
+    const std::uint32_t negative_end = std::bit_cast<std::uint32_t>(-87.0f);
+    for (std::uint32_t bits = 0; bits <= positive_end; bits += 97)
+        check(std::bit_cast<float>(bits));
+    for (std::uint32_t bits = 0x80000000u; bits <= negative_end; bits += 97)
+        check(std::bit_cast<float>(bits));
+    for (float x : {-87.0f, -1.0f, -0.0f, 0.0f, 1e-30f, -1e-30f, 0.34657359f, -0.34657359f, 1.0f, 88.72f})
+        check(x);
+    std::cout << "exp_branch_free: worst relative error " << worst << " (" << worst / 0x1p-23 << " x 2^-23) at "
+              << worst_x << "\n";
+    EXPECT_LE(worst, kExpMaxRelativeError) << "at x = " << worst_x;
+}
+
+TEST(FastExp, AgreesWithStdExpAtExactPoints) {
+    EXPECT_EQ(exp_branch_free(0.0f), 1.0f);
+    EXPECT_EQ(exp_branch_free(-0.0f), 1.0f);
+    for (float x : {-80.0f, -20.0f, -3.5f, -1.0f, 0.5f, 1.0f, 10.0f, 50.0f, 88.0f})
+        EXPECT_LE(relative_error(exp_branch_free(x), static_cast<double>(std::exp(x))), kExpMaxRelativeError)
+            << "x = " << x;
+}
+
+TEST(FastExp, VeryNegativeInputsGiveZeroAndLargeOnesInfinity) {
+    for (float x :
+         {-87.01f, -90.0f, -103.0f, -104.0f, -1000.0f, -1e30f, -FLT_MAX, -std::numeric_limits<float>::infinity()}) {
+        const float y = exp_branch_free(x);
+        EXPECT_EQ(y, 0.0f) << "x = " << x;
+        // The true value there is below e^-87 = 1.65e-38: flushing it to 0 loses no more than that.
+        EXPECT_LT(std::exp(static_cast<double>(x)), 1.65e-38) << "x = " << x;
+    }
+    for (float x : {88.73f, 89.0f, 100.0f, 1e30f, FLT_MAX, std::numeric_limits<float>::infinity()}) {
+        EXPECT_EQ(exp_branch_free(x), std::numeric_limits<float>::infinity()) << "x = " << x;
+        EXPECT_EQ(std::exp(x), std::numeric_limits<float>::infinity()) << "x = " << x;
+    }
+    // The largest finite result: e^88.72 = 3.397e38, just below FLT_MAX.
+    EXPECT_TRUE(std::isfinite(exp_branch_free(88.72f)));
+    EXPECT_TRUE(std::isnan(exp_branch_free(std::numeric_limits<float>::quiet_NaN())));
+}
+
+// A head's operands inside a fused [rows, 3 * width] matrix, as the transformer stores them, and the output
+// inside a wider matrix, so that every stride differs from the head dim.
+struct Case {
+    int n, hd;
+    bool causal;
+};
+
+std::vector<double> reference_attention(const std::vector<float>& qkv, int ld, const Case& c, float scale) {
+    std::vector<double> out(static_cast<std::size_t>(c.n * c.hd), 0.0);
+    std::vector<double> w(static_cast<std::size_t>(c.n));
+    auto at = [&](int row, int col) { return static_cast<double>(qkv[static_cast<std::size_t>(row * ld + col)]); };
+    for (int i = 0; i < c.n; ++i) {
+        const int visible = c.causal ? i + 1 : c.n;
+        double mx = -INFINITY;
+        for (int j = 0; j < visible; ++j) {
+            double dot = 0.0;
+            for (int d = 0; d < c.hd; ++d)
+                dot += at(i, d) * at(j, c.hd + d);
+            w[static_cast<std::size_t>(j)] = dot * static_cast<double>(scale);
+            mx = std::max(mx, w[static_cast<std::size_t>(j)]);
+        }
+        double sum = 0.0;
+        for (int j = 0; j < visible; ++j)
+            sum += (w[static_cast<std::size_t>(j)] = std::exp(w[static_cast<std::size_t>(j)] - mx));
+        for (int j = 0; j < visible; ++j)
+            for (int d = 0; d < c.hd; ++d)
+                out[static_cast<std::size_t>(i * c.hd + d)] +=
+                    w[static_cast<std::size_t>(j)] / sum * at(j, 2 * c.hd + d);
+    }
+    return out;
+}
+
+class AttentionCases : public ::testing::TestWithParam<std::tuple<int, int, bool>> {};
+
+TEST_P(AttentionCases, MatchesDoublePrecisionReference) {
+    const Case c{std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam())};
+    const int ld = 3 * c.hd + 5, ldo = c.hd + 3;  // strides that are neither the head dim nor multiples of 4
+    // Scores of a few units (q, k ~ N(0, 1.5^2), scale 1/sqrt(hd)): peaked softmax rows, as in a trained model.
+    auto qkv = random_vector(static_cast<std::size_t>(c.n * ld), 1000u + static_cast<unsigned>(c.n * 131 + c.hd));
+    for (float& x : qkv)
+        x *= 1.5f;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+    const float sentinel = -7.0f;
+    std::vector<float> out(static_cast<std::size_t>(c.n * ldo), sentinel);
+    std::vector<float> scratch(attention_scratch_floats(c.n, c.hd));
+    attention_head({.queries = c.n,
+                    .keys = c.n,
+                    .head_dim = c.hd,
+                    .q = qkv.data(),
+                    .ldq = ld,
+                    .k = qkv.data() + c.hd,
+                    .ldk = ld,
+                    .v = qkv.data() + 2 * c.hd,
+                    .ldv = ld,
+                    .out = out.data(),
+                    .ldo = ldo,
+                    .scale = scale,
+                    .causal = c.causal,
+                    .scratch = scratch.data()});
+    const auto want = reference_attention(qkv, ld, c, scale);
+    // Each output is a convex combination of values of scale ~1.5; float32 rounding of the n * hd products in a
+    // score (|score| up to ~10, error ~hd * 2^-24 * 10 ~ 4e-5 absolute before exp, ~4e-5 relative after), of exp
+    // (2 ulp) and of the n-term weighted sum give a few 1e-6 relative to the values' scale in the worst case.
+    // 2e-6 x the largest |value| leaves room for that; a wrong mask, scale, stride or normalisation is off by
+    // 1e-2 or more.
+    double value_scale = 0.0;
+    for (int j = 0; j < c.n; ++j)
+        for (int d = 0; d < c.hd; ++d)
+            value_scale = std::max(value_scale,
+                                   std::abs(static_cast<double>(qkv[static_cast<std::size_t>(j * ld + 2 * c.hd + d)])));
+    const double tolerance = 2e-6 * value_scale;
+    double worst = 0.0;
+    for (int i = 0; i < c.n; ++i) {
+        for (int d = 0; d < ldo; ++d) {
+            const float got = out[static_cast<std::size_t>(i * ldo + d)];
+            if (d >= c.hd) {
+                ASSERT_EQ(got, sentinel) << "wrote past the head's columns at row " << i << " column " << d;
+                continue;
+            }
+            const double diff = std::abs(static_cast<double>(got) - want[static_cast<std::size_t>(i * c.hd + d)]);
+            worst = std::max(worst, diff);
+            ASSERT_LE(diff, tolerance) << "row " << i << " column " << d;
+        }
+    }
+    std::cout << "n " << c.n << " hd " << c.hd << (c.causal ? " causal" : "") << ": max |diff| " << worst
+              << " (tolerance " << tolerance << ")\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionCases,
+                         ::testing::Combine(::testing::Values(1, 2, 7, 50, 77), ::testing::Values(32, 64),
+                                            ::testing::Bool()));
+
+TEST(Attention, CausalFirstRowIsTheFirstValueAndOneKeyIsItsValue) {
+    // Query 0 under the causal mask, and any query over a single key, sees one key: its output is that value row.
+    const int n = 5, hd = 4, ld = 3 * hd;
+    auto qkv = random_vector(static_cast<std::size_t>(n * ld), 7);
+    std::vector<float> out(static_cast<std::size_t>(n * hd)), scratch(attention_scratch_floats(n, hd));
+    attention_head({.queries = n,
+                    .keys = n,
+                    .head_dim = hd,
+                    .q = qkv.data(),
+                    .ldq = ld,
+                    .k = qkv.data() + hd,
+                    .ldk = ld,
+                    .v = qkv.data() + 2 * hd,
+                    .ldv = ld,
+                    .out = out.data(),
+                    .ldo = hd,
+                    .scale = 0.5f,
+                    .causal = true,
+                    .scratch = scratch.data()});
+    for (int d = 0; d < hd; ++d)
+        EXPECT_EQ(out[static_cast<std::size_t>(d)], qkv[static_cast<std::size_t>(2 * hd + d)]);
+}
+
+TEST(Attention, HugeScoreGapsStayFinite) {
+    // Scores of +-1e4: without the max subtraction e^score overflows; the losers' weights underflow to 0.
+    const int n = 3, hd = 1, ld = 3;
+    std::vector<float> qkv = {100.0f, 100.0f,  1.0f,  //
+                              0.0f,   -100.0f, 2.0f,  //
+                              0.0f,   0.0f,    3.0f};
+    std::vector<float> out(static_cast<std::size_t>(n)), scratch(attention_scratch_floats(n, hd));
+    attention_head({.queries = n,
+                    .keys = n,
+                    .head_dim = hd,
+                    .q = qkv.data(),
+                    .ldq = ld,
+                    .k = qkv.data() + 1,
+                    .ldk = ld,
+                    .v = qkv.data() + 2,
+                    .ldv = ld,
+                    .out = out.data(),
+                    .ldo = 1,
+                    .scale = 1.0f,
+                    .causal = false,
+                    .scratch = scratch.data()});
+    EXPECT_EQ(out[0], 1.0f);        // query 100: key 100 wins by 1e4 over key 0 and 2e4 over key -100
+    EXPECT_FLOAT_EQ(out[1], 2.0f);  // query 0: equal scores, so the mean of the values 1, 2, 3
+    EXPECT_FLOAT_EQ(out[2], 2.0f);
+}
+
+}  // namespace
+}  // namespace hclip

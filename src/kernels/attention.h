@@ -1,7 +1,7 @@
 // Scaled dot-product attention of one head over a short sequence (CLIP's 50 image tokens, up to 77 text tokens,
 // FastViT's attention stages), computed without a GEMM library: at these sizes a library's per-call overhead and
-// packing cost more than the arithmetic. Portable C++ written for the vectorizer; on x86-64 also compiled for
-// AVX2 and AVX-512 and picked at run time.
+// packing cost more than the arithmetic. Portable C++ (the products on GCC/Clang generic vectors, the softmax
+// written for the loop vectorizer); on x86-64 also compiled for AVX2 and AVX-512 and picked at run time.
 #pragma once
 
 #include <cstddef>

@@ -6,8 +6,8 @@
 
 namespace hclip {
 
-// Inputs below this return 0: e^x is then under e^-87 = 1.65e-38. Stopping
-// here keeps every intermediate a normal float: subnormal arithmetic is very slow on x86.
+// Inputs below this return 0: e^x is then under e^-87 = 1.65e-38. Stopping here keeps every intermediate a
+// normal float: subnormal arithmetic is very slow on x86.
 inline constexpr float kExpFlushBelow = -87.0f;
 
 // e^x with a relative error below 2^-22 (2 ulp at worst; 0.83 x 2^-23 measured) for x in [-87, 88.72]; 0 below -87;

@@ -139,11 +139,11 @@ TEST_P(AttentionCases, MatchesDoublePrecisionReference) {
                     .causal = c.causal,
                     .scratch = scratch.data()});
     const auto want = reference_attention(qkv, ld, c, scale);
-    // Each output is a convex combination of values of scale ~1.5; float32 rounding of the n * hd products in a
-    // score (|score| up to ~10, error ~hd * 2^-24 * 10 ~ 4e-5 absolute before exp, ~4e-5 relative after), of exp
-    // (2 ulp) and of the n-term weighted sum give a few 1e-6 relative to the values' scale in the worst case.
-    // 2e-6 x the largest |value| leaves room for that; a wrong mask, scale, stride or normalisation is off by
-    // 1e-2 or more.
+    // Each output is a convex combination of the values (|v| up to about 6 here). Its float32 error comes from the
+    // scores (hd products summed in order, rounding errors of about 2^-24 x |score| that add up like a random
+    // walk), which perturb the weights by that much relatively, from exp (under 1 ulp) and from the n-term weighted
+    // sum: a few 1e-7 of the values' largest magnitude (measured: at most 4e-7). The bound, 2e-6 of that magnitude,
+    // is 5x the largest error seen; a wrong mask, scale, stride or normalisation is off by 1e-2 or more.
     double value_scale = 0.0;
     for (int j = 0; j < c.n; ++j)
         for (int d = 0; d < c.hd; ++d)

@@ -77,7 +77,7 @@ HCLIP_INLINE float row_max(const float* row, int n) {
 HCLIP_INLINE float exp_shifted_row(float* row, int n) {
     const float mx = row_max(row, n);
     for (int j = 0; j < n; ++j)
-        row[j] = exp_branch_free(row[j] - mx);
+        row[j] = fast_exp(row[j] - mx);
     float lanes[kTile] = {};
     int j = 0;
     for (; j + kTile <= n; j += kTile)

@@ -4,11 +4,10 @@
 #include <cstring>
 
 #include "kernels/fast_exp.h"
-#include "kernels/simd_clones.h"
 
-// Queries are taken kRows at a time, and both products work on register tiles of kRows x kTile sums: every row
+// Queries are taken kRows at a time, and both products work on register tiles of kRows x Tile sums: every row
 // of keys or values loaded serves kRows queries, and the sums never leave the registers. No sum is reassociated:
-// each tile entry adds its terms in order; sums and maxima over a row use kTile independent partials, so those
+// each tile entry adds its terms in order; sums and maxima over a row use kLanes independent partials, so those
 // loops vectorize too. The helpers are forced inline so that each SIMD clone of attention_head gets them in its
 // own instruction set.
 #define HCLIP_INLINE [[gnu::always_inline]] inline
@@ -17,15 +16,18 @@ namespace hclip {
 
 namespace {
 
-constexpr int kRows = 4;   // queries per block
-constexpr int kTile = 16;  // floats per tile row: one AVX-512, two AVX2, four SSE/NEON registers
+constexpr int kRows = 4;  // queries per block (the tile functions name their four accumulators)
+// Keys are padded to a multiple of this, the widest tile row; each build of the kernel picks a tile row of one
+// register of its target (attention_head below).
+constexpr int kKeyPad = 16;
+constexpr int kLanes = 16;  // independent partials of a row's sum and maximum
 
 std::size_t sz(int a, int b) {
     return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
 }
 
 int round_up_to_tile(int n) {
-    return (n + kTile - 1) / kTile * kTile;
+    return (n + kKeyPad - 1) / kKeyPad * kKeyPad;
 }
 
 // kt[d, j] = k[j, d] for j < keys, 0 up to the padded width: a tile of keys is then one contiguous load per d.
@@ -38,32 +40,47 @@ HCLIP_INLINE void transpose_keys(const float* k, int ldk, int keys, int padded, 
     }
 }
 
-// A tile row: kTile floats as one value of GCC/Clang's generic vector type, which the compiler maps onto the
-// target's registers (one AVX-512, two AVX2 or four SSE/NEON registers). The loop vectorizer alone does not find
-// this blocking (it vectorizes across the head dim with strided loads instead).
-typedef float TileRow __attribute__((vector_size(kTile * sizeof(float))));
+// A tile row: Tile floats as one value of GCC/Clang's generic vector type, one register of the target. (The loop
+// vectorizer alone does not find this blocking: it vectorizes across the head dim with strided loads. A vector
+// wider than the target's registers is split by GCC 12 through memory: 4-8x slower.)
+// (A member typedef: GCC drops the attribute from an alias template.)
+template <int Tile>
+struct TileRowOf {
+    typedef float type __attribute__((vector_size(Tile * sizeof(float))));
+};
+template <int Tile>
+using TileRow = typename TileRowOf<Tile>::type;
+static_assert(sizeof(TileRow<8>) == 8 * sizeof(float), "a tile row is a vector, not one float");
 
-// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a tile multiple.
+// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a kKeyPad multiple.
+// The four accumulators are named variables so that they stay in registers.
+template <int Tile>
 HCLIP_INLINE void score_block(const float* qs, const float* kt, int padded, int head_dim, int key_end, float* s) {
-    for (int j0 = 0; j0 < key_end; j0 += kTile) {
-        TileRow acc[kRows] = {};
+    const float *q0 = qs, *q1 = qs + head_dim, *q2 = q1 + head_dim, *q3 = q2 + head_dim;
+    for (int j0 = 0; j0 < key_end; j0 += Tile) {
+        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};
         for (int d = 0; d < head_dim; ++d) {
-            TileRow kd;  // memcpy: an unaligned load, and no vector-typed function arguments (an ABI question)
+            TileRow<Tile> kd;  // memcpy: an unaligned load, and no vector-typed function arguments (an ABI question)
             std::memcpy(&kd, kt + sz(d, padded) + static_cast<std::size_t>(j0), sizeof kd);
-            for (int r = 0; r < kRows; ++r)
-                acc[r] += qs[sz(r, head_dim) + static_cast<std::size_t>(d)] * kd;
+            a0 += q0[d] * kd;
+            a1 += q1[d] * kd;
+            a2 += q2[d] * kd;
+            a3 += q3[d] * kd;
         }
-        for (int r = 0; r < kRows; ++r)
-            std::memcpy(s + sz(r, padded) + static_cast<std::size_t>(j0), &acc[r], sizeof acc[r]);
+        float* out = s + static_cast<std::size_t>(j0);
+        std::memcpy(out, &a0, sizeof a0);
+        std::memcpy(out + padded, &a1, sizeof a1);
+        std::memcpy(out + sz(2, padded), &a2, sizeof a2);
+        std::memcpy(out + sz(3, padded), &a3, sizeof a3);
     }
 }
 
 HCLIP_INLINE float row_max(const float* row, int n) {
-    float lanes[kTile];
-    std::fill_n(lanes, kTile, row[0]);
+    float lanes[kLanes];
+    std::fill_n(lanes, kLanes, row[0]);
     int j = 0;
-    for (; j + kTile <= n; j += kTile)
-        for (int l = 0; l < kTile; ++l)
+    for (; j + kLanes <= n; j += kLanes)
+        for (int l = 0; l < kLanes; ++l)
             lanes[l] = lanes[l] < row[j + l] ? row[j + l] : lanes[l];  // a value select, which vectorizes
     for (; j < n; ++j)
         lanes[0] = lanes[0] < row[j] ? row[j] : lanes[0];
@@ -78,10 +95,10 @@ HCLIP_INLINE float exp_shifted_row(float* row, int n) {
     const float mx = row_max(row, n);
     for (int j = 0; j < n; ++j)
         row[j] = fast_exp(row[j] - mx);
-    float lanes[kTile] = {};
+    float lanes[kLanes] = {};
     int j = 0;
-    for (; j + kTile <= n; j += kTile)
-        for (int l = 0; l < kTile; ++l)
+    for (; j + kLanes <= n; j += kLanes)
+        for (int l = 0; l < kLanes; ++l)
             lanes[l] += row[j + l];
     for (; j < n; ++j)
         lanes[0] += row[j];
@@ -92,21 +109,23 @@ HCLIP_INLINE float exp_shifted_row(float* row, int n) {
 }
 
 // out[r, :] = inv[r] sum_{j < key_end} p[r, j] v[j, :] for r < rows.
+template <int Tile>
 HCLIP_INLINE void weighted_values(const float* p, int padded, const float* inv, int rows, int key_end, const float* v,
                                   int ldv, int head_dim, float* out, int ldo) {
     int d0 = 0;
-    for (; d0 + kTile <= head_dim; d0 += kTile) {
-        TileRow acc[kRows] = {};
+    for (; d0 + Tile <= head_dim; d0 += Tile) {
+        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};  // named: see score_block
         for (int j = 0; j < key_end; ++j) {
-            TileRow vj;
+            TileRow<Tile> vj;
             std::memcpy(&vj, v + sz(j, ldv) + static_cast<std::size_t>(d0), sizeof vj);
-            for (int r = 0; r < kRows; ++r)
-                acc[r] += p[sz(r, padded) + static_cast<std::size_t>(j)] * vj;
+            a0 += p[j] * vj;
+            a1 += p[static_cast<std::size_t>(padded) + static_cast<std::size_t>(j)] * vj;
+            a2 += p[sz(2, padded) + static_cast<std::size_t>(j)] * vj;
+            a3 += p[sz(3, padded) + static_cast<std::size_t>(j)] * vj;
         }
-        for (int r = 0; r < rows; ++r) {
-            const TileRow scaled = acc[r] * inv[r];
-            std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0), &scaled, sizeof scaled);
-        }
+        const TileRow<Tile> sums[kRows] = {a0 * inv[0], a1 * inv[1], a2 * inv[2], a3 * inv[3]};
+        for (int r = 0; r < rows; ++r)
+            std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0), &sums[r], sizeof sums[r]);
     }
     for (int r = 0; r < rows; ++r) {  // a head dim that is not a tile multiple: the rest one column at a time
         for (int d = d0; d < head_dim; ++d) {
@@ -118,15 +137,8 @@ HCLIP_INLINE void weighted_values(const float* p, int padded, const float* inv, 
     }
 }
 
-}  // namespace
-
-std::size_t attention_scratch_floats(int keys, int head_dim) {
-    const int padded = round_up_to_tile(keys);
-    return sz(head_dim, padded) + sz(kRows, head_dim) + sz(kRows, padded);
-}
-
-HCLIP_SIMD_CLONES
-void attention_head(const AttentionHeadArgs& a) {
+template <int Tile>
+HCLIP_INLINE void attention_tiled(const AttentionHeadArgs& a) {
     if (a.queries <= 0 || a.keys <= 0 || a.head_dim <= 0) return;
     const int hd = a.head_dim, padded = round_up_to_tile(a.keys);
     float* kt = a.scratch;            // [hd, padded]
@@ -147,7 +159,7 @@ void attention_head(const AttentionHeadArgs& a) {
         }
         // Under the causal mask the block's last query sees the most keys; the others' extra ones get weight 0.
         const int key_end = a.causal ? std::min(i0 + kRows, a.keys) : a.keys;
-        score_block(qs, kt, padded, hd, round_up_to_tile(key_end), p);
+        score_block<Tile>(qs, kt, padded, hd, round_up_to_tile(key_end), p);
         float inv[kRows] = {};
         for (int r = 0; r < rows; ++r) {
             float* pr = p + sz(r, padded);
@@ -157,8 +169,57 @@ void attention_head(const AttentionHeadArgs& a) {
         }
         for (int r = rows; r < kRows; ++r)
             std::fill_n(p + sz(r, padded), key_end, 0.0f);
-        weighted_values(p, padded, inv, rows, key_end, a.v, a.ldv, hd, a.out + sz(i0, a.ldo), a.ldo);
+        weighted_values<Tile>(p, padded, inv, rows, key_end, a.v, a.ldv, hd, a.out + sz(i0, a.ldo), a.ldo);
     }
+}
+
+// One build per register width. On x86-64 the AVX-512 and AVX2 builds are picked by the CPU at first use (not
+// under ThreadSanitizer, whose runtime is not up when the target-specific code is resolved); elsewhere (SSE2,
+// aarch64 NEON) 4-float tiles, one 128-bit register.
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(__SANITIZE_THREAD__)
+#if __has_attribute(target)
+#define HCLIP_ATTENTION_X86_BUILDS 1
+#endif
+#endif
+
+#ifdef HCLIP_ATTENTION_X86_BUILDS
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void attention_avx512(
+    const AttentionHeadArgs& a) {
+    attention_tiled<16>(a);
+}
+
+__attribute__((target("avx2,fma"))) void attention_avx2(const AttentionHeadArgs& a) {
+    attention_tiled<8>(a);
+}
+#endif
+
+void attention_portable(const AttentionHeadArgs& a) {
+    attention_tiled<4>(a);
+}
+
+using AttentionFunction = void (*)(const AttentionHeadArgs&);
+
+AttentionFunction pick_attention() {
+#ifdef HCLIP_ATTENTION_X86_BUILDS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq"))
+        return attention_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return attention_avx2;
+#endif
+    return attention_portable;
+}
+
+}  // namespace
+
+std::size_t attention_scratch_floats(int keys, int head_dim) {
+    const int padded = round_up_to_tile(keys);
+    return sz(head_dim, padded) + sz(kRows, head_dim) + sz(kRows, padded);
+}
+
+void attention_head(const AttentionHeadArgs& a) {
+    static const AttentionFunction chosen = pick_attention();
+    chosen(a);
 }
 
 }  // namespace hclip

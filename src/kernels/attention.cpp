@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "kernels/fast_exp.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
 
 // Queries are taken kRows at a time, and both products work on register tiles of kRows x Tile sums: every row
 // of keys or values loaded serves kRows queries, and the sums never leave the registers. No sum is reassociated:
@@ -17,8 +19,7 @@ namespace hclip {
 namespace {
 
 constexpr int kRows = 4;  // queries per block (the tile functions name their four accumulators)
-// Keys are padded to a multiple of this, the widest tile row; each build of the kernel picks a tile row of one
-// register of its target (attention_head below).
+// Keys are padded to a multiple of this, the tile row of the AVX-512 build.
 constexpr int kKeyPad = 16;
 constexpr int kLanes = 16;  // independent partials of a row's sum and maximum
 
@@ -50,9 +51,9 @@ struct TileRowOf {
 };
 template <int Tile>
 using TileRow = typename TileRowOf<Tile>::type;
-static_assert(sizeof(TileRow<8>) == 8 * sizeof(float), "a tile row is a vector, not one float");
+static_assert(sizeof(TileRow<16>) == 16 * sizeof(float), "a tile row is a vector, not one float");
 
-// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a kKeyPad multiple.
+// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a Tile multiple.
 // The four accumulators are named variables so that they stay in registers.
 template <int Tile>
 HCLIP_INLINE void score_block(const float* qs, const float* kt, int padded, int head_dim, int key_end, float* s) {
@@ -159,7 +160,7 @@ HCLIP_INLINE void attention_tiled(const AttentionHeadArgs& a) {
         }
         // Under the causal mask the block's last query sees the most keys; the others' extra ones get weight 0.
         const int key_end = a.causal ? std::min(i0 + kRows, a.keys) : a.keys;
-        score_block<Tile>(qs, kt, padded, hd, round_up_to_tile(key_end), p);
+        score_block<Tile>(qs, kt, padded, hd, (key_end + Tile - 1) / Tile * Tile, p);  // whole tiles, zeros past keys
         float inv[kRows] = {};
         for (int r = 0; r < rows; ++r) {
             float* pr = p + sz(r, padded);
@@ -173,48 +174,67 @@ HCLIP_INLINE void attention_tiled(const AttentionHeadArgs& a) {
     }
 }
 
-// One build per register width. On x86-64 the AVX-512 and AVX2 builds are picked by the CPU at first use (not
-// under ThreadSanitizer, whose runtime is not up when the target-specific code is resolved); elsewhere (SSE2,
-// aarch64 NEON) 4-float tiles, one 128-bit register.
+// The tiles are built for AVX-512 only and picked by the CPU at first use (not under ThreadSanitizer, whose
+// runtime is not up when target-specific code is resolved). Elsewhere the two library products run: measured on
+// this project's x86-64 machine, the same tiles built for AVX2 (8 floats) were 0.75-0.8x of them for 50 tokens,
+// a row-at-a-time build for SSE2 0.5x; aarch64 was not measured.
 #if defined(__x86_64__) && defined(__has_attribute) && !defined(__SANITIZE_THREAD__)
 #if __has_attribute(target)
-#define HCLIP_ATTENTION_X86_BUILDS 1
+#define HCLIP_ATTENTION_AVX512 1
 #endif
 #endif
 
-#ifdef HCLIP_ATTENTION_X86_BUILDS
+#ifdef HCLIP_ATTENTION_AVX512
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) void attention_avx512(
     const AttentionHeadArgs& a) {
     attention_tiled<16>(a);
 }
-
-__attribute__((target("avx2,fma"))) void attention_avx2(const AttentionHeadArgs& a) {
-    attention_tiled<8>(a);
-}
 #endif
-
-void attention_portable(const AttentionHeadArgs& a) {
-    attention_tiled<4>(a);
-}
 
 using AttentionFunction = void (*)(const AttentionHeadArgs&);
 
 AttentionFunction pick_attention() {
-#ifdef HCLIP_ATTENTION_X86_BUILDS
+#ifdef HCLIP_ATTENTION_AVX512
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq"))
         return attention_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return attention_avx2;
 #endif
-    return attention_portable;
+    return attention_head_products;
 }
 
 }  // namespace
 
-std::size_t attention_scratch_floats(int keys, int head_dim) {
+std::size_t attention_scratch_floats(int queries, int keys, int head_dim) {
     const int padded = round_up_to_tile(keys);
-    return sz(head_dim, padded) + sz(kRows, head_dim) + sz(kRows, padded);
+    return std::max(sz(head_dim, padded) + sz(kRows, head_dim) + sz(kRows, padded), sz(queries, keys));
+}
+
+void attention_head_products(const AttentionHeadArgs& a) {
+    if (a.queries <= 0 || a.keys <= 0 || a.head_dim <= 0) return;
+    float* scores = a.scratch;  // [queries, keys]
+    gemm_f32({.m = a.queries,
+              .n = a.keys,
+              .k = a.head_dim,
+              .a = a.q,
+              .lda = a.ldq,
+              .b = a.k,
+              .ldb = a.ldk,
+              .b_transposed = true,
+              .c = scores,
+              .ldc = a.keys});
+    for (std::size_t i = 0; i < sz(a.queries, a.keys); ++i)
+        scores[i] *= a.scale;
+    softmax_rows(scores, a.keys, a.queries, a.keys, a.causal);
+    gemm_f32({.m = a.queries,
+              .n = a.head_dim,
+              .k = a.keys,
+              .a = scores,
+              .lda = a.keys,
+              .b = a.v,
+              .ldb = a.ldv,
+              .c = a.out,
+              .ldc = a.ldo});
 }
 
 void attention_head(const AttentionHeadArgs& a) {

@@ -65,7 +65,8 @@ FastVitTower::FastVitTower(std::shared_ptr<const ClipModel> model, int max_batch
         widest = std::max(widest, s.width);
     se_scratch_.assign(2u * static_cast<std::size_t>(widest), 0.0f);
     qkv_.assign(t.tokens * 3u * t.attention_width, 0.0f);
-    attention_scratch_.assign(attention_scratch_floats(static_cast<int>(t.tokens), FastVitConfig::kAttentionHeadWidth),
+    attention_scratch_.assign(attention_scratch_floats(static_cast<int>(t.tokens), static_cast<int>(t.tokens),
+                                                       FastVitConfig::kAttentionHeadWidth),
                               0.0f);
     attended_.assign(t.tokens * t.attention_width, 0.0f);
     pooled_.assign(sz(max_batch_, v.fastvit.final_width), 0.0f);

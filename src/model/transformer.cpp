@@ -25,7 +25,7 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
     qkv_.assign(sz(max_rows, 3 * cfg.width), 0.0f);
     attention_.assign(sz(max_rows, cfg.width), 0.0f);
     mlp_.assign(sz(max_rows, cfg.mlp_width), 0.0f);
-    head_stride_ = attention_scratch_floats(max_sequence, cfg.width / std::max(cfg.heads, 1));
+    head_stride_ = attention_scratch_floats(max_sequence, max_sequence, cfg.width / std::max(cfg.heads, 1));
     head_scratch_.assign(static_cast<std::size_t>(std::max(cfg.heads, 1)) * head_stride_, 0.0f);
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <limits>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "support/random.h"
@@ -59,50 +60,55 @@ TEST_P(AttentionCases, MatchesDoublePrecisionReference) {
     for (float& x : qkv)
         x *= 1.5f;
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
-    const float sentinel = -7.0f;
-    std::vector<float> out(static_cast<std::size_t>(c.n * ldo), sentinel);
-    std::vector<float> scratch(attention_scratch_floats(c.n, c.hd));
-    attention_head({.queries = c.n,
-                    .keys = c.n,
-                    .head_dim = c.hd,
-                    .q = qkv.data(),
-                    .ldq = ld,
-                    .k = qkv.data() + c.hd,
-                    .ldk = ld,
-                    .v = qkv.data() + 2 * c.hd,
-                    .ldv = ld,
-                    .out = out.data(),
-                    .ldo = ldo,
-                    .scale = scale,
-                    .causal = c.causal,
-                    .scratch = scratch.data()});
     const auto want = reference_attention(qkv, ld, c, scale);
-    // Each output is a convex combination of the values (|v| up to about 6 here). Its float32 error comes from the
-    // scores (hd products summed in order, rounding errors of about 2^-24 x |score| that add up like a random
-    // walk), which perturb the weights by that much relatively, from exp (about 1 ulp) and from the n-term weighted
-    // sum: a few 1e-7 of the values' largest magnitude (measured: at most 4e-7). The bound, 2e-6 of that magnitude,
-    // is 5x the largest error seen; a wrong mask, scale, stride or normalisation is off by 1e-2 or more.
-    double value_scale = 0.0;
-    for (int j = 0; j < c.n; ++j)
-        for (int d = 0; d < c.hd; ++d)
-            value_scale = std::max(value_scale,
-                                   std::abs(static_cast<double>(qkv[static_cast<std::size_t>(j * ld + 2 * c.hd + d)])));
-    const double tolerance = 2e-6 * value_scale;
-    double worst = 0.0;
-    for (int i = 0; i < c.n; ++i) {
-        for (int d = 0; d < ldo; ++d) {
-            const float got = out[static_cast<std::size_t>(i * ldo + d)];
-            if (d >= c.hd) {
-                ASSERT_EQ(got, sentinel) << "wrote past the head's columns at row " << i << " column " << d;
-                continue;
+    // attention_head is the tiled build on a CPU with AVX-512 and the library products elsewhere: check both.
+    const std::pair<void (*)(const AttentionHeadArgs&), const char*> kernels[] = {
+        {attention_head, "attention_head"}, {attention_head_products, "attention_head_products"}};
+    for (const auto& [fn, name] : kernels) {
+        const float sentinel = -7.0f;
+        std::vector<float> out(static_cast<std::size_t>(c.n * ldo), sentinel);
+        std::vector<float> scratch(attention_scratch_floats(c.n, c.n, c.hd));
+        fn({.queries = c.n,
+            .keys = c.n,
+            .head_dim = c.hd,
+            .q = qkv.data(),
+            .ldq = ld,
+            .k = qkv.data() + c.hd,
+            .ldk = ld,
+            .v = qkv.data() + 2 * c.hd,
+            .ldv = ld,
+            .out = out.data(),
+            .ldo = ldo,
+            .scale = scale,
+            .causal = c.causal,
+            .scratch = scratch.data()});
+        // Each output is a convex combination of the values (|v| up to about 6 here). Its float32 error comes from the
+        // scores (hd products summed in order, rounding errors of about 2^-24 x |score| that add up like a random
+        // walk), which perturb the weights by that much relatively, from exp (about 1 ulp) and from the n-term weighted
+        // sum: a few 1e-7 of the values' largest magnitude (measured: at most 4e-7). The bound, 2e-6 of that magnitude,
+        // is 5x the largest error seen; a wrong mask, scale, stride or normalisation is off by 1e-2 or more.
+        double value_scale = 0.0;
+        for (int j = 0; j < c.n; ++j)
+            for (int d = 0; d < c.hd; ++d)
+                value_scale = std::max(
+                    value_scale, std::abs(static_cast<double>(qkv[static_cast<std::size_t>(j * ld + 2 * c.hd + d)])));
+        const double tolerance = 2e-6 * value_scale;
+        double worst = 0.0;
+        for (int i = 0; i < c.n; ++i) {
+            for (int d = 0; d < ldo; ++d) {
+                const float got = out[static_cast<std::size_t>(i * ldo + d)];
+                if (d >= c.hd) {
+                    EXPECT_EQ(got, sentinel) << "wrote past the head's columns at row " << i << " column " << d;
+                    continue;
+                }
+                const double diff = std::abs(static_cast<double>(got) - want[static_cast<std::size_t>(i * c.hd + d)]);
+                worst = std::max(worst, diff);
+                EXPECT_LE(diff, tolerance) << "row " << i << " column " << d;
             }
-            const double diff = std::abs(static_cast<double>(got) - want[static_cast<std::size_t>(i * c.hd + d)]);
-            worst = std::max(worst, diff);
-            ASSERT_LE(diff, tolerance) << "row " << i << " column " << d;
         }
+        std::cout << name << ", n " << c.n << " hd " << c.hd << (c.causal ? " causal" : "") << ": max |diff| " << worst
+                  << " (tolerance " << tolerance << ")\n";
     }
-    std::cout << "n " << c.n << " hd " << c.hd << (c.causal ? " causal" : "") << ": max |diff| " << worst
-              << " (tolerance " << tolerance << ")\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionCases,
@@ -113,7 +119,7 @@ TEST(Attention, CausalFirstRowIsTheFirstValueAndOneKeyIsItsValue) {
     // Query 0 under the causal mask, and any query over a single key, sees one key: its output is that value row.
     const int n = 5, hd = 4, ld = 3 * hd;
     auto qkv = random_vector(static_cast<std::size_t>(n * ld), 7);
-    std::vector<float> out(static_cast<std::size_t>(n * hd)), scratch(attention_scratch_floats(n, hd));
+    std::vector<float> out(static_cast<std::size_t>(n * hd)), scratch(attention_scratch_floats(n, n, hd));
     attention_head({.queries = n,
                     .keys = n,
                     .head_dim = hd,
@@ -138,7 +144,7 @@ TEST(Attention, HugeScoreGapsStayFinite) {
     std::vector<float> qkv = {100.0f, 100.0f,  1.0f,  //
                               0.0f,   -100.0f, 2.0f,  //
                               0.0f,   0.0f,    3.0f};
-    std::vector<float> out(static_cast<std::size_t>(n)), scratch(attention_scratch_floats(n, hd));
+    std::vector<float> out(static_cast<std::size_t>(n)), scratch(attention_scratch_floats(n, n, hd));
     attention_head({.queries = n,
                     .keys = n,
                     .head_dim = hd,

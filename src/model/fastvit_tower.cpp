@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/attention.h"
 #include "kernels/channel_ops.h"
 #include "kernels/compute_pool.h"
 #include "kernels/conv2d.h"
@@ -64,7 +65,9 @@ FastVitTower::FastVitTower(std::shared_ptr<const ClipModel> model, int max_batch
         widest = std::max(widest, s.width);
     se_scratch_.assign(2u * static_cast<std::size_t>(widest), 0.0f);
     qkv_.assign(t.tokens * 3u * t.attention_width, 0.0f);
-    scores_.assign(t.tokens * t.tokens, 0.0f);
+    attention_scratch_.assign(attention_scratch_floats(static_cast<int>(t.tokens), static_cast<int>(t.tokens),
+                                                       FastVitConfig::kAttentionHeadWidth),
+                              0.0f);
     attended_.assign(t.tokens * t.attention_width, 0.0f);
     pooled_.assign(sz(max_batch_, v.fastvit.final_width), 0.0f);
 }
@@ -141,31 +144,21 @@ void FastVitTower::attention_block(const AttentionBlockWeights& b, int size, int
               hd = FastVitConfig::kAttentionHeadWidth;
     channel_affine_nhwc(cur_.data(), n, width, b.norm_scale.data(), b.norm_shift.data(), t1_.data());
     conv(b.qkv, t1_.data(), size, qkv_.data());
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     for (int h = 0; h < heads; ++h) {
         const float* q = qkv_.data() + sz(h, hd);
-        gemm_f32({.m = n,
-                  .n = n,
-                  .k = hd,
-                  .a = q,
-                  .lda = 3 * width,
-                  .b = q + width,
-                  .ldb = 3 * width,
-                  .b_transposed = true,
-                  .c = scores_.data(),
-                  .ldc = n});
-        for (std::size_t i = 0; i < sz(n, n); ++i)
-            scores_[i] *= scale;
-        softmax_rows(scores_.data(), n, n, n, false);
-        gemm_f32({.m = n,
-                  .n = hd,
-                  .k = n,
-                  .a = scores_.data(),
-                  .lda = n,
-                  .b = q + 2 * width,
-                  .ldb = 3 * width,
-                  .c = attended_.data() + sz(h, hd),
-                  .ldc = width});
+        attention_head({.queries = n,
+                        .keys = n,
+                        .head_dim = hd,
+                        .q = q,
+                        .ldq = 3 * width,
+                        .k = q + width,
+                        .ldk = 3 * width,
+                        .v = q + 2 * width,
+                        .ldv = 3 * width,
+                        .out = attended_.data() + sz(h, hd),
+                        .ldo = width,
+                        .scale = 1.0f / std::sqrt(static_cast<float>(hd)),
+                        .scratch = attention_scratch_.data()});
     }
     conv(b.proj, attended_.data(), size, t1_.data());
     add_inplace(cur_.data(), t1_.data(), sz(n, width));

@@ -34,7 +34,7 @@ class FastVitTower final : public ImageTower {
     std::shared_ptr<const ClipModel> model_;
     int max_batch_;
     std::vector<float> cur_, t1_, t2_, columns_, se_scratch_;  // one image's activations and scratch
-    std::vector<float> qkv_, scores_, attended_;               // the attention stages, one image
+    std::vector<float> qkv_, attention_scratch_, attended_;    // the attention stages, one image
     std::vector<float> pooled_;                                // [max_batch, final_width]
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/attention.h"
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/half_gemm.h"
@@ -24,8 +25,8 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
     qkv_.assign(sz(max_rows, 3 * cfg.width), 0.0f);
     attention_.assign(sz(max_rows, cfg.width), 0.0f);
     mlp_.assign(sz(max_rows, cfg.mlp_width), 0.0f);
-    score_stride_ = sz(max_sequence, max_sequence);
-    scores_.assign(static_cast<std::size_t>(std::max(cfg.heads, 1)) * score_stride_, 0.0f);
+    head_stride_ = attention_scratch_floats(max_sequence, max_sequence, cfg.width / std::max(cfg.heads, 1));
+    head_scratch_.assign(static_cast<std::size_t>(std::max(cfg.heads, 1)) * head_stride_, 0.0f);
 }
 
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y, const LinearOutput& out) {
@@ -157,42 +158,35 @@ void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, flo
 }
 
 // Scaled dot-product attention of one head within one sequence, written into attn[first_row.., W].
-void head_attention(const float* qkv, int width, int heads, int h, SequenceSpan seq, bool causal, float* scores,
+void head_attention(const float* qkv, int width, int heads, int h, SequenceSpan seq, bool causal, float* scratch,
                     float* attn) {
     const int ld = 3 * width;
     const int hd = width / heads;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const int n = seq.length;
-    const float* base = qkv + static_cast<std::ptrdiff_t>(seq.first_row) * ld;
-    const float* q = base + h * hd;
-    const float* k = base + width + h * hd;
-    const float* v = base + 2 * width + h * hd;
-    gemm_f32(
-        {.m = n, .n = n, .k = hd, .a = q, .lda = ld, .b = k, .ldb = ld, .b_transposed = true, .c = scores, .ldc = n});
-    for (std::size_t i = 0; i < sz(n, n); ++i)
-        scores[i] *= scale;
-    softmax_rows(scores, n, n, n, causal);
-    float* out = attn + static_cast<std::ptrdiff_t>(seq.first_row) * width + h * hd;
-    gemm_f32({.m = n,
-              .n = hd,
-              .k = n,
-              .a = scores,
-              .lda = n,
-              .b = v,
-              .ldb = ld,
-              .b_transposed = false,
-              .c = out,
-              .ldc = width});
+    const float* q = qkv + static_cast<std::ptrdiff_t>(seq.first_row) * ld + h * hd;
+    attention_head({.queries = seq.length,
+                    .keys = seq.length,
+                    .head_dim = hd,
+                    .q = q,
+                    .ldq = ld,
+                    .k = q + width,
+                    .ldk = ld,
+                    .v = q + 2 * width,
+                    .ldv = ld,
+                    .out = attn + static_cast<std::ptrdiff_t>(seq.first_row) * width + h * hd,
+                    .ldo = width,
+                    .scale = 1.0f / std::sqrt(static_cast<float>(hd)),
+                    .causal = causal,
+                    .scratch = scratch});
 }
 
-// Multi-head attention of every sequence: one task per head (each with its own scores), split across the
+// Multi-head attention of every sequence: one task per head (each with its own scratch), split across the
 // compute pool. A head's arithmetic is the same on any thread.
 void attention_forward(const float* qkv, int width, int heads, std::span<const SequenceSpan> sequences, bool causal,
                        TransformerScratch& s) {
     parallel_for(heads, [&](int h) {
-        float* scores = s.scores(h);
+        float* scratch = s.head_scratch(h);
         for (const SequenceSpan& seq : sequences)
-            head_attention(qkv, width, heads, h, seq, causal, scores, s.attention());
+            head_attention(qkv, width, heads, h, seq, causal, scratch, s.attention());
     });
 }
 

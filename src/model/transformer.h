@@ -25,13 +25,13 @@ class TransformerScratch {
     float* qkv() { return qkv_.data(); }
     float* attention() { return attention_.data(); }
     float* mlp() { return mlp_.data(); }
-    float* scores(int head) { return scores_.data() + static_cast<std::size_t>(head) * score_stride_; }
+    float* head_scratch(int head) { return head_scratch_.data() + static_cast<std::size_t>(head) * head_stride_; }
     int max_rows() const { return max_rows_; }
 
   private:
     std::vector<float> normed_, qkv_, attention_, mlp_;
-    std::vector<float> scores_;  // one [max_sequence, max_sequence] matrix per head: heads run in parallel
-    std::size_t score_stride_ = 0;
+    std::vector<float> head_scratch_;  // attention_head's scratch, one per head: heads run in parallel
+    std::size_t head_stride_ = 0;
     int max_rows_ = 0;
 };
 

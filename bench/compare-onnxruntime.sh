@@ -35,6 +35,7 @@ done
 # path: a python3 earlier on PATH (pyenv, a venv) would not see Debian's torch.
 "$root/scripts/install-deps.sh" python3-torch python3-numpy
 python=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1  # clip_to_onnx.py imports resnet_image_tower.py: no __pycache__ in the source tree
 
 if [ ! -x "$build/cli/hailo-clip" ] || [ ! -x "$build/tools/make_random_model" ]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Exports a CLIP ViT checkpoint in OpenAI's layout (model.safetensors, float32) to two ONNX files.
+"""Exports a CLIP checkpoint in OpenAI's layout (model.safetensors, float32; ViT or ModifiedResNet) to two ONNX files.
 
 The image and text towers are written here in plain torch, with the conventions of OpenAI's CLIP models as
 hailo-clip reads such a checkpoint without a config: QuickGELU, 64-wide attention heads, LayerNorm eps 1e-5, the
-text tower's causal mask and pooling at the end-of-text token (the largest id). The outputs are the raw
-projections (not normalized), as `hailo-clip embed-image --raw` prints them.
+text tower's causal mask and pooling at the end-of-text token (the largest id). A checkpoint with an attention pool
+(`visual.attnpool.*`) gets OpenAI's ModifiedResNet image tower (resnet_image_tower.py), any other the ViT. The
+outputs are the raw projections (not normalized), as `hailo-clip embed-image --raw` prints them.
 
     clip_to_onnx.py MODEL_DIR OUT_DIR [--pixels FILE.f32 --ids 1,2,3 ...]
 
@@ -23,15 +24,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from resnet_image_tower import ResNetImageTower
 
-def read_safetensors(path):
+
+def read_safetensors(path, only=None):
+    """The float32 tensors of a safetensors file by name; `only`, when given, is the set of names to read."""
     with open(path, "rb") as f:
         header_len = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(header_len))
         data = f.read()
     tensors = {}
     for name, info in header.items():
-        if name == "__metadata__":
+        if name == "__metadata__" or name.endswith(".num_batches_tracked"):  # BatchNorm's counter: not used
+            continue
+        if only is not None and name not in only:
             continue
         if info["dtype"] != "F32":
             raise SystemExit(f"{name}: only float32 checkpoints are supported here, not {info['dtype']}")
@@ -109,6 +115,7 @@ class ImageTower(nn.Module):
         self.ln_post = nn.LayerNorm(width)
         self.ln_post.weight.data, self.ln_post.bias.data = sd["visual.ln_post.weight"], sd["visual.ln_post.bias"]
         self.proj = nn.Parameter(sd["visual.proj"])
+        self.image_size = int(round(math.sqrt(sd["visual.positional_embedding"].shape[0] - 1))) * patch
 
     def forward(self, pixels):
         x = self.conv1(pixels).flatten(2).transpose(1, 2)  # [batch, patches, width]
@@ -118,6 +125,11 @@ class ImageTower(nn.Module):
         for b in self.blocks:
             x = b(x)
         return self.ln_post(x[:, 0, :]) @ self.proj
+
+
+def image_tower(sd):
+    """OpenAI's ModifiedResNet when the checkpoint has an attention pool, the ViT otherwise."""
+    return ResNetImageTower(sd) if "visual.attnpool.positional_embedding" in sd else ImageTower(sd)
 
 
 class TextTower(nn.Module):
@@ -156,8 +168,8 @@ def main():
 
     torch.set_grad_enabled(False)
     sd = read_safetensors(args.model_dir + "/model.safetensors")
-    image, text = ImageTower(sd).eval(), TextTower(sd).eval()
-    size = int(round(math.sqrt(sd["visual.positional_embedding"].shape[0] - 1))) * image.patch
+    image, text = image_tower(sd).eval(), TextTower(sd).eval()
+    size = image.image_size
 
     torch.onnx.export(image, torch.zeros(1, 3, size, size), args.out_dir + "/image.onnx", input_names=["pixels"],
                       output_names=["embedding"], dynamic_axes={"pixels": {0: "batch"}}, opset_version=14)

@@ -9,8 +9,8 @@
 namespace hclip::cli {
 
 std::set<std::string> engine_value_flags() {
-    return {"--model-dir", "--config",        "--threads",      "--batch",   "--max-pixels", "--model-name",
-            "--backend",   "--image-backend", "--text-backend", "--weights", "--gemm-kernel"};
+    return {"--model-dir", "--config",        "--threads",      "--batch",   "--max-pixels",  "--model-name",
+            "--backend",   "--image-backend", "--text-backend", "--weights", "--gemm-kernel", "--compute"};
 }
 
 Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack_weights) {
@@ -37,6 +37,11 @@ Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack
         const auto storage = parse_weight_storage(*v);
         if (!storage) return invalid_argument("--weights must be fp32, bf16 or fp16, not '" + *v + "'");
         options.weights = *storage;
+    }
+    if (auto v = args.value("--compute")) {
+        const auto compute = parse_compute_precision(*v);
+        if (!compute) return invalid_argument("--compute must be fp32 or bf16, not '" + *v + "'");
+        options.compute = *compute;
     }
     if (auto v = args.value("--backend")) options.backend = *v;
     if (auto v = args.value("--image-backend")) options.image_backend = *v;

@@ -41,7 +41,9 @@ constexpr const char* kUsage =
     "                core), --gemm-kernel auto|packed|plain (default: the config's performance.gemm_kernel,\n"
     "                else auto: timed per weight shape), --batch N (default: the config's clip.batch_size, else 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name),\n"
-    "                --weights fp32|bf16|fp16 (CPU weight storage, default: the config's clip.weights, else fp32)\n"
+    "                --weights fp32|bf16|fp16 (CPU weight storage, default: the config's clip.weights, else fp32),\n"
+    "                --compute fp32|bf16 (CPU products: bf16 inputs with float32 accumulation, on CPUs with bf16\n"
+    "                dot products; default: the config's clip.compute, else fp32)\n"
     "HAILO_CLIP_MODEL_DIR stands in for --model-dir.\n";
 
 }  // namespace

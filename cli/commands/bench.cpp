@@ -1,5 +1,6 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
-//                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--gemm-kernel auto|packed|plain]
+//                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--compute fp32|bf16]
+//                  [--gemm-kernel auto|packed|plain]
 //                  [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs
@@ -10,6 +11,7 @@
 // --service off) the REST service is started in this process and timed over HTTP next to the image tower.
 // With --weights bf16 or fp16 the comparison column is the float32 model (packed where the build packs) instead
 // of the plain one, so the 16-bit/float32 ratio comes from one run; the memory figures are the 16-bit model's.
+// --compute bf16 (bf16 products) likewise compares with the packed float32 model.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -183,8 +185,10 @@ int run_bench(const Argv& argv) {
     (void)towers[0].text->encode(long_text, std::span(out).first(e));
     const double rss_ran = rss_mb();
     const double rss_peak = rss_mb("VmHWM:");
-    const bool half_weights = engine.options().weights != WeightStorage::kF32;
-    if (half_weights) {
+    const bool bf16_products = engine.model().compute() == ComputePrecision::kBf16;
+    // 16-bit weights alone: with bf16 products they change nothing (docs/configuration.md).
+    const bool half_weights = !bf16_products && engine.options().weights != WeightStorage::kF32;
+    if (half_weights || bf16_products) {
         auto fp32 = ClipModel::load(engine.model().model_dir(), {.pack_weights = packed_gemm_available()});
         if (!fp32.ok()) return fail(fp32.status().to_string());
         towers.push_back({make_cpu_image_encoder(*fp32, batch), make_cpu_text_encoder(*fp32, batch)});
@@ -279,13 +283,15 @@ int run_bench(const Argv& argv) {
     bool all_packed = primary_packed;
     for (const GemmChoice& c : engine.model().gemm_plan().choices)
         all_packed = all_packed && !c.uses(GemmKernel::kPlain);
-    const char* first = half_weights     ? weights_name.c_str()
+    const char* first = bf16_products    ? "bf16-prod"
+                        : half_weights   ? weights_name.c_str()
                         : all_packed     ? "packed"
                         : primary_packed ? "chosen"
                                          : "plain";
     std::printf("%-40s %10s %8s %6s", "tower", first, "GFLOP/s", "%peak");
     if (towers.size() > 1) {
-        std::printf(" %10s %8s %6s %8s", half_weights ? "fp32" : "plain", "GFLOP/s", "%peak", "speed-up");
+        std::printf(" %10s %8s %6s %8s", half_weights || bf16_products ? "fp32" : "plain", "GFLOP/s", "%peak",
+                    "speed-up");
     }
     std::printf("\n");
     for (const Case& c : cases) {
@@ -298,7 +304,12 @@ int run_bench(const Argv& argv) {
         std::printf("\n");
     }
     std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
-    if (primary_packed) {
+    if (bf16_products) {
+        // The timed table compares float32 kernels: not what these matrices run.
+        std::printf("gemm kernels at load:\n");
+        for (const std::string& line : engine.model().gemm_plan().describe())
+            std::printf("  %s\n", line.c_str());
+    } else if (primary_packed) {
         const double kernel_best = print_gemm_kernel_table(engine.model(), peak);
         if (kernel_best > peak) std::printf("note: a weight shape above ran faster than the peak products\n");
     } else {
@@ -318,8 +329,10 @@ int run_bench(const Argv& argv) {
         static_cast<double>(engine.model().plain_kept_bytes()) / (1024.0 * 1024.0),
         static_cast<double>(engine.model().converted_bytes()) / (1024.0 * 1024.0));
     // The figure to compare between weight storages: the one-model process with both towers warm.
-    std::printf("rss after warm-up: %.0f MiB (weights %s, %.0f MiB of them 16-bit)\n", rss_ran, weights_name.c_str(),
-                static_cast<double>(engine.model().half_bytes()) / (1024.0 * 1024.0));
+    std::printf("rss after warm-up: %.0f MiB (weights %s, %.0f MiB of them 16-bit), products %s (%.0f MiB packed)\n",
+                rss_ran, weights_name.c_str(), static_cast<double>(engine.model().half_bytes()) / (1024.0 * 1024.0),
+                std::string(compute_precision_name(engine.model().compute())).c_str(),
+                static_cast<double>(engine.model().packed_bytes()) / (1024.0 * 1024.0));
     if (service == "off") return 0;
     std::fflush(stdout);  // the service logs on stderr
     // The service packs its weights where the build can; with --packing off on such a build the comparison is
@@ -335,6 +348,7 @@ int run_bench(const Argv& argv) {
     so.batch = batch;
     so.gemm_threads = engine.options().gemm_threads;
     so.weights = weights_name;
+    so.compute = std::string(compute_precision_name(engine.model().compute()));
     so.image = image_bytes;
     so.tower_pass = [&] { (void)same_as_service.image->encode(rgb, 1, std::span(out).first(e)); };
     so.tower_rgb = [&](std::span<const std::uint8_t> picture) {

@@ -132,6 +132,7 @@ bool run_service_bench(const ServiceBenchOptions& o) {
     config.clip.image_size = o.image_size;
     config.clip.batch_size = o.batch;
     config.clip.weights = o.weights;
+    config.clip.compute = o.compute;
     config.performance.worker_threads = o.workers;
     config.performance.gemm_threads = o.gemm_threads;
     auto service = server::ClipService::create(config);

@@ -19,6 +19,7 @@ struct ServiceBenchOptions {
     int batch = 8;                     // clip.batch_size
     int gemm_threads = 0;              // performance.gemm_threads
     std::string weights = "fp32";      // clip.weights
+    std::string compute = "fp32";      // clip.compute
     std::vector<std::uint8_t> image;   // the encoded picture every request sends
     std::function<void()> tower_pass;  // one image through the bench's own image tower, batch 1
     // Any prepared picture (image_size x image_size RGB) through the same tower, for the request profile.

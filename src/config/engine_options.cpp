@@ -15,7 +15,8 @@ EngineOptions engine_options_from_config(const ServiceConfig& config) {
     o.decode.max_pixels = config.limits.max_image_pixels;
     o.jpeg_scaled_decode = config.performance.jpeg_scaled_decode;
     o.backend = config.clip.backend;
-    o.weights = parse_weight_storage(config.clip.weights).value_or(WeightStorage::kF32);  // validated on loading
+    o.weights = parse_weight_storage(config.clip.weights).value_or(WeightStorage::kF32);        // validated on loading
+    o.compute = parse_compute_precision(config.clip.compute).value_or(ComputePrecision::kF32);  // likewise
     if (config.hailo.text_encoder == "cpu") o.text_backend = "cpu";
     o.fallback_to_cpu = config.hailo.on_unavailable == "cpu";
     const HailoSection& h = config.hailo;

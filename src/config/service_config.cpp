@@ -291,7 +291,8 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                       {"text_cache_size", int_into(c.clip.text_cache_size, 0, 10000000)},
                       {"backend", one_of_into(c.clip.backend, {"auto", "cpu", "hailo"})},
                       {"self_test", one_of_into(c.clip.self_test, {"off", "report", "require"})},
-                      {"weights", one_of_into(c.clip.weights, {"fp32", "bf16", "fp16"})}}));
+                      {"weights", one_of_into(c.clip.weights, {"fp32", "bf16", "fp16"})},
+                      {"compute", one_of_into(c.clip.compute, {"fp32", "bf16"})}}));
     // A model named without a directory is the installed model of that name (hailo-clip models pull NAME).
     if (const YAML::Node clip = root["clip"]; clip && clip.IsMap() && clip["model"] && !clip["model_dir"]) {
         c.clip.model_dir = std::string(kInstalledModelsDir) + "/" + c.clip.model;

@@ -56,6 +56,10 @@ struct ClipSection {
     // float32 arithmetic: less memory, not faster than packed fp32 yet, results within the reduced-precision criterion
     // of docs/configuration.md).
     std::string weights = "fp32";
+    // What the CPU towers' matrix products multiply: "fp32" (the default), or "bf16" (bfloat16 inputs, float32
+    // accumulation, on CPUs with bf16 dot products; results within the reduced-precision criterion of
+    // docs/configuration.md).
+    std::string compute = "fp32";
 };
 
 // The Hailo NPU backend (clip.backend: hailo). Paths default to where hailo-apps' resource download puts them.

@@ -50,6 +50,7 @@ Result<std::unique_ptr<ClipEngine>> ClipEngine::open(const EngineOptions& option
     HCLIP_ASSIGN_OR_RETURN(auto model,
                            ClipModel::load(options.model_dir, {.pack_weights = options.pack_weights,
                                                                .weights = options.weights,
+                                                               .compute = options.compute,
                                                                .gemm_kernel = options.gemm_kernel,
                                                                .gemm_kernel_cache = options.gemm_kernel_cache}));
     for (const std::string& line : model->gemm_plan().describe())

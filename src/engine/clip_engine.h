@@ -43,7 +43,8 @@ struct EngineOptions {
     // Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that keeps the model's input size: faster for large
     // photos, not Pillow-exact (sets decode.jpeg_scaled_min_side to the model's image size at open).
     bool jpeg_scaled_decode = false;
-    WeightStorage weights = WeightStorage::kF32;  // fp32, or 16-bit storage of the large matrices (ModelOptions)
+    WeightStorage weights = WeightStorage::kF32;        // fp32, or 16-bit storage of the large matrices (ModelOptions)
+    ComputePrecision compute = ComputePrecision::kF32;  // fp32, or bf16 products (ModelOptions)
     // The GEMM kernel per weight shape (ModelOptions): timed at load, or forced; the timings file ("" = none).
     GemmKernelMode gemm_kernel = GemmKernelMode::kAuto;
     std::string gemm_kernel_cache;

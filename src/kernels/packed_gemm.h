@@ -16,12 +16,19 @@
 
 namespace hclip {
 
+// The numbers a packed product multiplies. kF32: float32 throughout. kBf16 (opt-in, ModelOptions::compute): B is
+// stored rounded to bfloat16 and each call rounds A to bfloat16 too (nearest even); the products are exact in
+// float32 and accumulated in float32, C is float32. It needs a CPU with native bf16 dot products (AVX512-BF16 or
+// AMX): packed_bf16_support() says whether this build and CPU have them.
+enum class PackedType { kF32, kBf16 };
+
 // An immutable packed copy of B, the right-hand operand of C = A * op(B). Shareable by any number of threads.
 class PackedWeights {
   public:
     // Packs B. b_transposed = true when B is stored [n, k] (a PyTorch Linear weight [out, in], used as B^T),
     // false when it is stored [k, n]; rows are ldb apart. `b` is only read during the call.
-    static Result<std::unique_ptr<const PackedWeights>> pack(const float* b, int n, int k, int ldb, bool b_transposed);
+    static Result<std::unique_ptr<const PackedWeights>> pack(const float* b, int n, int k, int ldb, bool b_transposed,
+                                                             PackedType type = PackedType::kF32);
 
     ~PackedWeights();
     PackedWeights(const PackedWeights&) = delete;
@@ -30,22 +37,24 @@ class PackedWeights {
     int n() const { return n_; }
     int k() const { return k_; }
     std::size_t bytes() const { return bytes_; }
+    PackedType type() const { return type_; }
 
     struct Impl;  // the library's objects, defined by the implementation
     const Impl& impl() const { return *impl_; }
 
   private:
-    PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl);
+    PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl);
 
     int n_ = 0, k_ = 0;
     std::size_t bytes_ = 0;
+    PackedType type_ = PackedType::kF32;
     std::unique_ptr<Impl> impl_;
 };
 
-// C[m, n] = A[m, k] * op(B), B packed. Row-major; C is overwritten (no beta), or, with an epilogue,
-// C = act(A * op(B) + bias) or C += act(A * op(B) + bias), done inside the library's kernel where it can. Safe to
-// call from several threads at once, also with the same PackedWeights: each thread has its own library state
-// (no lock on the hot path).
+// C[m, n] = A[m, k] * op(B), B packed (A rounded to bfloat16 on the way in when B is kBf16). Row-major; C is
+// overwritten (no beta), or, with an epilogue, C = act(A * op(B) + bias) or C += act(A * op(B) + bias), done
+// inside the library's kernel where it can. Safe to call from several threads at once, also with the same
+// PackedWeights: each thread has its own library state (no lock on the hot path).
 struct PackedGemmArgs {
     int m = 0;
     const float* a = nullptr;
@@ -60,6 +69,9 @@ void gemm_f32_packed(const PackedGemmArgs& args);
 
 // False when this build has no packing library: pack() then fails and the model keeps using gemm_f32.
 bool packed_gemm_available();
+// OK when PackedType::kBf16 products run on an optimised kernel here; else kUnsupported saying why (no packing
+// library, or the library has only its reference code for bf16 on this CPU).
+Status packed_bf16_support();
 std::string_view packed_gemm_backend_name();
 // The library and its version ("onednn 2.6.3 (...)"), or "none", for caches of timings.
 std::string packed_gemm_library_version();

@@ -9,12 +9,12 @@ namespace hclip {
 
 struct PackedWeights::Impl {};
 
-PackedWeights::PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl)
-    : n_(n), k_(k), bytes_(bytes), impl_(std::move(impl)) {}
+PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
+    : n_(n), k_(k), bytes_(bytes), type_(type), impl_(std::move(impl)) {}
 
 PackedWeights::~PackedWeights() = default;
 
-Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, int, int, int, bool) {
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, int, int, int, bool, PackedType) {
     return unsupported("this build has no packed gemm (configured without oneDNN)");
 }
 
@@ -26,6 +26,10 @@ void gemm_f32_packed(const PackedGemmArgs&) {
 
 bool packed_gemm_available() {
     return false;
+}
+
+Status packed_bf16_support() {
+    return unsupported("this build has no packed gemm (configured without oneDNN), so no bf16 products");
 }
 
 std::string_view packed_gemm_backend_name() {

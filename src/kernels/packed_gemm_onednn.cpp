@@ -17,6 +17,9 @@
 //   product 5x slower than a 1-thread one. So oneDNN always runs single-threaded here, and a product is split
 //   by columns: the weights are packed as up to one column part per core, and the process-wide compute pool
 //   (kernels/compute_pool.h, whose idle threads sleep) computes the parts.
+// - bf16 products (PackedType::kBf16): oneDNN 2.6 has no matmul with float32 A and bf16 B, so A is rounded to
+//   bf16 per call, into the per-thread staging buffer, and the bf16 x bf16 -> f32 primitive runs on it
+//   ("brg:avx512_core_bf16" on AVX512-BF16 CPUs). Everything else is as for float32.
 #include <omp.h>
 
 #include <algorithm>
@@ -29,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/bf16_convert.h"
 #include "kernels/compute_pool.h"
 #include "kernels/packed_gemm.h"
 
@@ -53,6 +57,7 @@ struct FusedEpilogue {
     bool operator==(const FusedEpilogue&) const = default;
 };
 
+// A has the weights' data type (f32, or bf16 for bf16 products); C is always f32.
 dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc& weights,
                                          const FusedEpilogue& epilogue = {}) {
     dnnl::primitive_attr attr;
@@ -66,7 +71,7 @@ dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc
         post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (epilogue.sum) post.append_sum(1.0f);
     attr.set_post_ops(post);
-    const memory::desc a({m, k}, DataType::f32, Tag::ab);
+    const memory::desc a({m, k}, weights.data_type(), Tag::ab);
     const memory::desc c({m, n}, DataType::f32, Tag::ab);
     if (epilogue.bias) {
         const memory::desc bias({1, n}, DataType::f32, Tag::ab);
@@ -110,13 +115,13 @@ struct PackedWeights::Impl {
     std::vector<Part> parts;
 };
 
-PackedWeights::PackedWeights(int n, int k, std::size_t bytes, std::unique_ptr<Impl> impl)
-    : n_(n), k_(k), bytes_(bytes), impl_(std::move(impl)) {}
+PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
+    : n_(n), k_(k), bytes_(bytes), type_(type), impl_(std::move(impl)) {}
 
 PackedWeights::~PackedWeights() = default;
 
 Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b, int n, int k, int ldb,
-                                                                 bool b_transposed) {
+                                                                 bool b_transposed, PackedType type) {
     if (b == nullptr || n <= 0 || k <= 0 || ldb < (b_transposed ? k : n)) {
         return invalid_argument("packed gemm: bad weight shape " + std::to_string(n) + "x" + std::to_string(k));
     }
@@ -126,21 +131,24 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
         std::size_t bytes = 0;
         const int blocks = (n + 63) / 64, parts = column_parts(n);
         dnnl::stream stream(cpu_engine());
+        const DataType packed_type = type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
         for (int p = 0; p < parts; ++p) {
             Impl::Part part;
             part.n0 = std::min(n, blocks * p / parts * 64);
             part.n = std::min(n, blocks * (p + 1) / parts * 64) - part.n0;
             // The layout the library picks for a typical activation height; it is the same for every M
             // (checked for M = 1, the one most likely to differ).
-            const auto probe = matmul_desc(64, part.n, k, memory::desc({k, part.n}, DataType::f32, Tag::any));
+            const auto probe = matmul_desc(64, part.n, k, memory::desc({k, part.n}, packed_type, Tag::any));
             part.layout = probe.weights_desc();
             if (is_reference_impl(probe) || is_reference_impl(matmul_desc(1, part.n, k, part.layout))) {
-                return unsupported("packed gemm: oneDNN has no optimised matmul for " + std::to_string(n) + "x" +
-                                   std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() + ")");
+                return unsupported(std::string("packed gemm: oneDNN has no optimised ") +
+                                   (type == PackedType::kBf16 ? "bf16 " : "") + "matmul for " + std::to_string(n) +
+                                   "x" + std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() + ")");
             }
             part.data = aligned_buffer(part.layout.get_size());
             bytes += part.layout.get_size();
-            // B as oneDNN sees it: logical [k, n]; stored [n, k] means strides (1, ldb).
+            // B as oneDNN sees it: logical [k, n]; stored [n, k] means strides (1, ldb). For bf16 the reorder
+            // rounds to nearest even.
             const float* first = b + static_cast<std::ptrdiff_t>(part.n0) * (b_transposed ? ldb : 1);
             const memory::desc user_md({k, part.n}, DataType::f32,
                                        b_transposed ? memory::dims{1, ldb} : memory::dims{ldb, 1});
@@ -150,7 +158,7 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
             impl->parts.push_back(std::move(part));
         }
         stream.wait();
-        return std::unique_ptr<const PackedWeights>(new PackedWeights(n, k, bytes, std::move(impl)));
+        return std::unique_ptr<const PackedWeights>(new PackedWeights(n, k, bytes, type, std::move(impl)));
     } catch (const std::bad_alloc&) {
         return resource_exhausted("packed gemm: out of memory packing " + std::to_string(n) + "x" + std::to_string(k) +
                                   " weights");
@@ -164,6 +172,7 @@ namespace {
 struct ShapeKey {
     int m, n, k;
     FusedEpilogue epilogue;
+    DataType type;  // of A and B
     bool operator==(const ShapeKey&) const = default;
 };
 struct ShapeKeyHash {
@@ -171,7 +180,7 @@ struct ShapeKeyHash {
         const std::size_t epilogue = (s.epilogue.bias ? 1u : 0u) | (s.epilogue.sum ? 2u : 0u) |
                                      (static_cast<std::size_t>(s.epilogue.activation) << 2);
         return (static_cast<std::size_t>(s.m) * 0x9E3779B1u) ^ (static_cast<std::size_t>(s.n) << 20) ^
-               static_cast<std::size_t>(s.k) ^ (epilogue << 40);
+               static_cast<std::size_t>(s.k) ^ (epilogue << 40) ^ (static_cast<std::size_t>(s.type) << 48);
     }
 };
 
@@ -193,6 +202,7 @@ struct ThreadState {
     AlignedBuffer scratchpad;  // oneDNN aligns its sub-buffers from the base
     std::size_t scratchpad_bytes = 0;
     std::vector<float> staged_a, staged_c;
+    std::vector<std::uint16_t> staged_a_bf16;  // A rounded for bf16 products
 
     void* scratchpad_of_size(std::size_t bytes) {
         if (bytes > scratchpad_bytes || !scratchpad) {
@@ -203,7 +213,7 @@ struct ThreadState {
     }
 
     Compiled& compiled_for(int m, int n, int k, const memory::desc& layout, const FusedEpilogue& epilogue) {
-        const ShapeKey key{m, n, k, epilogue};
+        const ShapeKey key{m, n, k, epilogue, layout.data_type()};
         if (auto it = compiled.find(key); it != compiled.end()) return it->second;
         if (compiled.size() >= kMaxCompiledPerThread) compiled.clear();
         const auto pd = matmul_desc(m, n, k, layout, epilogue);
@@ -236,8 +246,8 @@ ThreadState& thread_state() {
 
 // C[:, part] = A * B[:, part] with the epilogue, on the calling thread, single-threaded inside oneDNN. A part
 // written through the staging buffer gets bias and activation in the primitive and the residual add (if any)
-// on the way out.
-void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* a, float* c, int ldc,
+// on the way out. A is float32, or bf16 for bf16 products.
+void run_part(const PackedWeights::Impl::Part& part, int m, int k, const void* a, float* c, int ldc,
               const Epilogue& epilogue) {
     try {
         keep_onednn_single_threaded();
@@ -253,7 +263,7 @@ void run_part(const PackedWeights::Impl::Part& part, int m, int k, const float* 
         }
         Compiled& cp = ts.compiled_for(m, part.n, k, part.layout, fused);
         void* scratchpad = ts.scratchpad_of_size(cp.scratchpad_bytes);
-        cp.a.set_data_handle(const_cast<float*>(a));
+        cp.a.set_data_handle(const_cast<void*>(a));
         cp.b.set_data_handle(part.data.get());
         cp.c.set_data_handle(out);
         cp.scratchpad.set_data_handle(scratchpad);
@@ -272,8 +282,18 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
     if (g.m <= 0) return;
     const PackedWeights::Impl& w = g.b->impl();
     const int k = g.b->k();
-    const float* a = g.a;
-    if (g.lda != k) {
+    const void* a = g.a;
+    if (g.b->type() == PackedType::kBf16) {
+        try {
+            std::vector<std::uint16_t>& staged = thread_state().staged_a_bf16;
+            const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(k);
+            if (staged.size() < size) staged.resize(size);
+            f32_to_bf16_rows(g.a, g.m, k, g.lda, staged.data());
+            a = staged.data();
+        } catch (const std::exception& e) {
+            fail(g.m, g.b->n(), k, e.what());
+        }
+    } else if (g.lda != k) {
         try {
             std::vector<float>& staged = thread_state().staged_a;
             const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(k);
@@ -309,6 +329,23 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
 
 bool packed_gemm_available() {
     return true;
+}
+
+Status packed_bf16_support() {
+    static const Status support = [] {
+        try {
+            keep_onednn_single_threaded();
+            const auto pd = matmul_desc(64, 64, 64, memory::desc({64, 64}, DataType::bf16, Tag::any));
+            if (is_reference_impl(pd)) {
+                return unsupported(std::string("this CPU has no bf16 dot products oneDNN uses (its bf16 matmul is ") +
+                                   pd.impl_info_str() + ")");
+            }
+            return Status{};
+        } catch (const std::exception& e) {
+            return unsupported(std::string("oneDNN has no bf16 matmul on this CPU (") + e.what() + ")");
+        }
+    }();
+    return support;
 }
 
 std::string_view packed_gemm_backend_name() {

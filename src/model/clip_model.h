@@ -12,6 +12,7 @@
 #include "kernels/packed_gemm.h"
 #include "model/clip_config.h"
 #include "model/clip_weights.h"
+#include "model/compute_precision.h"
 #include "model/conv_stem_weights.h"
 #include "model/fastvit_weights.h"
 #include "model/resnet_weights.h"
@@ -29,6 +30,13 @@ struct ModelOptions {
     // ResNet image tower (folded convolutions, attention pool) stay float32. A checkpoint already stored in the
     // chosen 16-bit type is used as it is (never rounded twice).
     WeightStorage weights = WeightStorage::kF32;
+    // bf16: the products of the transformer towers (q/k/v, attention output, MLP), both projections and the ViT
+    // patch embedding take bfloat16 inputs with float32 accumulation: those matrices are packed as bf16 (their
+    // float32 copies released) and each product rounds its activations to bf16. Convolutional image towers
+    // (ResNet, FastViT, a convolutional stem) and everything outside the products stay float32. Needs the packed
+    // GEMM and a CPU with bf16 dot products: the load fails otherwise (never falls back to float32), and with
+    // weights fp16, unpacked weights or a forced plain GEMM. weights bf16 means the same as fp32 with it.
+    ComputePrecision compute = ComputePrecision::kF32;
     // Which GEMM kernel each weight shape uses (kernels/kernel_choice.h): timed at load (auto) or forced. A matrix
     // is packed only if its shape uses the packed kernel for some row count, and keeps its plain copy only if it
     // uses the plain one too. Applies to the transformer towers; a ResNet's convolutions are packed unless plain.
@@ -65,6 +73,8 @@ class ClipModel {
     // in place from a checkpoint stored in that type count too).
     WeightStorage weight_storage() const { return weight_storage_; }
     std::size_t half_bytes() const { return half_bytes_; }
+    // What the transformer towers' products multiply (ModelOptions::compute).
+    ComputePrecision compute() const { return compute_; }
     // The kernel chosen per weight shape at load (empty without packing), and the bytes of plain weights kept
     // next to packed copies because a shape uses both kernels.
     const GemmPlan& gemm_plan() const { return gemm_plan_; }
@@ -91,6 +101,7 @@ class ClipModel {
     std::vector<std::vector<std::uint16_t>> half_;
     std::size_t half_bytes_ = 0;
     WeightStorage weight_storage_ = WeightStorage::kF32;
+    ComputePrecision compute_ = ComputePrecision::kF32;
     GemmPlan gemm_plan_;
     std::size_t plain_kept_bytes_ = 0;
     std::string weights_path_;

@@ -98,6 +98,13 @@ class ModelLoader {
         HCLIP_RETURN_IF_ERROR(bind_image_tower());
         HCLIP_RETURN_IF_ERROR(bind_text());
         summarise_dtypes();
+        if (options.compute == ComputePrecision::kBf16) {
+            HCLIP_RETURN_IF_ERROR(check_bf16_products(options));
+            // The product matrices are rounded to bf16 once, when packed; clip.weights bf16 adds nothing to that.
+            m_.compute_ = ComputePrecision::kBf16;
+            product_type_ = PackedType::kBf16;
+            return pack_weights(options);
+        }
         m_.weight_storage_ = options.weights;
         if (options.weights != WeightStorage::kF32) store_half(half_type_of(options.weights));
         if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights(options));
@@ -105,6 +112,24 @@ class ModelLoader {
     }
 
   private:
+    // bf16 products are opt-in and never fall back silently: a setup that cannot run them, or that asks for
+    // something else at the same time, is refused.
+    static Status check_bf16_products(const ModelOptions& options) {
+        if (options.weights == WeightStorage::kF16) {
+            return invalid_argument(
+                "clip.compute bf16 multiplies bf16 matrices; it cannot be combined with clip.weights fp16 (use "
+                "clip.weights fp32 or bf16, which mean the same with it)");
+        }
+        if (!options.pack_weights || options.gemm_kernel == GemmKernelMode::kPlain) {
+            return invalid_argument(
+                "clip.compute bf16 runs on the packed GEMM; it cannot be combined with unpacked weights or "
+                "performance.gemm_kernel plain");
+        }
+        Status support = packed_bf16_support();
+        if (!support.ok()) return unsupported("clip.compute bf16 is not available: " + support.message());
+        return {};
+    }
+
     Status locate_files(const std::string& path) {
         std::error_code ec;
         fs::path p(path);
@@ -958,6 +983,13 @@ class ModelLoader {
             }
         }
         const std::vector<GemmShape> list(shapes.begin(), shapes.end());
+        if (product_type_ == PackedType::kBf16) {
+            // Timing bf16 products against the float32 plain GEMM would compare different numerics: every shape
+            // takes the packed (bf16) kernel.
+            m_.gemm_plan_ = plan_gemm_kernels(list, {GemmKernelMode::kPacked}, available_gemm_kernels(), {});
+            m_.gemm_plan_.notes = {"gemm kernels: packed bf16 products for every shape (clip.compute bf16)"};
+            return {};
+        }
         GemmKernelTimer timer;
         m_.gemm_plan_ =
             plan_gemm_kernels(list, {options.gemm_kernel, options.gemm_kernel_cache}, available_gemm_kernels(),
@@ -988,7 +1020,8 @@ class ModelLoader {
         choice = m_.gemm_plan_.find({n, k});
         if (choice == nullptr || !choice->uses(GemmKernel::kPacked)) return false;
         const bool keep_plain = choice->uses(GemmKernel::kPlain);
-        HCLIP_ASSIGN_OR_RETURN(packed, pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain));
+        HCLIP_ASSIGN_OR_RETURN(packed,
+                               pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain, product_type_));
         if (packed != nullptr && keep_plain) {
             m_.plain_kept_bytes_ += static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(float);
         }
@@ -1065,7 +1098,7 @@ class ModelLoader {
             std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
         }
         const bool keep_plain = b.qkv_choice->uses(GemmKernel::kPlain);
-        HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0));
+        HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0, true, product_type_));
         if (b.qkv_packed == nullptr) return {};
         m_.converted_.push_back(std::move(bias));
         b.qkv_bias = m_.converted_.back().data();
@@ -1080,13 +1113,16 @@ class ModelLoader {
     }
 
     // Packs B (see PackedWeights::pack) and releases the `release_count` floats at `b`, by default all of B.
-    // Null (and B kept) when the library has no fast kernel for this shape.
+    // Null (and B kept) when the library has no fast float32 kernel for this shape; bf16 products asked for are
+    // never replaced by float32 ones, so there that is an error.
     Result<const PackedWeights*> pack_matrix(const float* b, int n, int k, int ldb, bool transposed,
                                              std::optional<std::size_t> release_count = std::nullopt,
-                                             bool release_plain = true) {
-        auto packed = PackedWeights::pack(b, n, k, ldb, transposed);
+                                             bool release_plain = true, PackedType type = PackedType::kF32) {
+        auto packed = PackedWeights::pack(b, n, k, ldb, transposed, type);
         if (!packed.ok()) {
-            if (packed.status().code() == StatusCode::kUnsupported) return static_cast<const PackedWeights*>(nullptr);
+            if (packed.status().code() == StatusCode::kUnsupported && type == PackedType::kF32) {
+                return static_cast<const PackedWeights*>(nullptr);
+            }
             return packed.status();
         }
         const PackedWeights* raw = packed->get();
@@ -1121,8 +1157,9 @@ class ModelLoader {
     ClipModel& m_;
     std::set<std::string> dtypes_seen_;
     std::map<const float*, const TensorView*> converted_from_;  // converted buffers and the tensor each came from
-    std::string text_prefix_;                                   // "text." for CustomTextCLIP checkpoints
-    int timm_head_dim_ = 0;                                     // the FastViT head's output width
+    PackedType product_type_ = PackedType::kF32;  // of the transformer towers' and projections' packed matrices
+    std::string text_prefix_;                     // "text." for CustomTextCLIP checkpoints
+    int timm_head_dim_ = 0;                       // the FastViT head's output width
 };
 
 Result<std::shared_ptr<const ClipModel>> ClipModel::load(const std::string& path, const ModelOptions& options) {

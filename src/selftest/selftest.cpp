@@ -84,10 +84,14 @@ class Runner {
         report_.text_backend = std::string(text_encoder_.backend_name());
         // An emulation of the NPU (a test double) is judged exactly as the NPU would be.
         // The CPU with 16-bit weights (clip.weights) has a reduced-precision profile of its own, "cpu-bf16" or
-        // "cpu-fp16".
+        // "cpu-fp16", and so has the CPU with bf16 products (clip.compute), "cpu-compute-bf16".
         const WeightStorage storage = model.weight_storage();
-        const auto profile_of = [storage](const std::string& backend) {
+        const ComputePrecision compute = model.compute();
+        const auto profile_of = [storage, compute](const std::string& backend) {
             if (backend == "hailo-emulated") return std::string("hailo");
+            if (backend == "cpu" && compute != ComputePrecision::kF32) {
+                return "cpu-compute-" + std::string(compute_precision_name(compute));
+            }
             if (backend == "cpu" && storage != WeightStorage::kF32) {
                 return "cpu-" + std::string(weight_storage_name(storage));
             }

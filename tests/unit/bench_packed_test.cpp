@@ -107,6 +107,27 @@ TEST(BenchPacked, SixteenBitWeightsAgainstFloat32) {
     EXPECT_NE(bad.out.find("--weights must be fp32, bf16 or fp16"), std::string::npos) << bad.out;
 }
 
+// bf16 products: against the packed float32 model in the same run, with the memory line; refused with the reason
+// where the CPU or build has none.
+TEST(BenchPacked, Bf16ProductsAgainstFloat32) {
+    const CliResult r =
+        run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--compute", "bf16", "--service", "off"});
+    if (Status s = packed_bf16_support(); !s.ok()) {
+        EXPECT_NE(r.exit_code, 0) << r.out;
+        EXPECT_NE(r.out.find("clip.compute bf16 is not available"), std::string::npos) << r.out;
+        GTEST_SKIP() << "no bf16 products here (refusal checked): " << s.message();
+    }
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("image tower, batch 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("bf16-prod"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("speed-up"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("packed bf16 products for every shape"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("), products bf16 ("), std::string::npos) << r.out;
+    const CliResult bad = run_cli({"bench", "--model-dir", kModel, "--compute", "fp16"});
+    EXPECT_NE(bad.exit_code, 0) << bad.out;
+    EXPECT_NE(bad.out.find("--compute must be fp32 or bf16"), std::string::npos) << bad.out;
+}
+
 // The kernel choice at load and every candidate timed again, per weight shape; a forced kernel is reported as such.
 TEST(BenchPacked, PrintsTheKernelChoiceAndEveryCandidatesGflops) {
     const CliResult r = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});

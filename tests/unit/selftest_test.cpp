@@ -27,6 +27,7 @@
 #include "image/pillow_resize.h"
 #include "io/safetensors.h"
 #include "io/sha256.h"
+#include "kernels/packed_gemm.h"
 #include "selftest/expectations.h"
 #include "selftest/report_json.h"
 #include "selftest/selftest.h"
@@ -388,6 +389,7 @@ class SelfTest : public ::testing::Test {
         options.gemm_threads = 1;
         options.backend = "cpu";
         options.weights = weights_;
+        options.compute = compute_;
         auto engine = ClipEngine::open(options);
         EXPECT_TRUE(engine.ok()) << engine.status().to_string();
         return engine.ok() ? std::move(engine).value() : nullptr;
@@ -446,8 +448,9 @@ class SelfTest : public ::testing::Test {
     }
 
     fs::path dir_;
-    WeightStorage weights_ = WeightStorage::kF32;  // how load() stores the model's weights
-    std::deque<std::vector<float>> storage_;       // stable addresses for TensorToWrite spans
+    WeightStorage weights_ = WeightStorage::kF32;        // how load() stores the model's weights
+    ComputePrecision compute_ = ComputePrecision::kF32;  // what load()'s products multiply
+    std::deque<std::vector<float>> storage_;             // stable addresses for TensorToWrite spans
 };
 
 const std::string kModel = testing::fixture("models/tiny-openai");
@@ -811,6 +814,26 @@ TEST_F(SelfTest, SixteenBitWeightsAreJudgedByTheirOwnProfile) {
         EXPECT_FALSE(wrong.passed);
         EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
     }
+}
+
+TEST_F(SelfTest, Bf16ProductsAreJudgedByTheirOwnProfile) {
+    if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
+    const json doc = document_with({oracle_entry(sha_identity())});
+    compute_ = ComputePrecision::kBf16;
+    const auto r = run(kModel, doc);
+    EXPECT_EQ(r.tolerance_profile, "cpu-compute-bf16");
+    EXPECT_TRUE(r.passed) << r.verdict;
+    EXPECT_EQ(status_of(r, "CLIP.png zero-shot"), CheckStatus::kPass);
+    for (const auto& name : kImageChecks)
+        EXPECT_EQ(status_of(r, name), CheckStatus::kSkip) << name;
+    const auto wrong = run(kModel, doc, {}, [](auto& wi, auto&) {
+        wi.edit_output = [](std::span<float> out) {
+            for (std::size_t i = 0; i < out.size(); ++i)
+                out[i] = -out[i];
+        };
+    });
+    EXPECT_FALSE(wrong.passed);
+    EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
 }
 
 TEST_F(SelfTest, JsonReportCarriesEveryCheck) {

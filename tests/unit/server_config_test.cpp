@@ -224,6 +224,7 @@ TEST(ServiceConfig, ShippedExampleParsesAndEqualsTheDefaults) {
     EXPECT_EQ(c->clip.backend, d.clip.backend);
     EXPECT_EQ(c->clip.self_test, d.clip.self_test);
     EXPECT_EQ(c->clip.weights, d.clip.weights);
+    EXPECT_EQ(c->clip.compute, d.clip.compute);
     EXPECT_EQ(c->performance.hung_worker_timeout, d.performance.hung_worker_timeout);
     EXPECT_EQ(c->performance.health_probe_interval, d.performance.health_probe_interval);
     EXPECT_EQ(c->hailo.image_hef, d.hailo.image_hef);
@@ -270,6 +271,19 @@ TEST(ServiceConfig, WeightStorageIsFp32UnlessChosen) {
     auto bad = parse_service_config("clip:\n  weights: int8\n", "t.yaml");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.status().message().find("weights"), std::string::npos) << bad.status().message();
+}
+
+TEST(ServiceConfig, ComputeIsFp32UnlessChosen) {
+    auto d = parse_service_config("", "t.yaml");
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    EXPECT_EQ(d->clip.compute, "fp32");
+    EXPECT_EQ(engine_options_from_config(*d).compute, ComputePrecision::kF32);
+    auto c = parse_service_config("clip:\n  compute: bf16\n", "t.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    EXPECT_EQ(engine_options_from_config(*c).compute, ComputePrecision::kBf16);
+    auto bad = parse_service_config("clip:\n  compute: fp16\n", "t.yaml");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().message().find("compute"), std::string::npos) << bad.status().message();
 }
 
 }  // namespace

@@ -167,7 +167,8 @@ int run_serve(const std::vector<std::string>& args) {
     }
     const ClipEngine& engine = (*service)->engine();
     log_info("model: " + engine.model().config().summary() + ", weights " + engine.model().stored_dtype() + " (" +
-             engine.model().weights_path() + ")");
+             engine.model().weights_path() + ")" +
+             (engine.model().compute() == ComputePrecision::kBf16 ? ", CPU products in bf16 (clip.compute)" : ""));
     char line[256];
     std::snprintf(
         line, sizeof line,

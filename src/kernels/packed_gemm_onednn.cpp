@@ -335,10 +335,16 @@ Status packed_bf16_support() {
     static const Status support = [] {
         try {
             keep_onednn_single_threaded();
-            const auto pd = matmul_desc(64, 64, 64, memory::desc({64, 64}, DataType::bf16, Tag::any));
-            if (is_reference_impl(pd)) {
-                return unsupported(std::string("this CPU has no bf16 dot products oneDNN uses (its bf16 matmul is ") +
-                                   pd.impl_info_str() + ")");
+            // The plain product and the fullest epilogue the towers fuse (bias, GELU, residual add).
+            const memory::desc weights({64, 64}, DataType::bf16, Tag::any);
+            for (const FusedEpilogue& epilogue :
+                 {FusedEpilogue{}, FusedEpilogue{.bias = true, .activation = EpilogueActivation::kGelu, .sum = true}}) {
+                const auto pd = matmul_desc(64, 64, 64, weights, epilogue);
+                if (is_reference_impl(pd)) {
+                    return unsupported(
+                        std::string("this CPU has no bf16 dot products oneDNN uses (its bf16 matmul is ") +
+                        pd.impl_info_str() + ")");
+                }
             }
             return Status{};
         } catch (const std::exception& e) {

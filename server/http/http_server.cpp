@@ -337,7 +337,9 @@ void HttpServer::install_routes() {
         log_error("unexpected exception while handling a request: " + what);
         send_json(res, 500, error_body("internal error"));
     });
-    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    // Counted before the answer is written (cpp-httplib calls its logger only after the write), so a client that
+    // has its answer and then reads /metrics always finds its request counted.
+    http_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         double ms = 0.0;
         if (t_request_start != Clock::time_point{}) {
             ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();

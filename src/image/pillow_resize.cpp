@@ -14,6 +14,7 @@
 #endif
 
 #include "image/convert.h"
+#include "kernels/compute_pool.h"
 
 namespace hclip {
 
@@ -236,11 +237,11 @@ class SimdRowFilter {
 #endif
 
 // Vertical pass: each output row is a weighted sum of whole input rows, so it runs over contiguous bytes.
-// `rows` starts at input row `row_offset`.
+// `rows` starts at input row `row_offset`; output rows [j_begin, j_end).
 void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_offset, const AxisFilter& axis,
-                    std::uint8_t* out) {
+                    std::size_t j_begin, std::size_t j_end, std::uint8_t* out) {
     std::vector<std::int32_t> acc(row_bytes);
-    for (std::size_t j = 0; j < axis.first.size(); ++j) {
+    for (std::size_t j = j_begin; j < j_end; ++j) {
         std::fill(acc.begin(), acc.end(), kRoundingHalf);
         const std::int32_t* w = &axis.weights[j * static_cast<std::size_t>(axis.taps)];
         for (int t = 0; t < axis.count[j]; ++t) {
@@ -253,6 +254,21 @@ void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_off
         for (std::size_t e = 0; e < row_bytes; ++e)
             dst[e] = clip_fixed_point(acc[e]);
     }
+}
+
+// Runs part(begin, end) over [0, count) rows, in one part per core when the pass has at least this many
+// multiply-adds (a photo-sized picture), else on the calling thread. Every row is computed the same way in any
+// part, so the result does not depend on the split.
+constexpr double kMinSplitMultiplyAdds = 1 << 18;
+
+template <typename Part>
+void for_row_parts(int count, double multiply_adds, const Part& part) {
+    const int parts = multiply_adds < kMinSplitMultiplyAdds ? 1 : std::min(count, machine_cores());
+    if (parts <= 1) {
+        part(0, count);
+        return;
+    }
+    parallel_for(parts, [&](int p) { part(count * p / parts, count * (p + 1) / parts); });
 }
 
 }  // namespace
@@ -322,30 +338,35 @@ Result<Image> resize_pillow_window(const Image& image, int new_width, int new_he
         const AxisFilter horizontal = compute_axis_filter(kernel, image.width, new_width, window.x, window.width);
         const int col_begin = horizontal.first.front();
         const int col_end = horizontal.input_end();
-        std::vector<std::uint8_t> scratch;
-        if (premultiplied) scratch.resize(image.row_bytes());
+        const double work = static_cast<double>(row_count) * static_cast<double>(window_row_bytes) * horizontal.taps;
+        // Each part has its own scratch and SIMD planes.
+        for_row_parts(row_count, work, [&](int r_begin, int r_end) {
+            std::vector<std::uint8_t> scratch;
+            if (premultiplied) scratch.resize(image.row_bytes());
 #if defined(__SSE2__)
-        std::optional<SimdRowFilter> simd;
-        if (horizontal.taps <= SimdRowFilter::kMaxTaps) simd.emplace(horizontal, channel_count, image.width);
+            std::optional<SimdRowFilter> simd;
+            if (horizontal.taps <= SimdRowFilter::kMaxTaps) simd.emplace(horizontal, channel_count, image.width);
 #endif
-        for (int r = 0; r < row_count; ++r) {
-            const std::uint8_t* src = image.pixels.data() + static_cast<std::size_t>(row_begin + r) * image.row_bytes();
-            if (premultiplied) {
-                const std::size_t begin = static_cast<std::size_t>(col_begin) * pixel_bytes;
-                const std::size_t end = static_cast<std::size_t>(col_end) * pixel_bytes;
-                std::memcpy(scratch.data() + begin, src + begin, end - begin);
-                premultiply_alpha(std::span<std::uint8_t>(scratch.data() + begin, end - begin), channel_count);
-                src = scratch.data();
-            }
-            std::uint8_t* dst = stage.data() + static_cast<std::size_t>(r) * window_row_bytes;
+            for (int r = r_begin; r < r_end; ++r) {
+                const std::uint8_t* src =
+                    image.pixels.data() + static_cast<std::size_t>(row_begin + r) * image.row_bytes();
+                if (premultiplied) {
+                    const std::size_t begin = static_cast<std::size_t>(col_begin) * pixel_bytes;
+                    const std::size_t end = static_cast<std::size_t>(col_end) * pixel_bytes;
+                    std::memcpy(scratch.data() + begin, src + begin, end - begin);
+                    premultiply_alpha(std::span<std::uint8_t>(scratch.data() + begin, end - begin), channel_count);
+                    src = scratch.data();
+                }
+                std::uint8_t* dst = stage.data() + static_cast<std::size_t>(r) * window_row_bytes;
 #if defined(__SSE2__)
-            if (simd) {
-                simd->run(src, col_begin, col_end, dst);
-                continue;
-            }
+                if (simd) {
+                    simd->run(src, col_begin, col_end, dst);
+                    continue;
+                }
 #endif
-            filter_row(channel_count, src, dst, horizontal);
-        }
+                filter_row(channel_count, src, dst, horizontal);
+            }
+        });
     } else {
         for (int r = 0; r < row_count; ++r) {
             const std::uint8_t* src = image.pixels.data() +
@@ -359,7 +380,11 @@ Result<Image> resize_pillow_window(const Image& image, int new_width, int new_he
     // Stage 2: vertical pass over the 8-bit intermediate.
     if (need_vertical) {
         out.pixels.resize(out.byte_size());
-        filter_columns(stage.data(), window_row_bytes, row_begin, vertical, out.pixels.data());
+        const double work = static_cast<double>(window.height) * static_cast<double>(window_row_bytes) * vertical.taps;
+        for_row_parts(window.height, work, [&](int j_begin, int j_end) {
+            filter_columns(stage.data(), window_row_bytes, row_begin, vertical, static_cast<std::size_t>(j_begin),
+                           static_cast<std::size_t>(j_end), out.pixels.data());
+        });
     } else {
         out.pixels = std::move(stage);
     }

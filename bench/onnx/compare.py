@@ -86,6 +86,8 @@ def main():
     print(f"  image tower {tower_image:.1f} ms ({tower_image_peak:.0f}% of the GEMM peak {peak:.0f} GFLOP/s),"
           f" text tower 7 tokens {tower_short:.1f} ms, 77 tokens {tower_long:.1f} ms")
     print(f"  service over HTTP (kept-alive): one JPEG image {http_image:.1f} ms, one new 7-token text {http_short:.1f} ms")
+    batch_peak = bench_figure(bench, r"^image tower, batch 8 \(per image\)\s+[\d.]+ ms\s+[\d.]+\s+(\d+)%",
+                              "batch-8 image %peak") if "image tower, batch 8" in bench else None
     rows = [
         ("image tower, % of the GEMM peak", f"{tower_image_peak:.0f}%", ">= 85%", tower_image_peak >= 85),
         ("service, one image / onnxruntime image", f"{http_image / ort_image:.2f}x", "<= 1.0x", http_image <= ort_image),
@@ -97,6 +99,31 @@ def main():
         ("text tower 7 tokens / onnxruntime 7 tokens", f"{tower_short / ort_short:.2f}x", "", None),
         ("text tower 77 tokens / onnxruntime 77 tokens", f"{tower_long / ort_long:.2f}x", "", None),
     ]
+    if batch_peak is not None:
+        rows.insert(1, ("image tower at batch 8, % of the GEMM peak", f"{batch_peak:.0f}%", "", None))
+    # The reduced-precision option (clip.compute bf16), where this CPU has bf16 products.
+    try:
+        bf16 = open(f"{work}/bench-bf16.txt").read()
+    except FileNotFoundError:
+        bf16 = None
+    if bf16 is not None:
+        bf16_tower = bench_figure(bf16, r"^image tower, batch 1\s+([\d.]+) ms", "bf16 image tower time")
+        bf16_http = bench_figure(bf16, r"^service over HTTP, kept-alive\s+([\d.]+) ms", "bf16 HTTP image time")
+        bf16_short = bench_figure(bf16, r"^text tower, 7 tokens\s+([\d.]+) ms", "bf16 7-token text time")
+        print(f"  with clip.compute bf16: image tower {bf16_tower:.1f} ms, service over HTTP one JPEG image"
+              f" {bf16_http:.1f} ms, text tower 7 tokens {bf16_short:.1f} ms")
+        rows += [
+            ("bf16 products: image tower / onnxruntime image", f"{bf16_tower / ort_image:.2f}x", "<= 0.5x",
+             bf16_tower <= 0.5 * ort_image),
+            ("bf16 products: service, one image / onnxruntime", f"{bf16_http / ort_image:.2f}x", "<= 0.5x",
+             bf16_http <= 0.5 * ort_image),
+        ]
+    else:
+        try:
+            reason = open(f"{work}/bf16-refused.txt").read().strip()
+        except FileNotFoundError:
+            reason = "not run"
+        print(f"  clip.compute bf16: not measured ({reason})")
     print("\nratios:")
     for name, value, goal, met in rows:
         verdict = "" if met is None else ("met" if met else "NOT met")

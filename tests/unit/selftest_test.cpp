@@ -371,6 +371,14 @@ const std::vector<std::string> kImageChecks = {"franz-kafka image embedding sum"
 const std::vector<std::string> kTextChecks = {"'a photo of a cat' embedding sum", "'a photo of a cat' embedding [0:5]"};
 const std::vector<std::string> kTokenChecks = {"tokens 'a diagram'", "tokens 'a photo of a cat'"};
 
+// Negated image embeddings reverse every ranking: whatever its tolerance profile, the self-test must catch it.
+void negate_image_embeddings(WrappedImageEncoder& wi, WrappedTextEncoder&) {
+    wi.edit_output = [](std::span<float> out) {
+        for (float& v : out)
+            v = -v;
+    };
+}
+
 class SelfTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -775,16 +783,8 @@ TEST_F(SelfTest, QuantizedBackendIsJudgedByTopOneAndTopProbability) {
     EXPECT_EQ(find_check(r, "CLIP.png zero-shot")->tolerance, "top-1 same, top probability ±0.02");
     EXPECT_TRUE(contains(r.verdict, "not compared on this backend")) << r.verdict;
 
-    // Negated image embeddings reverse every ranking: the top-1 condition catches it.
-    const auto wrong = run(
-        kModel, doc, {},
-        [](auto& wi, auto&) {
-            wi.edit_output = [](std::span<float> out) {
-                for (std::size_t i = 0; i < out.size(); ++i)
-                    out[i] = -out[i];
-            };
-        },
-        "hailo");
+    // The top-1 condition catches negated image embeddings.
+    const auto wrong = run(kModel, doc, {}, negate_image_embeddings, "hailo");
     EXPECT_FALSE(wrong.passed);
     EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
     EXPECT_TRUE(contains(find_check(wrong, "CLIP.png zero-shot")->detail, "top-1 is"))
@@ -804,13 +804,7 @@ TEST_F(SelfTest, SixteenBitWeightsAreJudgedByTheirOwnProfile) {
             EXPECT_EQ(status_of(r, name), CheckStatus::kSkip) << name;
             EXPECT_TRUE(contains(find_check(r, name)->detail, "not compared on backend '" + profile + "'"));
         }
-        // Negated image embeddings reverse every ranking: the profile still catches a wrong model.
-        const auto wrong = run(kModel, doc, {}, [](auto& wi, auto&) {
-            wi.edit_output = [](std::span<float> out) {
-                for (std::size_t i = 0; i < out.size(); ++i)
-                    out[i] = -out[i];
-            };
-        });
+        const auto wrong = run(kModel, doc, {}, negate_image_embeddings);
         EXPECT_FALSE(wrong.passed);
         EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
     }
@@ -826,12 +820,7 @@ TEST_F(SelfTest, Bf16ProductsAreJudgedByTheirOwnProfile) {
     EXPECT_EQ(status_of(r, "CLIP.png zero-shot"), CheckStatus::kPass);
     for (const auto& name : kImageChecks)
         EXPECT_EQ(status_of(r, name), CheckStatus::kSkip) << name;
-    const auto wrong = run(kModel, doc, {}, [](auto& wi, auto&) {
-        wi.edit_output = [](std::span<float> out) {
-            for (std::size_t i = 0; i < out.size(); ++i)
-                out[i] = -out[i];
-        };
-    });
+    const auto wrong = run(kModel, doc, {}, negate_image_embeddings);
     EXPECT_FALSE(wrong.passed);
     EXPECT_EQ(status_of(wrong, "CLIP.png zero-shot"), CheckStatus::kFail);
 }

@@ -158,6 +158,9 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
             impl->parts.push_back(std::move(part));
         }
         stream.wait();
+        // Widest first: gemm_f32_packed hands out its tasks in this order (see row_chunks).
+        std::stable_sort(impl->parts.begin(), impl->parts.end(),
+                         [](const Impl::Part& x, const Impl::Part& y) { return x.n > y.n; });
         return std::unique_ptr<const PackedWeights>(new PackedWeights(n, k, bytes, type, std::move(impl)));
     } catch (const std::bad_alloc&) {
         return resource_exhausted("packed gemm: out of memory packing " + std::to_string(n) + "x" + std::to_string(k) +
@@ -276,6 +279,27 @@ void run_part(const PackedWeights::Impl::Part& part, int m, int k, const void* a
     }
 }
 
+// How many row chunks a product's column parts are cut into. One, unless the parts cannot keep every core busy:
+// fewer parts than cores (up to 64 output columns: a convolution's few channels) or parts of uneven widths (80
+// columns are parts of 64 and 16), where a product of many rows (a convolution's pixels) is also cut by rows.
+// Balanced products (a transformer's: 768 columns are 6 + 6 blocks) keep whole columns: a row cut would stream
+// each part's weights once per chunk. Depends on the shape and the machine only.
+constexpr int kMinRowsPerChunk = 64;
+
+int row_chunks(const PackedWeights::Impl& w, int m) {
+    const int cores = machine_cores();
+    const auto parts = static_cast<int>(w.parts.size());
+    int widest = 0, narrowest = w.parts.front().n;
+    for (const auto& part : w.parts) {
+        widest = std::max(widest, part.n);
+        narrowest = std::min(narrowest, part.n);
+    }
+    const bool balanced = parts >= cores && 4 * narrowest >= 3 * widest;
+    if (cores <= 1 || balanced) return 1;
+    const int wanted = (2 * cores + parts - 1) / parts;  // about two tasks per core
+    return std::clamp(m / kMinRowsPerChunk, 1, wanted);
+}
+
 }  // namespace
 
 void gemm_f32_packed(const PackedGemmArgs& g) {
@@ -308,20 +332,27 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
         }
     }
     const auto parts = static_cast<int>(w.parts.size());
-    if (parts == 1) {
-        run_part(w.parts[0], g.m, k, a, g.c, g.ldc, g.epilogue);
-        return;
-    }
-    const auto run = [&](int i) { run_part(w.parts[static_cast<std::size_t>(i)], g.m, k, a, g.c, g.ldc, g.epilogue); };
-    // Small products stay on the caller: waking a pool thread would cost more than it saves. The parts are the
+    const std::size_t a_element = g.b->type() == PackedType::kBf16 ? sizeof(std::uint16_t) : sizeof(float);
+    const int chunks = row_chunks(w, g.m);
+    // Task i: rows chunk i % chunks of the part i / chunks, the widest parts first so that the pool's threads,
+    // claiming tasks in order, end about together.
+    const auto run = [&](int i) {
+        const auto& part = w.parts[static_cast<std::size_t>(i / chunks)];
+        const int chunk = i % chunks;
+        const int r0 = g.m * chunk / chunks, r1 = g.m * (chunk + 1) / chunks;
+        const auto* rows = static_cast<const unsigned char*>(a) + static_cast<std::size_t>(r0) * k * a_element;
+        run_part(part, r1 - r0, k, rows, g.c + static_cast<std::ptrdiff_t>(r0) * g.ldc, g.ldc, g.epilogue);
+    };
+    const int tasks = parts * chunks;
+    // Small products stay on the caller: waking a pool thread would cost more than it saves. The tasks are the
     // same either way, so the result does not depend on where they ran.
-    if (static_cast<double>(g.m) * g.b->n() * k < kMinSplitMultiplyAdds) {
-        for (int i = 0; i < parts; ++i)
+    if (tasks == 1 || static_cast<double>(g.m) * g.b->n() * k < kMinSplitMultiplyAdds) {
+        for (int i = 0; i < tasks; ++i)
             run(i);
         return;
     }
     try {
-        parallel_for(parts, run);
+        parallel_for(tasks, run);
     } catch (const std::exception& e) {  // starting a pool thread failed
         fail(g.m, g.b->n(), k, e.what());
     }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -132,12 +133,13 @@ TEST(PackedGemm, ThreadsShareOnePackedMatrix) {
 }
 
 // The epilogue (bias, activation, residual add) in the library's kernel on a single part (n <= 64, written in
-// place) and on a product split into column parts (n = 300, written through the staging buffer), with a padded
-// C so that a part writing past its columns shows.
+// place) and on a product split into column parts (n = 300, written through the staging buffer), each with few
+// rows and with enough rows to be cut into row chunks too, with a padded C so that a part writing past its
+// columns shows.
 TEST(PackedGemm, EpiloguesMatchTheReferenceProductFollowedByTheFormula) {
     if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
-    const int m = 9, k = 70;
-    for (const int n : {48, 300}) {
+    const int k = 70;
+    for (const auto& [m, n] : {std::pair{9, 48}, std::pair{9, 300}, std::pair{260, 48}, std::pair{260, 80}}) {
         const auto b = random_vector(static_cast<std::size_t>(n) * k, 31);
         auto packed = PackedWeights::pack(b.data(), n, k, k, /*b_transposed=*/true);
         ASSERT_TRUE(packed.ok()) << packed.status().to_string();

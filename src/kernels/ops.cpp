@@ -123,10 +123,11 @@ void softmax_row_range(float* x, int ldx, int r0, int r1, int cols, bool causal)
     }
 }
 
-// One instantiation per epilogue, so every loop is straight-line and vectorizes (GELU's std::erf stays scalar).
+// One loop per epilogue, so every loop is straight-line and vectorizes (GELU's std::erf stays scalar). The
+// templates are inlined into one multi-versioned function per activation (Clang cannot multi-version a template).
 template <bool kBias, EpilogueActivation kActivation, bool kAccumulate>
-HCLIP_SIMD_CLONES void epilogue_row_range(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1,
-                                          int cols, const float* bias) {
+inline __attribute__((always_inline)) void epilogue_row_range(const float* src, int ld_src, float* dst, int ld_dst,
+                                                              int r0, int r1, int cols, const float* bias) {
     for (int r = r0; r < r1; ++r) {
         const float* s = src + static_cast<std::ptrdiff_t>(r) * ld_src;
         float* d = dst + static_cast<std::ptrdiff_t>(r) * ld_dst;
@@ -144,27 +145,58 @@ HCLIP_SIMD_CLONES void epilogue_row_range(const float* src, int ld_src, float* d
     }
 }
 
-using EpilogueRows = void (*)(const float*, int, float*, int, int, int, int, const float*);
+template <EpilogueActivation kActivation>
+inline __attribute__((always_inline)) void epilogue_rows_with(const float* src, int ld_src, float* dst, int ld_dst,
+                                                              int r0, int r1, int cols, const float* bias,
+                                                              bool accumulate) {
+    if (bias != nullptr && accumulate)
+        epilogue_row_range<true, kActivation, true>(src, ld_src, dst, ld_dst, r0, r1, cols, bias);
+    else if (bias != nullptr)
+        epilogue_row_range<true, kActivation, false>(src, ld_src, dst, ld_dst, r0, r1, cols, bias);
+    else if (accumulate)
+        epilogue_row_range<false, kActivation, true>(src, ld_src, dst, ld_dst, r0, r1, cols, bias);
+    else
+        epilogue_row_range<false, kActivation, false>(src, ld_src, dst, ld_dst, r0, r1, cols, bias);
+}
 
-template <bool kBias, bool kAccumulate>
+HCLIP_SIMD_CLONES
+void epilogue_rows_plain(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1, int cols,
+                         const float* bias, bool accumulate) {
+    epilogue_rows_with<EpilogueActivation::kNone>(src, ld_src, dst, ld_dst, r0, r1, cols, bias, accumulate);
+}
+
+HCLIP_SIMD_CLONES
+void epilogue_rows_quick_gelu(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1, int cols,
+                              const float* bias, bool accumulate) {
+    epilogue_rows_with<EpilogueActivation::kQuickGelu>(src, ld_src, dst, ld_dst, r0, r1, cols, bias, accumulate);
+}
+
+HCLIP_SIMD_CLONES
+void epilogue_rows_gelu(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1, int cols,
+                        const float* bias, bool accumulate) {
+    epilogue_rows_with<EpilogueActivation::kGelu>(src, ld_src, dst, ld_dst, r0, r1, cols, bias, accumulate);
+}
+
+HCLIP_SIMD_CLONES
+void epilogue_rows_relu(const float* src, int ld_src, float* dst, int ld_dst, int r0, int r1, int cols,
+                        const float* bias, bool accumulate) {
+    epilogue_rows_with<EpilogueActivation::kRelu>(src, ld_src, dst, ld_dst, r0, r1, cols, bias, accumulate);
+}
+
+using EpilogueRows = void (*)(const float*, int, float*, int, int, int, int, const float*, bool);
+
 EpilogueRows epilogue_for(EpilogueActivation activation) {
     switch (activation) {
         case EpilogueActivation::kQuickGelu:
-            return &epilogue_row_range<kBias, EpilogueActivation::kQuickGelu, kAccumulate>;
+            return &epilogue_rows_quick_gelu;
         case EpilogueActivation::kGelu:
-            return &epilogue_row_range<kBias, EpilogueActivation::kGelu, kAccumulate>;
+            return &epilogue_rows_gelu;
         case EpilogueActivation::kRelu:
-            return &epilogue_row_range<kBias, EpilogueActivation::kRelu, kAccumulate>;
+            return &epilogue_rows_relu;
         case EpilogueActivation::kNone:
             break;
     }
-    return &epilogue_row_range<kBias, EpilogueActivation::kNone, kAccumulate>;
-}
-
-EpilogueRows epilogue_for(const Epilogue& e) {
-    if (e.bias != nullptr)
-        return e.accumulate ? epilogue_for<true, true>(e.activation) : epilogue_for<true, false>(e.activation);
-    return e.accumulate ? epilogue_for<false, true>(e.activation) : epilogue_for<false, false>(e.activation);
+    return &epilogue_rows_plain;
 }
 
 }  // namespace
@@ -200,8 +232,9 @@ void softmax_rows(float* x, int ldx, int rows, int cols, bool causal) {
 
 void apply_epilogue(const Epilogue& e, const float* src, int ld_src, float* dst, int ld_dst, int rows, int cols) {
     if (e.bias == nullptr && e.activation == EpilogueActivation::kNone && !e.accumulate && src == dst) return;
-    const EpilogueRows run = epilogue_for(e);
-    for_row_parts(rows, cols, [&](int r0, int r1) { run(src, ld_src, dst, ld_dst, r0, r1, cols, e.bias); });
+    const EpilogueRows run = epilogue_for(e.activation);
+    for_row_parts(rows, cols,
+                  [&](int r0, int r1) { run(src, ld_src, dst, ld_dst, r0, r1, cols, e.bias, e.accumulate); });
 }
 
 }  // namespace hclip

@@ -115,6 +115,9 @@ class ModelLoader {
     // bf16 products are opt-in and never fall back silently: a setup that cannot run them, or that asks for
     // something else at the same time, is refused.
     static Status check_bf16_products(const ModelOptions& options) {
+        // A build without the packed GEMM has no bf16 products at all; say that, not what else was asked.
+        if (!packed_gemm_available())
+            return unsupported("clip.compute bf16 is not available: " + packed_bf16_support().message());
         if (options.weights == WeightStorage::kF16) {
             return invalid_argument(
                 "clip.compute bf16 multiplies bf16 matrices; it cannot be combined with clip.weights fp16 (use "

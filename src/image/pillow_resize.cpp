@@ -256,19 +256,12 @@ void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_off
     }
 }
 
-// Runs part(begin, end) over [0, count) rows, in one part per core when the pass has at least this many
-// multiply-adds (a photo-sized picture), else on the calling thread. Every row is computed the same way in any
-// part, so the result does not depend on the split.
+// A pass of at least this many multiply-adds (a photo-sized picture) is split into one part of rows per core,
+// smaller ones run on the calling thread. Every row is computed the same way in any part.
 constexpr double kMinSplitMultiplyAdds = 1 << 18;
 
-template <typename Part>
-void for_row_parts(int count, double multiply_adds, const Part& part) {
-    const int parts = multiply_adds < kMinSplitMultiplyAdds ? 1 : std::min(count, machine_cores());
-    if (parts <= 1) {
-        part(0, count);
-        return;
-    }
-    parallel_for(parts, [&](int p) { part(count * p / parts, count * (p + 1) / parts); });
+void for_row_parts(int count, double multiply_adds, FunctionRef<void(int, int)> part) {
+    parallel_ranges(count, multiply_adds < kMinSplitMultiplyAdds ? 1 : machine_cores(), part);
 }
 
 }  // namespace

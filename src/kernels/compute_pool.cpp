@@ -200,6 +200,16 @@ void parallel_for(int count, FunctionRef<void(int)> task) {
     Pool::instance().run(count, task);
 }
 
+void parallel_ranges(int count, int parts, FunctionRef<void(int, int)> part) {
+    if (count <= 0) return;
+    parts = std::clamp(parts, 1, count);
+    if (parts == 1) {
+        part(0, count);
+        return;
+    }
+    parallel_for(parts, [&](int p) { part(count * p / parts, count * (p + 1) / parts); });
+}
+
 ComputeScope::ComputeScope() {
     Pool::instance().enter();
 }

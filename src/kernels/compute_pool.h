@@ -31,6 +31,11 @@ inline constexpr double kMinSplitMultiplyAdds = 1 << 20;
 // from inside a task, it runs the tasks inline on that thread. Tasks must not throw.
 void parallel_for(int count, FunctionRef<void(int)> task);
 
+// Runs part(begin, end) over [0, count) cut into min(parts, count) contiguous ranges, through parallel_for (one
+// range: on the caller). The cut depends only on count and parts, so a caller that derives parts from the shape
+// and machine_cores() gets the same result on any number of threads.
+void parallel_ranges(int count, int parts, FunctionRef<void(int, int)> part);
+
 // Counts the calling thread as computing for the scope's lifetime (a whole tower pass, including its
 // single-threaded stretches between products), so pool threads do not join other callers' loops when every
 // core already has a caller of its own. Nestable; parallel_for opens one itself.

@@ -15,17 +15,11 @@ namespace {
 // microseconds, about what one core needs for this many values.
 constexpr std::size_t kMinSplitValues = std::size_t{1} << 16;
 
-// Runs part(first_row, end_row) over [0, rows) in up to one part per core; the split depends only on the shape
-// and the machine, and every row is computed the same way in any part.
-template <class Part>
-void for_row_parts(int rows, int cols, const Part& part) {
+// Up to one part per core for passes over at least kMinSplitValues values; every row is computed the same way in
+// any part.
+void for_row_parts(int rows, int cols, FunctionRef<void(int, int)> part) {
     const std::size_t values = static_cast<std::size_t>(rows) * static_cast<std::size_t>(std::max(cols, 0));
-    const int parts = values < kMinSplitValues ? 1 : std::min(rows, machine_cores());
-    if (parts <= 1) {
-        part(0, rows);
-        return;
-    }
-    parallel_for(parts, [&](int p) { part(rows * p / parts, rows * (p + 1) / parts); });
+    parallel_ranges(rows, values < kMinSplitValues ? 1 : machine_cores(), part);
 }
 
 // A flat range cut into rows of this many values, so that flat passes split like row passes.
@@ -94,12 +88,6 @@ HCLIP_SIMD_CLONES
 void add_range(float* x, const float* y, std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i)
         x[i] += y[i];
-}
-
-HCLIP_SIMD_CLONES
-void quick_gelu_range(float* x, std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i)
-        x[i] = quick_gelu(x[i]);
 }
 
 HCLIP_SIMD_CLONES
@@ -213,10 +201,6 @@ void add_bias_rows(float* x, int ldx, int rows, int cols, const float* bias) {
 
 void add_inplace(float* x, const float* y, std::size_t n) {
     for_flat_parts(n, [&](std::size_t begin, std::size_t end) { add_range(x, y, begin, end); });
-}
-
-void quick_gelu_inplace(float* x, std::size_t n) {
-    for_flat_parts(n, [&](std::size_t begin, std::size_t end) { quick_gelu_range(x, begin, end); });
 }
 
 void gelu_inplace(float* x, std::size_t n) {

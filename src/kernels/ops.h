@@ -15,8 +15,6 @@ void layer_norm_rows(const float* x, int ldx, float* y, int ldy, int rows, int c
 void add_bias_rows(float* x, int ldx, int rows, int cols, const float* bias);
 // x += y, elementwise over rows*cols contiguous values
 void add_inplace(float* x, const float* y, std::size_t n);
-// x * sigmoid(1.702 x): the approximation the original OpenAI models were trained with.
-void quick_gelu_inplace(float* x, std::size_t n);
 // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
 void gelu_inplace(float* x, std::size_t n);
 // Numerically stable softmax of each row; with `causal`, row r only sees columns 0..r (the rest become 0).
@@ -24,6 +22,7 @@ void softmax_rows(float* x, int ldx, int rows, int cols, bool causal);
 
 // What a linear layer does with its product before storing it: out = act(product + bias), or, with
 // `accumulate`, out += act(product + bias) (a residual connection). Fused so the result is touched once.
+// kQuickGelu: x * sigmoid(1.702 x), the approximation the original OpenAI models were trained with.
 enum class EpilogueActivation : std::uint8_t { kNone, kQuickGelu, kGelu, kRelu };
 struct Epilogue {
     const float* bias = nullptr;  // [cols], or none

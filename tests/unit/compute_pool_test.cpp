@@ -3,12 +3,14 @@
 // when every allowed thread already has a caller. Also run under TSan (scripts/test.sh).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kernels/compute_pool.h"
@@ -42,6 +44,24 @@ TEST_F(ComputePoolTest, RunsEveryIterationExactlyOnce) {
 }
 
 // Two iterations that each wait for the other can only both finish when two threads run them at once.
+// Every index in exactly one range, the ranges contiguous and as many as asked (never more than the count).
+TEST_F(ComputePoolTest, RangesCoverTheCountOnceInAtMostCountParts) {
+    for (const auto& [count, parts] : {std::pair{10, 3}, std::pair{2, 8}, std::pair{7, 1}, std::pair{5, 0}}) {
+        std::vector<std::atomic<int>> seen(static_cast<std::size_t>(count));
+        std::atomic<int> ranges{0};
+        parallel_ranges(count, parts, [&](int begin, int end) {
+            EXPECT_LT(begin, end);
+            ranges.fetch_add(1);
+            for (int i = begin; i < end; ++i)
+                seen[static_cast<std::size_t>(i)].fetch_add(1);
+        });
+        EXPECT_EQ(ranges.load(), std::clamp(parts, 1, count)) << count << " in " << parts;
+        for (const auto& s : seen)
+            EXPECT_EQ(s.load(), 1) << count << " in " << parts;
+    }
+    parallel_ranges(0, 4, [](int, int) { ADD_FAILURE() << "a range of nothing ran"; });
+}
+
 TEST_F(ComputePoolTest, ALoneCallerGetsASecondThread) {
     set_compute_threads(2);
     std::atomic<int> arrived{0};

@@ -194,7 +194,8 @@ TEST(Ops, LayerNormMatchesADoubleReferenceOnOddWidths) {
 TEST(Ops, ActivationsMatchFormulas) {
     std::vector<float> x = {-3.0f, -0.5f, 0.0f, 0.7f, 4.0f};
     auto q = x, g = x;
-    quick_gelu_inplace(q.data(), q.size());
+    const int n = static_cast<int>(x.size());
+    apply_epilogue({.activation = EpilogueActivation::kQuickGelu}, q.data(), n, q.data(), n, 1, n);
     gelu_inplace(g.data(), g.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
         const double v = x[i];

@@ -20,8 +20,6 @@
 // - bf16 products (PackedType::kBf16): oneDNN 2.6 has no matmul with float32 A and bf16 B, so A is rounded to
 //   bf16 per call, into the per-thread staging buffer, and the bf16 x bf16 -> f32 primitive runs on it
 //   ("brg:avx512_core_bf16" on AVX512-BF16 CPUs). Everything else is as for float32.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +32,7 @@
 
 #include "kernels/bf16_convert.h"
 #include "kernels/compute_pool.h"
+#include "kernels/onednn_support.h"
 #include "kernels/packed_gemm.h"
 
 namespace hclip {
@@ -43,11 +42,11 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 using DataType = memory::data_type;
-
-dnnl::engine& cpu_engine() {
-    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-    return engine;
-}
+using onednn::aligned_buffer;
+using onednn::AlignedBuffer;
+using onednn::cpu_engine;
+using onednn::is_reference_impl;
+using onednn::keep_single_threaded;
 
 // What a primitive does after the product: the parts of an Epilogue that oneDNN runs itself.
 struct FusedEpilogue {
@@ -80,25 +79,6 @@ dnnl::matmul::primitive_desc matmul_desc(int m, int n, int k, const memory::desc
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, weights, c), attr, cpu_engine());
 }
 
-// oneDNN's reference implementations are correct but far slower than the plain OpenBLAS path.
-bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
-    return std::string_view(pd.impl_info_str()).starts_with("ref");
-}
-
-// Aligned, owned storage (std::vector cannot promise the 64-byte alignment the kernels and scratchpads want).
-struct AlignedFree {
-    void operator()(void* p) const { ::operator delete (p, std::align_val_t{64}); }
-};
-using AlignedBuffer = std::unique_ptr<void, AlignedFree>;
-AlignedBuffer aligned_buffer(std::size_t bytes) {
-    return AlignedBuffer(::operator new (std::max<std::size_t>(bytes, 64), std::align_val_t{64}));
-}
-
-// oneDNN's own threads stay off (see the top of the file); OpenMP's setting is per thread.
-void keep_onednn_single_threaded() {
-    if (omp_get_max_threads() != 1) omp_set_num_threads(1);
-}
-
 // The column parts a matrix is packed as: one per core, in whole 64-column blocks (the library's N block).
 int column_parts(int n) {
     return std::clamp((n + 63) / 64, 1, std::min(machine_cores(), 8));
@@ -126,7 +106,7 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
         return invalid_argument("packed gemm: bad weight shape " + std::to_string(n) + "x" + std::to_string(k));
     }
     try {
-        keep_onednn_single_threaded();
+        keep_single_threaded();
         auto impl = std::make_unique<Impl>();
         std::size_t bytes = 0;
         const int blocks = (n + 63) / 64, parts = column_parts(n);
@@ -253,7 +233,7 @@ ThreadState& thread_state() {
 void run_part(const PackedWeights::Impl::Part& part, int m, int k, const void* a, float* c, int ldc,
               const Epilogue& epilogue) {
     try {
-        keep_onednn_single_threaded();
+        keep_single_threaded();
         ThreadState& ts = thread_state();
         const bool direct = part.n0 == 0 && part.n == ldc;
         const FusedEpilogue fused{
@@ -365,7 +345,7 @@ bool packed_gemm_available() {
 Status packed_bf16_support() {
     static const Status support = [] {
         try {
-            keep_onednn_single_threaded();
+            keep_single_threaded();
             // The plain product and the fullest epilogue the towers fuse (bias, GELU, residual add).
             const memory::desc weights({64, 64}, DataType::bf16, Tag::any);
             for (const FusedEpilogue& epilogue :

@@ -69,6 +69,9 @@ class ClipModel {
     // Bytes of packed weight matrices (0 when not packed) and how many matrices were packed.
     std::size_t packed_bytes() const { return packed_bytes_; }
     std::size_t packed_count() const { return packed_.size(); }
+    // Convolutions packed for the library's direct kernels (kernels/packed_conv.h; their bytes are in
+    // packed_bytes()).
+    std::size_t direct_conv_count() const { return packed_convs_.size(); }
     // How the large matrices are stored, and the bytes of their 16-bit copies (0 with fp32 storage; matrices used
     // in place from a checkpoint stored in that type count too).
     WeightStorage weight_storage() const { return weight_storage_; }
@@ -97,6 +100,7 @@ class ClipModel {
     std::vector<std::vector<float>> converted_;
     std::size_t converted_bytes_ = 0;
     std::vector<std::unique_ptr<const PackedWeights>> packed_;
+    std::vector<std::unique_ptr<const PackedConv>> packed_convs_;
     std::size_t packed_bytes_ = 0;
     std::vector<std::vector<std::uint16_t>> half_;
     std::size_t half_bytes_ = 0;

@@ -17,6 +17,7 @@
 #include "core/mapped_file.h"
 #include "kernels/kernel_plan.h"
 #include "kernels/kernel_timing.h"
+#include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
 #include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
@@ -1031,16 +1032,26 @@ class ModelLoader {
         return packed != nullptr && !keep_plain;
     }
 
-    // Every folded convolution and the attention pool's projections.
+    // Every folded convolution and the attention pool's projections. The image size fixes every convolution's
+    // input size, so each is compiled for its own as a direct convolution with the epilogue ResNetTower gives it
+    // (ReLU; the residual add and ReLU of a block's last); where the library has no direct kernel, packed for
+    // im2col + GEMM.
     Status pack_resnet() {
         ResNetWeights& r = m_.resnet_;
-        for (FoldedConv& c : r.stem)
-            HCLIP_RETURN_IF_ERROR(pack_conv(c));
+        int h = m_.config_.vision.image_size;
+        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[0], h, kRelu));
+        h = r.stem[0].shape(h, h).out_height();
+        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[1], h, kRelu));
+        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[2], h, kRelu));
+        h /= 2;  // the stem's average pooling
         for (BottleneckWeights& b : r.blocks) {
-            for (FoldedConv* c : {&b.conv1, &b.conv2, &b.conv3})
-                HCLIP_RETURN_IF_ERROR(pack_conv(*c));
-            if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_conv(b.downsample));
+            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv1, h, kRelu));
+            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv2, h, kRelu));
+            h /= b.stride;
+            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv3, h, kReluAfterResidual));
+            if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.downsample, h, kNoEpilogue));
         }
+        m_.gemm_plan_.notes.push_back(resnet_conv_note());
         for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
             HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
             if (l->packed != nullptr) l->weight = nullptr;
@@ -1065,6 +1076,48 @@ class ModelLoader {
             }
         }
         return {};
+    }
+
+    // What the start-up log and bench say about the ResNet's convolutions.
+    std::string resnet_conv_note() const {
+        if (m_.packed_convs_.empty()) return "resnet convolutions: im2col + packed GEMM (no direct kernel here)";
+        const PackedConv& first = *m_.packed_convs_.front();
+        std::string note = "resnet convolutions: " + std::to_string(m_.packed_convs_.size()) + " direct (" +
+                           first.implementation() +
+                           (first.spec().type == PackedType::kBf16 ? ", bf16 products)" : ", float32)");
+        const std::size_t rest = resnet_conv_count() - m_.packed_convs_.size();
+        if (rest > 0) note += ", " + std::to_string(rest) + " im2col + packed GEMM";
+        return note;
+    }
+
+    std::size_t resnet_conv_count() const {
+        std::size_t n = m_.resnet_.stem.size();
+        for (const BottleneckWeights& b : m_.resnet_.blocks)
+            n += b.has_downsample ? 4 : 3;
+        return n;
+    }
+
+    // One ResNet convolution of a size x size input: direct where the library has a kernel for it (bf16 products
+    // under clip.compute bf16, where it has those), else packed for im2col + GEMM in float32.
+    enum ResNetEpilogue { kNoEpilogue, kRelu, kReluAfterResidual };
+    Status pack_resnet_conv(FoldedConv& c, int size, ResNetEpilogue epilogue) {
+        PackedConvSpec spec{.shape = c.shape(size, size),
+                            .relu = epilogue != kNoEpilogue,
+                            .accumulate = epilogue == kReluAfterResidual};
+        for (const PackedType type : {product_type_, PackedType::kF32}) {
+            spec.type = type;
+            auto direct = PackedConv::create(c.weight.data(), c.bias.data(), spec);
+            if (direct.ok()) {
+                c.direct = direct->get();
+                m_.packed_bytes_ += c.direct->bytes();
+                m_.packed_convs_.push_back(std::move(direct).value());
+                std::vector<float>().swap(c.weight);
+                return {};
+            }
+            if (direct.status().code() != StatusCode::kUnsupported) return direct.status();
+            if (type == PackedType::kF32) break;
+        }
+        return pack_conv(c);
     }
 
     // The folded weight is the model's own buffer (not the mapping): packed, it is simply freed.

@@ -1,6 +1,7 @@
 #include "model/resnet_tower.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "kernels/compute_pool.h"
@@ -84,6 +85,12 @@ void ResNetTower::encode_chunk(const float* pixels, int batch, float* out) {
 }
 
 void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int width, float* out, bool relu) {
+    if (c.direct != nullptr) {
+        assert(c.direct->spec().shape.height == height && c.direct->spec().relu == relu &&
+               !c.direct->spec().accumulate);
+        c.direct->run(in, out);
+        return;
+    }
     conv2d_nhwc({.shape = c.shape(height, width),
                  .batch = 1,
                  .input = in,
@@ -93,6 +100,17 @@ void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int wid
                  .relu = relu,
                  .output = out,
                  .columns = columns_.data()});
+}
+
+void ResNetTower::conv_add_relu(const FoldedConv& c, const float* in, int height, int width, float* sum,
+                                float* scratch) {
+    if (c.direct != nullptr) {
+        assert(c.direct->spec().shape.height == height && c.direct->spec().relu && c.direct->spec().accumulate);
+        c.direct->run(in, sum);
+        return;
+    }
+    conv(c, in, height, width, scratch, false);
+    add_relu_inplace(sum, scratch, sz(c.shape(height, width).out_height() * c.shape(height, width).out_width(), c.out));
 }
 
 void ResNetTower::trunk(const float* chw, float* features) {
@@ -125,24 +143,24 @@ void ResNetTower::bottleneck(const BottleneckWeights& b, int height, int width) 
     const int oh = height / b.stride, ow = width / b.stride;
     conv(b.conv1, cur_.data(), height, width, t1_.data(), true);
     conv(b.conv2, t1_.data(), height, width, t2_.data(), true);
-    const float* mid = t2_.data();
+    float* mid = t2_.data();
     if (b.stride > 1) {  // anti-aliasing: average pooling instead of a strided convolution
         avg_pool_nhwc(t2_.data(), 1, height, width, b.conv2.out, b.stride, t1_.data());
         mid = t1_.data();
     }
-    conv(b.conv3, mid, oh, ow, t3_.data(), false);
-    const float* shortcut = cur_.data();
+    // The shortcut: the block's input itself, or its downsampled copy in t3_. conv3 adds onto it in place.
+    float* shortcut = cur_.data();
     if (b.has_downsample) {
         const float* src = cur_.data();
-        if (b.stride > 1) {
+        if (b.stride > 1) {  // t2_ is free: its pooled copy is in t1_
             avg_pool_nhwc(cur_.data(), 1, height, width, b.conv1.in, b.stride, t2_.data());
             src = t2_.data();
         }
-        conv(b.downsample, src, oh, ow, t1_.data(), false);
-        shortcut = t1_.data();
+        conv(b.downsample, src, oh, ow, t3_.data(), false);
+        shortcut = t3_.data();
     }
-    add_relu_inplace(t3_.data(), shortcut, sz(oh * ow, b.conv3.out));
-    std::swap(cur_, t3_);
+    conv_add_relu(b.conv3, mid, oh, ow, shortcut, mid == t1_.data() ? t2_.data() : t1_.data());
+    if (b.has_downsample) std::swap(cur_, t3_);
 }
 
 // OpenAI's AttentionPool2d: tokens = [mean; grid] + positional embedding; one multi-head attention whose only

@@ -27,7 +27,11 @@ class ResNetTower final : public ImageTower {
     // One image, CHW pixels -> its final grid [grid * grid, width * 32] written to `features`.
     void trunk(const float* chw, float* features);
     void bottleneck(const BottleneckWeights& b, int height, int width);
+    // out = relu?(conv(in) + bias): the direct kernel when the model has one for `c` (compiled at load for this
+    // input size and ReLU), else im2col + GEMM.
     void conv(const FoldedConv& c, const float* in, int height, int width, float* out, bool relu);
+    // sum = relu(conv(in) + bias + sum): a block's last convolution and its residual connection.
+    void conv_add_relu(const FoldedConv& c, const float* in, int height, int width, float* sum, float* scratch);
     void attention_pool(int batch, float* out);
 
     std::shared_ptr<const ClipModel> model_;

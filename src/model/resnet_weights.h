@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_weights.h"
 
@@ -15,8 +16,11 @@ namespace hclip {
 // conv(x) * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)): a convolution with a bias.
 struct FoldedConv {
     std::vector<float> weight;              // [out, kernel, kernel, in]; emptied when packed
-    const PackedWeights* packed = nullptr;  // owned by the model
-    std::vector<float> bias;                // [out]
+    const PackedWeights* packed = nullptr;  // owned by the model: for im2col + GEMM (conv2d_nhwc)
+    // Owned by the model: a direct convolution compiled for the one input size and epilogue the tower gives this
+    // convolution (ResNet only); packed is then null.
+    const PackedConv* direct = nullptr;
+    std::vector<float> bias;  // [out]
     int in = 0, out = 0, kernel = 1, stride = 1;
 
     // The convolution applied to a height x width input ("same" padding for the 3x3 kernels).

@@ -12,6 +12,7 @@
 #include "core/mapped_file.h"
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
+#include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
@@ -258,7 +259,7 @@ TEST(HalfWeights, CheckpointInTheSameTypeIsNotRoundedTwice) {
 }
 
 // bf16 products really multiply bf16: the transformer matrices are packed as bf16 only (no float32 or 16-bit
-// copy left), every shape takes the packed kernel, a ResNet's convolutions stay float32, and the results move
+// copy left), every shape takes the packed kernel, and the results move
 // from float32's by more than float32 reordering could (~1e-7) yet stay close.
 TEST(Bf16Products, HoldsOnlyBf16PackedMatricesAndTheirRoundingShows) {
     if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
@@ -300,13 +301,26 @@ TEST(Bf16Products, HoldsOnlyBf16PackedMatricesAndTheirRoundingShows) {
     EXPECT_LT(moved_images, 0.05);
 }
 
-TEST(Bf16Products, ConvolutionalTowersStayFloat32) {
+// A ResNet's convolutions take bf16 products too where they run on the library's direct kernels (their bf16
+// weights are what the criterion tests above measure); the attention pool's small products stay float32.
+TEST(Bf16Products, ResNetConvolutionsTakeBf16ProductsWhereDirect) {
     if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
     auto model = ClipModel::load(testing::fixture("models/tiny-openai-resnet"), {.compute = ComputePrecision::kBf16});
-    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    auto fp32 = ClipModel::load(testing::fixture("models/tiny-openai-resnet"));
+    ASSERT_TRUE(model.ok() && fp32.ok()) << model.status().to_string();
     const ResNetWeights& r = (*model)->resnet();
-    ASSERT_NE(r.stem[0].packed, nullptr);
-    EXPECT_EQ(r.stem[0].packed->type(), PackedType::kF32);
+    if (packed_conv_available()) {
+        ASSERT_NE(r.stem[0].direct, nullptr);
+        EXPECT_EQ(r.stem[0].direct->spec().type, PackedType::kBf16);
+        ASSERT_FALSE(r.blocks.empty());
+        ASSERT_NE(r.blocks[0].conv3.direct, nullptr);
+        EXPECT_EQ(r.blocks[0].conv3.direct->spec().type, PackedType::kBf16);
+        ASSERT_NE((*fp32)->resnet().stem[0].direct, nullptr);
+        EXPECT_EQ((*fp32)->resnet().stem[0].direct->spec().type, PackedType::kF32);
+    } else {
+        ASSERT_NE(r.stem[0].packed, nullptr);
+        EXPECT_EQ(r.stem[0].packed->type(), PackedType::kF32);
+    }
     ASSERT_NE(r.attnpool.q.packed, nullptr);
     EXPECT_EQ(r.attnpool.q.packed->type(), PackedType::kF32);
     ASSERT_FALSE((*model)->text().blocks.empty());

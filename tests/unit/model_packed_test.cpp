@@ -13,6 +13,7 @@
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
 #include "kernels/kernel_cache.h"
+#include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
@@ -49,8 +50,14 @@ void expect_resnet_packed(const ResNetWeights& r) {
             convs.push_back(c);
         if (b.has_downsample) convs.push_back(&b.downsample);
     }
+    // Direct where the build has the library's convolutions (oneDNN), else im2col + packed GEMM; never both.
     for (const FoldedConv* c : convs) {
-        EXPECT_NE(c->packed, nullptr);
+        if (packed_conv_available()) {
+            EXPECT_NE(c->direct, nullptr);
+            EXPECT_EQ(c->packed, nullptr);
+        } else {
+            EXPECT_NE(c->packed, nullptr);
+        }
         EXPECT_TRUE(c->weight.empty()) << "the plain copy of a packed convolution is freed";
     }
     for (const LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj})

@@ -9,6 +9,8 @@
 // work in the measurements of docs/performance.md).
 #pragma once
 
+#include <cstddef>
+
 #include "core/function_ref.h"
 
 namespace hclip {
@@ -25,6 +27,9 @@ int machine_cores();
 // Products of fewer multiply-adds (about 20 us on one core) are not split: waking a pool thread would cost more
 // than it saves.
 inline constexpr double kMinSplitMultiplyAdds = 1 << 20;
+// Element passes (a few operations per value) over fewer values stay on the calling thread too: handing a part to
+// a pool thread costs a few microseconds, about what one core needs for this many values.
+inline constexpr std::size_t kMinSplitValues = std::size_t{1} << 16;
 
 // Runs task(i) for every i in [0, count) and returns when all have finished. The calling thread runs tasks
 // itself; idle pool threads join while the process has fewer than compute_threads() threads computing. Called

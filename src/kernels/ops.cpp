@@ -11,10 +11,6 @@ namespace hclip {
 
 namespace {
 
-// Passes over fewer values than this stay on the calling thread: handing a part to a pool thread costs a few
-// microseconds, about what one core needs for this many values.
-constexpr std::size_t kMinSplitValues = std::size_t{1} << 16;
-
 // Up to one part per core for passes over at least kMinSplitValues values; every row is computed the same way in
 // any part.
 void for_row_parts(int rows, int cols, FunctionRef<void(int, int)> part) {

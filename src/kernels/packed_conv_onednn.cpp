@@ -51,6 +51,7 @@ constexpr int kMaxBands = 64;
 
 struct PackedConv::Impl {
     std::uint64_t id = 0;  // unique for the process's lifetime: keys the per-thread bindings
+    Conv2dShape shape;     // as compiled: a pointwise convolution's pixels as one column (see create)
     memory::desc weights_layout;
     AlignedBuffer weights;
     std::vector<float> bias;  // empty: no bias
@@ -66,9 +67,9 @@ PackedConv::~PackedConv() = default;
 namespace {
 
 // One band's primitive: input rows [in_row0, in_row0 + in_rows) with pad_top / pad_bottom zero rows around them.
-dnnl::convolution_forward::primitive_desc band_desc(const PackedConvSpec& spec, int in_rows, int out_rows, int pad_top,
-                                                    int pad_bottom, const memory::desc& weights, bool bias) {
-    const Conv2dShape& s = spec.shape;
+dnnl::convolution_forward::primitive_desc band_desc(const PackedConvSpec& spec, const Conv2dShape& s, int in_rows,
+                                                    int out_rows, int pad_top, int pad_bottom,
+                                                    const memory::desc& weights, bool bias) {
     const DataType type = spec.type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
     const int pad_right = std::max(0, (s.out_width() - 1) * s.stride - s.padding + s.kernel - s.width);
     const memory::desc src({1, s.in_channels, in_rows, s.width}, type, Tag::nhwc);
@@ -95,16 +96,25 @@ dnnl::convolution_forward::primitive_desc band_desc(const PackedConvSpec& spec, 
 
 Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight, const float* bias,
                                                              const PackedConvSpec& spec) {
-    const Conv2dShape& s = spec.shape;
-    if (weight == nullptr || s.height <= 0 || s.width <= 0 || s.in_channels <= 0 || s.out_channels <= 0 ||
-        s.kernel <= 0 || s.stride <= 0 || s.padding < 0 || s.out_height() <= 0 || s.out_width() <= 0) {
+    const Conv2dShape& given = spec.shape;
+    if (weight == nullptr || given.height <= 0 || given.width <= 0 || given.in_channels <= 0 ||
+        given.out_channels <= 0 || given.kernel <= 0 || given.stride <= 0 || given.padding < 0 ||
+        given.out_height() <= 0 || given.out_width() <= 0) {
         return invalid_argument("direct convolution: bad shape");
+    }
+    // A pointwise convolution treats every pixel alike: compiled over a [height * width, 1] picture, its bands cut
+    // between pixels instead of rows, so they stay even where the rows cannot (9 rows on 2 cores).
+    Conv2dShape s = given;
+    if (s.is_pointwise()) {
+        s.height *= s.width;
+        s.width = 1;
     }
     static std::atomic<std::uint64_t> next_id{1};
     try {
         onednn::keep_single_threaded();
         auto impl = std::make_unique<Impl>();
         impl->id = next_id.fetch_add(1);
+        impl->shape = s;
         if (bias != nullptr) impl->bias.assign(bias, bias + s.out_channels);
         const DataType type = spec.type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
         const memory::desc any({s.out_channels, s.in_channels, s.kernel, s.kernel}, type, Tag::any);
@@ -114,7 +124,7 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight
             const int r0 = oh * b / bands, r1 = oh * (b + 1) / bands;
             const int first = r0 * s.stride - s.padding, end = (r1 - 1) * s.stride - s.padding + s.kernel;
             const int in0 = std::max(0, first), in1 = std::min(s.height, end);
-            const auto pd = band_desc(spec, in1 - in0, r1 - r0, in0 - first, end - in1,
+            const auto pd = band_desc(spec, s, in1 - in0, r1 - r0, in0 - first, end - in1,
                                       b == 0 ? any : impl->weights_layout, bias != nullptr);
             // Its im2col + GEMM convolution ("gemm:jit") would only redo what conv2d_nhwc does.
             if (onednn::is_reference_impl(pd) || std::string_view(pd.impl_info_str()).starts_with("gemm")) {
@@ -218,7 +228,7 @@ ThreadState& thread_state() {
 }  // namespace
 
 void PackedConv::run(const float* input, float* output) const {
-    const Conv2dShape& s = spec_.shape;
+    const Conv2dShape& s = impl_->shape;
     const std::size_t in_row = static_cast<std::size_t>(s.width) * static_cast<std::size_t>(s.in_channels);
     const std::size_t out_row = static_cast<std::size_t>(s.out_width()) * static_cast<std::size_t>(s.out_channels);
     const auto band = [&](int b) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/compute_pool.h"
 #include "kernels/conv2d.h"
 #include "kernels/pooling.h"
 #include "model/batch_norm_fold.h"
@@ -87,6 +88,38 @@ TEST(AvgPool, MeansEachWindowPerChannel) {
         EXPECT_FLOAT_EQ(out[static_cast<std::size_t>(2 * i)], want[i]);
         EXPECT_FLOAT_EQ(out[static_cast<std::size_t>(2 * i + 1)], -want[i]);
     }
+}
+
+// Pictures large enough to be split across the compute pool (a ResNet's anti-aliasing pools): every window's
+// mean as the loops below compute it, the same bits on one thread and on the pool, the second image too.
+TEST(AvgPool, LargePicturesSplitAcrossThePoolGiveTheSameMeans) {
+    const int batch = 2, h = 18, w = 18, c = 320, k = 2;
+    const auto in = testing::random_vector(static_cast<std::size_t>(batch * h * w * c), 31);
+    const auto out_count = static_cast<std::size_t>(batch * (h / k) * (w / k) * c);
+    std::vector<float> pooled(out_count), single(out_count), want(out_count);
+    for (int b = 0; b < batch; ++b) {
+        for (int y = 0; y < h / k; ++y) {
+            for (int x = 0; x < w / k; ++x) {
+                for (int ch = 0; ch < c; ++ch) {
+                    double sum = 0.0;
+                    for (int dy = 0; dy < k; ++dy) {
+                        for (int dx = 0; dx < k; ++dx)
+                            sum += static_cast<double>(
+                                in[static_cast<std::size_t>(((b * h + y * k + dy) * w + x * k + dx) * c + ch)]);
+                    }
+                    want[static_cast<std::size_t>(((b * (h / k) + y) * (w / k) + x) * c + ch)] =
+                        static_cast<float>(sum / (k * k));
+                }
+            }
+        }
+    }
+    avg_pool_nhwc(in.data(), batch, h, w, c, k, pooled.data());
+    set_compute_threads(1);
+    avg_pool_nhwc(in.data(), batch, h, w, c, k, single.data());
+    set_compute_threads(0);
+    EXPECT_EQ(pooled, single);
+    // Four float32 additions and a multiplication by 1/4: within a few ulps of the double mean.
+    testing::expect_close("avg pool 2x2", pooled, want, static_cast<std::size_t>(c), 1e-6);
 }
 
 TEST(MeanPool, MeanOfAllPositions) {

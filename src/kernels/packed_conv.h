@@ -39,9 +39,12 @@ class PackedConv {
     PackedConv& operator=(const PackedConv&) = delete;
 
     // One image: input [height, width, in_channels], output [out_height, out_width, out_channels]; they must not
-    // overlap. Split by output rows across the compute pool (kernels/compute_pool.h): one band per core, each
-    // band a primitive of its own (its padding differs), so the result does not depend on the thread count.
+    // overlap. Split into one task per core across the compute pool (kernels/compute_pool.h), by output rows or,
+    // where row bands would be thin, by output channels; the split is fixed at creation from the shape and
+    // the machine, so the result does not depend on the thread count.
     void run(const float* input, float* output) const;
+    int tasks() const;
+    bool split_by_channels() const;
 
     const PackedConvSpec& spec() const { return spec_; }
     std::size_t bytes() const { return bytes_; }                           // the packed weights and bias

@@ -24,6 +24,14 @@ void PackedConv::run(const float*, float*) const {
     std::abort();
 }
 
+int PackedConv::tasks() const {
+    return 0;
+}
+
+bool PackedConv::split_by_channels() const {
+    return false;
+}
+
 bool packed_conv_available() {
     return false;
 }

@@ -5,18 +5,25 @@
 //   2.6 picks its brgemm convolutions ("brgconv:avx512_core"). Its blocked layouts were no faster on RN50x4's
 //   shapes (within 2-3% either way), and would need reorders around every other operation.
 // - Weights are reordered once into the layout the library prefers (format_tag::any).
-// - Threads: every primitive runs single-threaded (onednn_support.h) and a convolution is split by output rows
-//   across the compute pool. Band b of B computes output rows [oh * b / B, oh * (b + 1) / B) from exactly the
-//   input rows they read, padded only where the band meets the picture's edge; so each band is a primitive of its
-//   own, compiled at load. All bands share one packed weight layout.
-// - Per thread: a stream, a user-provided scratchpad, and the memory objects each band's arguments are bound
+// - Threads: every primitive runs single-threaded (onednn_support.h) and a convolution is split into one task per
+//   core, each a primitive of its own compiled at load, in one of two ways:
+//   - by output rows, where the picture is large: band b of B computes rows [oh * b / B, oh * (b + 1) / B) from
+//     exactly the input rows they read, padded only where the band meets the picture's edge. All bands share one
+//     packed copy of the weights. A pointwise convolution's pixels are compiled as one column, so its bands cut
+//     between pixels and stay even where rows cannot (9 rows on 2 cores).
+//   - by output channels, where row bands would be thin (under 64 pixels: a ResNet's last stage, 9x9 pixels with
+//     up to 15 MB of weights): each task reads only its own channels' weights, as the packed GEMM's column parts
+//     do, and writes them through a per-thread staging buffer (oneDNN's fast kernels want a dense destination).
+// - Per thread: a stream, a user-provided scratchpad, and the memory objects each task's arguments are bound
 //   through (data handles set per call), cached by the convolution's process-unique id.
-// - bf16 (PackedType::kBf16): weights stored as bf16; each band's input rows are rounded to bf16 into a
+// - bf16 (PackedType::kBf16): weights stored as bf16; each task's input rows are rounded to bf16 into a
 //   per-thread buffer and the bf16 x bf16 -> f32 primitive runs on them.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
@@ -39,23 +46,32 @@ using DataType = memory::data_type;
 using onednn::AlignedBuffer;
 using onednn::cpu_engine;
 
-struct Band {
+// One primitive: a band of output rows, or a part of the output channels over the whole picture.
+struct Task {
     int out_row0 = 0, in_row0 = 0, in_rows = 0;
+    int channel0 = 0, channels = 0;  // of the output; fewer than all: computed into a staging buffer
+    int weights = 0;                 // index into Impl::weights
     dnnl::convolution_forward primitive;
     memory::desc src, dst, scratchpad;
 };
 
-constexpr int kMaxBands = 64;
+struct PackedCopy {
+    memory::desc layout;
+    AlignedBuffer data;
+};
+
+constexpr int kMaxTasks = 64;
+constexpr int kMinPixelsPerBand = 64;
 
 }  // namespace
 
 struct PackedConv::Impl {
     std::uint64_t id = 0;  // unique for the process's lifetime: keys the per-thread bindings
     Conv2dShape shape;     // as compiled: a pointwise convolution's pixels as one column (see create)
-    memory::desc weights_layout;
-    AlignedBuffer weights;
-    std::vector<float> bias;  // empty: no bias
-    std::vector<Band> bands;
+    bool by_channels = false;
+    std::vector<PackedCopy> weights;  // one for all row bands, one per channel part
+    std::vector<float> bias;          // empty: no bias
+    std::vector<Task> tasks;
 };
 
 PackedConv::PackedConv(const PackedConvSpec& spec, std::size_t bytes, std::string implementation,
@@ -66,14 +82,15 @@ PackedConv::~PackedConv() = default;
 
 namespace {
 
-// One band's primitive: input rows [in_row0, in_row0 + in_rows) with pad_top / pad_bottom zero rows around them.
-dnnl::convolution_forward::primitive_desc band_desc(const PackedConvSpec& spec, const Conv2dShape& s, int in_rows,
-                                                    int out_rows, int pad_top, int pad_bottom,
+// One task's primitive: input rows [in_row0, in_row0 + in_rows) with pad_top / pad_bottom zero rows around them,
+// out_channels of the output's.
+dnnl::convolution_forward::primitive_desc task_desc(const PackedConvSpec& spec, const Conv2dShape& s, int in_rows,
+                                                    int out_rows, int out_channels, int pad_top, int pad_bottom,
                                                     const memory::desc& weights, bool bias) {
     const DataType type = spec.type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
     const int pad_right = std::max(0, (s.out_width() - 1) * s.stride - s.padding + s.kernel - s.width);
     const memory::desc src({1, s.in_channels, in_rows, s.width}, type, Tag::nhwc);
-    const memory::desc dst({1, s.out_channels, out_rows, s.out_width()}, DataType::f32, Tag::nhwc);
+    const memory::desc dst({1, out_channels, out_rows, s.out_width()}, DataType::f32, Tag::nhwc);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::post_ops post;
@@ -84,7 +101,7 @@ dnnl::convolution_forward::primitive_desc band_desc(const PackedConvSpec& spec, 
     const auto kind = dnnl::prop_kind::forward_inference;
     const auto algorithm = dnnl::algorithm::convolution_direct;
     if (bias) {
-        const memory::desc bias_md({s.out_channels}, DataType::f32, Tag::a);
+        const memory::desc bias_md({out_channels}, DataType::f32, Tag::a);
         return {dnnl::convolution_forward::desc(kind, algorithm, src, weights, bias_md, dst, strides, left, right),
                 attr, cpu_engine()};
     }
@@ -117,15 +134,36 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight
         impl->shape = s;
         if (bias != nullptr) impl->bias.assign(bias, bias + s.out_channels);
         const DataType type = spec.type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
-        const memory::desc any({s.out_channels, s.in_channels, s.kernel, s.kernel}, type, Tag::any);
-        const int oh = s.out_height(), bands = std::clamp(machine_cores(), 1, std::min(oh, kMaxBands));
+        const int oh = s.out_height(), cores = std::min(machine_cores(), kMaxTasks);
+        // Row bands of fewer than 64 pixels are thin products (RN50x4's 9x9 stage: 41 and 40 pixels), which ran
+        // 10-20% slower than channel parts over all 81 pixels; larger bands measured the same either way.
+        const int pixels_per_band = s.out_height() * s.out_width() / std::max(cores, 1);
+        impl->by_channels = cores > 1 && pixels_per_band < kMinPixelsPerBand && s.out_channels >= 16 * cores;
+        // Tasks: (output rows [r0, r1), output channels [c0, c1)).
+        std::vector<std::array<int, 4>> cuts;
+        if (impl->by_channels) {
+            const int blocks = s.out_channels / 16;  // whole 16-channel blocks, the last part takes the rest
+            for (int p = 0; p < cores; ++p) {
+                cuts.push_back(
+                    {0, oh, blocks * p / cores * 16, p + 1 == cores ? s.out_channels : blocks * (p + 1) / cores * 16});
+            }
+        } else {
+            const int bands = std::clamp(cores, 1, oh);
+            for (int b = 0; b < bands; ++b)
+                cuts.push_back({oh * b / bands, oh * (b + 1) / bands, 0, s.out_channels});
+        }
         std::string implementation;
-        for (int b = 0; b < bands; ++b) {
-            const int r0 = oh * b / bands, r1 = oh * (b + 1) / bands;
+        dnnl::stream stream(cpu_engine());
+        std::size_t bytes = impl->bias.size() * sizeof(float);
+        for (const auto& [r0, r1, c0, c1] : cuts) {
             const int first = r0 * s.stride - s.padding, end = (r1 - 1) * s.stride - s.padding + s.kernel;
             const int in0 = std::max(0, first), in1 = std::min(s.height, end);
-            const auto pd = band_desc(spec, s, in1 - in0, r1 - r0, in0 - first, end - in1,
-                                      b == 0 ? any : impl->weights_layout, bias != nullptr);
+            const bool new_weights = impl->weights.empty() || impl->by_channels;
+            const memory::desc weights_md =
+                new_weights ? memory::desc({c1 - c0, s.in_channels, s.kernel, s.kernel}, type, Tag::any)
+                            : impl->weights.front().layout;
+            const auto pd =
+                task_desc(spec, s, in1 - in0, r1 - r0, c1 - c0, in0 - first, end - in1, weights_md, bias != nullptr);
             // Its im2col + GEMM convolution ("gemm:jit") would only redo what conv2d_nhwc does.
             if (onednn::is_reference_impl(pd) || std::string_view(pd.impl_info_str()).starts_with("gemm")) {
                 return unsupported(std::string("direct convolution: oneDNN has no optimised kernel for ") +
@@ -133,29 +171,32 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight
                                    std::to_string(s.kernel) + "x" + std::to_string(s.kernel) + " on this CPU (" +
                                    pd.impl_info_str() + ")");
             }
-            if (b == 0) {
-                impl->weights_layout = pd.weights_desc();
-                implementation = pd.impl_info_str();
-            } else if (pd.weights_desc() != impl->weights_layout) {
+            if (implementation.empty()) implementation = pd.impl_info_str();
+            if (new_weights) {
+                // The user's weights [c1 - c0 of out, ky, kx, in] as oneDNN sees them: [out, in, ky, kx] ohwi.
+                PackedCopy copy{pd.weights_desc(), onednn::aligned_buffer(pd.weights_desc().get_size())};
+                const memory::desc user_md({c1 - c0, s.in_channels, s.kernel, s.kernel}, DataType::f32, Tag::ohwi);
+                const float* first_weight = weight + static_cast<std::size_t>(c0) * s.kernel * s.kernel * s.in_channels;
+                memory user(user_md, cpu_engine(), const_cast<float*>(first_weight));  // only read by the reorder
+                memory packed(copy.layout, cpu_engine(), copy.data.get());
+                dnnl::reorder(user, packed).execute(stream, user, packed);
+                bytes += copy.layout.get_size();
+                impl->weights.push_back(std::move(copy));
+            } else if (pd.weights_desc() != impl->weights.front().layout) {
                 return unsupported("direct convolution: oneDNN wants a different weight layout per row band");
             }
-            impl->bands.push_back({.out_row0 = r0,
+            impl->tasks.push_back({.out_row0 = r0,
                                    .in_row0 = in0,
                                    .in_rows = in1 - in0,
+                                   .channel0 = c0,
+                                   .channels = c1 - c0,
+                                   .weights = static_cast<int>(impl->weights.size()) - 1,
                                    .primitive = dnnl::convolution_forward(pd),
                                    .src = pd.src_desc(),
                                    .dst = pd.dst_desc(),
                                    .scratchpad = pd.scratchpad_desc()});
         }
-        // The user's weights as oneDNN sees them: [out, in, ky, kx] stored [out][ky][kx][in] (ohwi).
-        dnnl::stream stream(cpu_engine());
-        const memory::desc user_md({s.out_channels, s.in_channels, s.kernel, s.kernel}, DataType::f32, Tag::ohwi);
-        memory user(user_md, cpu_engine(), const_cast<float*>(weight));  // only read by the reorder
-        impl->weights = onednn::aligned_buffer(impl->weights_layout.get_size());
-        memory packed(impl->weights_layout, cpu_engine(), impl->weights.get());
-        dnnl::reorder(user, packed).execute(stream, user, packed);
         stream.wait();
-        const std::size_t bytes = impl->weights_layout.get_size() + impl->bias.size() * sizeof(float);
         return std::unique_ptr<const PackedConv>(new PackedConv(spec, bytes, implementation, std::move(impl)));
     } catch (const std::bad_alloc&) {
         return resource_exhausted("direct convolution: out of memory packing its weights");
@@ -166,13 +207,13 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight
 
 namespace {
 
-// One band's arguments, bound once per thread (the data handles of input, output and scratchpad set per call).
+// One task's arguments, bound once per thread (the data handles of input, output and scratchpad set per call).
 struct Bound {
     memory src, dst, scratchpad;
     std::unordered_map<int, memory> args;
 };
 
-// Models come and go (tests load many); past this many bands the bindings start again rather than grow.
+// Models come and go (tests load many); past this many tasks the bindings start again rather than grow.
 constexpr std::size_t kMaxBoundPerThread = 4096;
 
 struct ThreadState {
@@ -180,6 +221,7 @@ struct ThreadState {
     AlignedBuffer scratchpad;
     std::size_t scratchpad_bytes = 0;
     std::vector<std::uint16_t> staged_bf16;
+    std::vector<float> staged_output;  // a channel part's output (and its residual)
     std::unordered_map<std::uint64_t, Bound> bound;
 
     void* scratchpad_of_size(std::size_t bytes) {
@@ -190,23 +232,24 @@ struct ThreadState {
         return scratchpad.get();
     }
 
-    Bound& bind(const PackedConv::Impl& impl, int b) {
-        const std::uint64_t key = impl.id * kMaxBands + static_cast<std::uint64_t>(b);
+    Bound& bind(const PackedConv::Impl& impl, int t) {
+        const std::uint64_t key = impl.id * kMaxTasks + static_cast<std::uint64_t>(t);
         if (auto it = bound.find(key); it != bound.end()) return it->second;
         if (bound.size() >= kMaxBoundPerThread) bound.clear();
-        const Band& band = impl.bands[static_cast<std::size_t>(b)];
-        Bound bd{memory(band.src, cpu_engine(), nullptr),
-                 memory(band.dst, cpu_engine(), nullptr),
-                 memory(band.scratchpad, cpu_engine(), nullptr),
+        const Task& task = impl.tasks[static_cast<std::size_t>(t)];
+        const PackedCopy& weights = impl.weights[static_cast<std::size_t>(task.weights)];
+        Bound bd{memory(task.src, cpu_engine(), nullptr),
+                 memory(task.dst, cpu_engine(), nullptr),
+                 memory(task.scratchpad, cpu_engine(), nullptr),
                  {}};
         bd.args = {{DNNL_ARG_SRC, bd.src},
-                   {DNNL_ARG_WEIGHTS, memory(impl.weights_layout, cpu_engine(), impl.weights.get())},
+                   {DNNL_ARG_WEIGHTS, memory(weights.layout, cpu_engine(), weights.data.get())},
                    {DNNL_ARG_DST, bd.dst},
                    {DNNL_ARG_SCRATCHPAD, bd.scratchpad}};
         if (!impl.bias.empty()) {
-            const memory::desc bias_md({static_cast<memory::dim>(impl.bias.size())}, DataType::f32, Tag::a);
-            bd.args.emplace(DNNL_ARG_BIAS,
-                            memory(bias_md, cpu_engine(), const_cast<float*>(impl.bias.data())));  // only read
+            const memory::desc bias_md({task.channels}, DataType::f32, Tag::a);
+            float* first = const_cast<float*>(impl.bias.data()) + task.channel0;  // only read
+            bd.args.emplace(DNNL_ARG_BIAS, memory(bias_md, cpu_engine(), first));
         }
         return bound.emplace(key, std::move(bd)).first->second;
     }
@@ -217,12 +260,20 @@ ThreadState& thread_state() {
     return state;
 }
 
-// Only out of memory gets here: create() already compiled every band. A tower pass has no error path, and a
+// Only out of memory gets here: create() already compiled every task. A tower pass has no error path, and a
 // wrong embedding is worse than stopping, so stop loudly.
 [[noreturn]] void fail(const Conv2dShape& s, const char* what) {
     std::fprintf(stderr, "hailo-clip: direct convolution %d->%d %dx%d failed: %s\n", s.in_channels, s.out_channels,
                  s.kernel, s.kernel, what);
     std::abort();
+}
+
+// Copies `channels` channels of every pixel between a [pixels, ld_from] and a [pixels, ld_to] tensor.
+void copy_channels(const float* from, int ld_from, float* to, int ld_to, int pixels, int channels) {
+    for (int p = 0; p < pixels; ++p) {
+        std::memcpy(to + static_cast<std::size_t>(p) * ld_to, from + static_cast<std::size_t>(p) * ld_from,
+                    sizeof(float) * static_cast<std::size_t>(channels));
+    }
 }
 
 }  // namespace
@@ -231,42 +282,66 @@ void PackedConv::run(const float* input, float* output) const {
     const Conv2dShape& s = impl_->shape;
     const std::size_t in_row = static_cast<std::size_t>(s.width) * static_cast<std::size_t>(s.in_channels);
     const std::size_t out_row = static_cast<std::size_t>(s.out_width()) * static_cast<std::size_t>(s.out_channels);
-    const auto band = [&](int b) {
+    const auto run_task = [&](int t) {
         try {
             onednn::keep_single_threaded();
             ThreadState& ts = thread_state();
-            const Band& bd = impl_->bands[static_cast<std::size_t>(b)];
-            const float* rows = input + static_cast<std::size_t>(bd.in_row0) * in_row;
+            const Task& task = impl_->tasks[static_cast<std::size_t>(t)];
+            const float* rows = input + static_cast<std::size_t>(task.in_row0) * in_row;
             const void* src = rows;
             if (spec_.type == PackedType::kBf16) {
-                const std::size_t size = static_cast<std::size_t>(bd.in_rows) * in_row;
+                const std::size_t size = static_cast<std::size_t>(task.in_rows) * in_row;
                 if (ts.staged_bf16.size() < size) ts.staged_bf16.resize(size);
-                f32_to_bf16_rows(rows, bd.in_rows, static_cast<int>(in_row), static_cast<int>(in_row),
+                f32_to_bf16_rows(rows, task.in_rows, static_cast<int>(in_row), static_cast<int>(in_row),
                                  ts.staged_bf16.data());
                 src = ts.staged_bf16.data();
             }
-            Bound& bound = ts.bind(*impl_, b);
+            float* dst = output + static_cast<std::size_t>(task.out_row0) * out_row;
+            const bool staged = task.channels < s.out_channels;
+            const int pixels = s.out_height() * s.out_width();
+            if (staged) {  // a channel part: the whole picture, its channels only
+                const std::size_t size = static_cast<std::size_t>(pixels) * static_cast<std::size_t>(task.channels);
+                if (ts.staged_output.size() < size) ts.staged_output.resize(size);
+                if (spec_.accumulate) {
+                    copy_channels(output + task.channel0, s.out_channels, ts.staged_output.data(), task.channels,
+                                  pixels, task.channels);
+                }
+                dst = ts.staged_output.data();
+            }
+            Bound& bound = ts.bind(*impl_, t);
             bound.src.set_data_handle(const_cast<void*>(src));  // only read
-            bound.dst.set_data_handle(output + static_cast<std::size_t>(bd.out_row0) * out_row);
-            bound.scratchpad.set_data_handle(ts.scratchpad_of_size(bd.scratchpad.get_size()));
-            bd.primitive.execute(ts.stream, bound.args);
+            bound.dst.set_data_handle(dst);
+            bound.scratchpad.set_data_handle(ts.scratchpad_of_size(task.scratchpad.get_size()));
+            task.primitive.execute(ts.stream, bound.args);
             ts.stream.wait();
+            if (staged) {
+                copy_channels(ts.staged_output.data(), task.channels, output + task.channel0, s.out_channels, pixels,
+                              task.channels);
+            }
         } catch (const std::exception& e) {
             fail(s, e.what());
         }
     };
-    const auto bands = static_cast<int>(impl_->bands.size());
+    const auto tasks = static_cast<int>(impl_->tasks.size());
     const double multiply_adds = static_cast<double>(out_row) * s.out_height() * s.kernel * s.kernel * s.in_channels;
-    if (bands == 1 || multiply_adds < kMinSplitMultiplyAdds) {
-        for (int b = 0; b < bands; ++b)
-            band(b);
+    if (tasks == 1 || multiply_adds < kMinSplitMultiplyAdds) {
+        for (int t = 0; t < tasks; ++t)
+            run_task(t);
         return;
     }
     try {
-        parallel_for(bands, band);
+        parallel_for(tasks, run_task);
     } catch (const std::exception& e) {  // starting a pool thread failed
         fail(s, e.what());
     }
+}
+
+int PackedConv::tasks() const {
+    return static_cast<int>(impl_->tasks.size());
+}
+
+bool PackedConv::split_by_channels() const {
+    return impl_->by_channels;
 }
 
 bool packed_conv_available() {

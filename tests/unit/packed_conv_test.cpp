@@ -34,9 +34,22 @@ const Case kCases[] = {
     {"k3_one_row", {1, 6, 8, 8, 3, 1, 1}},
     {"k3_two_rows", {2, 3, 16, 16, 3, 1, 1}},
     {"pointwise", {7, 5, 32, 40, 1, 1, 0}},
-    // Large enough to be split across the pool (more than 2^20 multiply-adds).
-    {"k3_split", {18, 18, 64, 64, 3, 1, 1}},
+    // Large enough to be split across the pool (more than 2^20 multiply-adds): by rows where the bands are large,
+    // by output channels (uneven parts of 16-channel blocks) where they would be thin; odd sizes and strides too.
+    {"k3_rows_split", {40, 40, 16, 16, 3, 1, 1}},
+    {"k3_stride2_rows_split", {41, 39, 16, 24, 3, 2, 1}},
+    {"k3_channels_split_9x9", {9, 9, 64, 80, 3, 1, 1}},
+    {"k3_stride2_channels_split", {13, 11, 96, 48, 3, 2, 1}},
+    {"pointwise_channels_split", {9, 9, 256, 112, 1, 1, 0}},
+    {"pointwise_rows_split", {33, 31, 64, 64, 1, 1, 0}},
 };
+
+// How a case is split on a machine of `cores` cores (create's rule): by channels where a row band would have
+// fewer than 64 pixels and every core gets at least one 16-channel block.
+bool expect_channels(const Conv2dShape& s, int cores) {
+    const int pixels_per_band = s.out_height() * s.out_width() / std::max(cores, 1);
+    return cores > 1 && pixels_per_band < 64 && s.out_channels >= 16 * cores;
+}
 
 std::size_t out_size(const Conv2dShape& s) {
     return static_cast<std::size_t>(s.out_height()) * static_cast<std::size_t>(s.out_width()) *
@@ -80,6 +93,8 @@ TEST_P(PackedConvShapes, MatchesDirectLoopsWithEveryEpilogue) {
                                                {.shape = s, .relu = relu, .accumulate = accumulate});
                 ASSERT_TRUE(conv.ok()) << what << ": " << conv.status().to_string();
                 EXPECT_FALSE((*conv)->implementation().empty());
+                EXPECT_EQ((*conv)->split_by_channels(), expect_channels(s, machine_cores()));
+                EXPECT_GE((*conv)->tasks(), 1);
                 EXPECT_GE((*conv)->bytes(), weight.size() * sizeof(float));
                 std::vector<float> got = accumulate ? residual : std::vector<float>(out_size(s), 7.0f);
                 (*conv)->run(input.data(), got.data());

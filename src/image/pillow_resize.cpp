@@ -158,8 +158,10 @@ void filter_row(int channel_count, const std::uint8_t* in, std::uint8_t* out, co
 #if defined(__SSE2__)
 // The horizontal pass with SSE2, bit-identical to filter_row(). Pillow's 22-bit coefficients do not fit the 16-bit
 // multiplier, so each is split exactly as w = hi * 2^15 + lo (lo in [0, 2^15), hi small and signed) and the two
-// dot products are recombined in 64 bits: integer sums, so the result equals the scalar int32 sum exactly.
-// Each row is first spread into one zero-padded int16 plane per channel so that taps are contiguous.
+// dot products are recombined as hi_sum * 2^15 + lo_sum in 32-bit lanes. Those may wrap, but the true sum fits in
+// int32 (|sum| <= 255 * sum |w| < 2^31, which is why Pillow's own C sums in int): wrapping arithmetic modulo 2^32
+// then gives exactly the scalar result. Each row is first spread into one zero-padded int16 plane per channel so
+// that taps are contiguous; one output pixel's channels are reduced together.
 class SimdRowFilter {
   public:
     // Each int32 lane sums at most 128 blocks x 2 products x 255 x 32767 < 2^31 up to this many taps; wider
@@ -192,10 +194,12 @@ class SimdRowFilter {
                 plane[x] = in[x * channels_ + c];
         }
         const std::size_t outputs = axis_.first.size();
+        const __m128i rounding = _mm_set1_epi32(kRoundingHalf);
         for (std::size_t i = 0; i < outputs; ++i) {
             const int blocks = (axis_.count[i] + kBlock - 1) / kBlock;
             const std::int16_t* lo = lo_.data() + i * static_cast<std::size_t>(stride_);
             const std::int16_t* hi = hi_.data() + i * static_cast<std::size_t>(stride_);
+            __m128i sums[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
             for (int c = 0; c < channels_; ++c) {
                 const std::int16_t* x = planes_.data() + static_cast<std::size_t>(c) * plane_size_ +
                                         static_cast<std::size_t>(axis_.first[i]);
@@ -208,23 +212,24 @@ class SimdRowFilter {
                     sum_hi = _mm_add_epi32(
                         sum_hi, _mm_madd_epi16(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(hi + b * kBlock))));
                 }
-                const std::int64_t total =
-                    kRoundingHalf + horizontal_sum(sum_hi) * (std::int64_t{1} << 15) + horizontal_sum(sum_lo);
-                const std::int64_t value = total >> kPrecisionBits;
-                out[i * static_cast<std::size_t>(channels_) + static_cast<std::size_t>(c)] =
-                    static_cast<std::uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
+                sums[c] = _mm_add_epi32(_mm_slli_epi32(sum_hi, 15), sum_lo);
             }
+            // Lane c of `total`: the sum of sums[c]'s four lanes.
+            const __m128i t01 =
+                _mm_add_epi32(_mm_unpacklo_epi32(sums[0], sums[1]), _mm_unpackhi_epi32(sums[0], sums[1]));
+            const __m128i t23 =
+                _mm_add_epi32(_mm_unpacklo_epi32(sums[2], sums[3]), _mm_unpackhi_epi32(sums[2], sums[3]));
+            const __m128i total = _mm_add_epi32(_mm_unpacklo_epi64(t01, t23), _mm_unpackhi_epi64(t01, t23));
+            // Arithmetic shift (floor), then saturation to [0, 255] by the two packs: clip_fixed_point's result.
+            const __m128i shifted = _mm_srai_epi32(_mm_add_epi32(total, rounding), kPrecisionBits);
+            const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(shifted, shifted), _mm_setzero_si128());
+            const auto packed = static_cast<std::uint32_t>(_mm_cvtsi128_si32(bytes));
+            std::memcpy(out + i * static_cast<std::size_t>(channels_), &packed, static_cast<std::size_t>(channels_));
         }
     }
 
   private:
     static constexpr int kBlock = 8;  // int16 lanes per SSE2 register
-
-    static std::int64_t horizontal_sum(__m128i v) {
-        alignas(16) std::int32_t lanes[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(lanes), v);
-        return std::int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
-    }
 
     const AxisFilter& axis_;
     int channels_;
@@ -270,12 +275,31 @@ std::string_view resample_filter_name(ResampleFilter filter) {
     return filter == ResampleFilter::kBilinear ? "bilinear" : "bicubic";
 }
 
+namespace {
+
+Result<Image> resize_window(const Image& image, int new_width, int new_height, PixelWindow window,
+                            ResampleFilter filter, bool fast);
+
+}  // namespace
+
 Result<Image> resize_pillow(const Image& image, int new_width, int new_height, ResampleFilter filter) {
-    return resize_pillow_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter);
+    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter, true);
+}
+
+Result<Image> resize_pillow_scalar(const Image& image, int new_width, int new_height, ResampleFilter filter) {
+    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter, false);
 }
 
 Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
                                    ResampleFilter filter) {
+    return resize_window(image, new_width, new_height, window, filter, true);
+}
+
+namespace {
+
+// `fast`: SIMD and the compute pool where they apply; otherwise the scalar loops on this thread.
+Result<Image> resize_window(const Image& image, int new_width, int new_height, PixelWindow window,
+                            ResampleFilter filter, bool fast) {
     if (!image.valid()) return invalid_argument("resize: the image is empty or its pixel buffer is inconsistent");
     if (new_width <= 0 || new_height <= 0) {
         return invalid_argument("resize: the target size " + std::to_string(new_width) + "x" +
@@ -333,12 +357,13 @@ Result<Image> resize_pillow_window(const Image& image, int new_width, int new_he
         const int col_end = horizontal.input_end();
         const double work = static_cast<double>(row_count) * static_cast<double>(window_row_bytes) * horizontal.taps;
         // Each part has its own scratch and SIMD planes.
-        for_row_parts(row_count, work, [&](int r_begin, int r_end) {
+        for_row_parts(row_count, fast ? work : 0.0, [&](int r_begin, int r_end) {
             std::vector<std::uint8_t> scratch;
             if (premultiplied) scratch.resize(image.row_bytes());
 #if defined(__SSE2__)
             std::optional<SimdRowFilter> simd;
-            if (horizontal.taps <= SimdRowFilter::kMaxTaps) simd.emplace(horizontal, channel_count, image.width);
+            if (fast && horizontal.taps <= SimdRowFilter::kMaxTaps)
+                simd.emplace(horizontal, channel_count, image.width);
 #endif
             for (int r = r_begin; r < r_end; ++r) {
                 const std::uint8_t* src =
@@ -374,7 +399,7 @@ Result<Image> resize_pillow_window(const Image& image, int new_width, int new_he
     if (need_vertical) {
         out.pixels.resize(out.byte_size());
         const double work = static_cast<double>(window.height) * static_cast<double>(window_row_bytes) * vertical.taps;
-        for_row_parts(window.height, work, [&](int j_begin, int j_end) {
+        for_row_parts(window.height, fast ? work : 0.0, [&](int j_begin, int j_end) {
             filter_columns(stage.data(), window_row_bytes, row_begin, vertical, static_cast<std::size_t>(j_begin),
                            static_cast<std::size_t>(j_end), out.pixels.data());
         });
@@ -384,5 +409,7 @@ Result<Image> resize_pillow_window(const Image& image, int new_width, int new_he
     if (premultiplied) unpremultiply_alpha(out.pixels, channel_count);
     return out;
 }
+
+}  // namespace
 
 }  // namespace hclip

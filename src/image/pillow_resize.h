@@ -38,6 +38,10 @@ Result<Image> resize_pillow(const Image& image, int new_width, int new_height, R
 Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
                                    ResampleFilter filter);
 
+// resize_pillow with the scalar loops only (no SIMD, no splitting across threads): the oracle the SIMD path is
+// tested against, bit for bit.
+Result<Image> resize_pillow_scalar(const Image& image, int new_width, int new_height, ResampleFilter filter);
+
 inline Result<Image> resize_bicubic(const Image& image, int new_width, int new_height) {
     return resize_pillow(image, new_width, new_height, ResampleFilter::kBicubic);
 }

@@ -1052,7 +1052,8 @@ class ModelLoader {
             if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.downsample, h, kNoEpilogue));
         }
         m_.gemm_plan_.notes.push_back(resnet_conv_note());
-        for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj}) {
+        // The key and value projections stay plain: the attention pool reads their rows (model/attention_pool.h).
+        for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.c_proj}) {
             HCLIP_ASSIGN_OR_RETURN(l->packed, pack_matrix(l->weight, l->out, l->in, l->in, true));
             if (l->packed != nullptr) l->weight = nullptr;
         }

@@ -10,6 +10,7 @@
 #include "kernels/ops.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/pooling.h"
+#include "model/attention_pool.h"
 #include "model/transformer.h"
 
 namespace hclip {
@@ -61,11 +62,11 @@ ResNetTower::ResNetTower(std::shared_ptr<const ClipModel> model, int max_batch)
         buf->assign(t.activation, 0.0f);
     columns_.assign(t.columns, 0.0f);
     const int tokens = c.attnpool_grid() * c.attnpool_grid() + 1, width = c.attnpool_width();
-    for (auto* buf : {&tokens_, &k_, &v_})
-        buf->assign(sz(max_batch_ * tokens, width), 0.0f);
+    tokens_.assign(sz(max_batch_ * tokens, width), 0.0f);
     q_.assign(sz(max_batch_, width), 0.0f);
     pooled_.assign(sz(max_batch_, width), 0.0f);
-    scores_.assign(static_cast<std::size_t>(tokens), 0.0f);
+    folded_.assign(sz(max_batch_ * c.heads, width), 0.0f);
+    scores_.assign(sz(c.heads, tokens), 0.0f);
 }
 
 Status ResNetTower::encode(std::span<const float> pixels, int batch, std::span<float> out) {
@@ -164,19 +165,17 @@ void ResNetTower::bottleneck(const BottleneckWeights& b, int height, int width) 
 }
 
 // OpenAI's AttentionPool2d: tokens = [mean; grid] + positional embedding; one multi-head attention whose only
-// query is the mean token; c_proj of its output.
+// query is the mean token (its keys and values folded, model/attention_pool.h); c_proj of its output.
 void ResNetTower::attention_pool(int batch, float* out) {
     const VisionConfig& c = model_->config().vision;
     const AttentionPoolWeights& ap = model_->resnet().attnpool;
     const int grid_cells = c.attnpool_grid() * c.attnpool_grid(), tokens = grid_cells + 1;
-    const int width = c.attnpool_width(), heads = c.heads, hd = width / heads;
+    const int width = c.attnpool_width();
     for (int b = 0; b < batch; ++b) {
         float* t = tokens_.data() + sz(b * tokens, width);
         mean_pool_rows(t + width, 1, grid_cells, width, t, width);
         add_inplace(t, ap.positional_embedding, sz(tokens, width));
     }
-    linear_forward(ap.k, tokens_.data(), batch * tokens, k_.data());
-    linear_forward(ap.v, tokens_.data(), batch * tokens, v_.data());
     // The query: row 0 of every image's tokens.
     if (ap.q.packed != nullptr) {
         gemm_f32_packed(
@@ -194,28 +193,19 @@ void ResNetTower::attention_pool(int batch, float* out) {
                   .ldc = width});
     }
     add_bias_rows(q_.data(), width, batch, width, ap.q.bias);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    for (int b = 0; b < batch; ++b) {
-        for (int h = 0; h < heads; ++h) {
-            const float* q = q_.data() + sz(b, width) + static_cast<std::size_t>(h * hd);
-            for (int t = 0; t < tokens; ++t) {
-                const float* k = k_.data() + sz(b * tokens + t, width) + static_cast<std::size_t>(h * hd);
-                float dot = 0.0f;
-                for (int i = 0; i < hd; ++i)
-                    dot += q[i] * k[i];
-                scores_[static_cast<std::size_t>(t)] = dot * scale;
-            }
-            softmax_rows(scores_.data(), tokens, 1, tokens, false);
-            float* o = pooled_.data() + sz(b, width) + static_cast<std::size_t>(h * hd);
-            std::fill_n(o, hd, 0.0f);
-            for (int t = 0; t < tokens; ++t) {
-                const float p = scores_[static_cast<std::size_t>(t)];
-                const float* v = v_.data() + sz(b * tokens + t, width) + static_cast<std::size_t>(h * hd);
-                for (int i = 0; i < hd; ++i)
-                    o[i] += p * v[i];
-            }
-        }
-    }
+    pooled_attention({.batch = batch,
+                      .tokens = tokens,
+                      .width = width,
+                      .heads = c.heads,
+                      .x = tokens_.data(),
+                      .q = q_.data(),
+                      .wk = ap.k.weight,
+                      .bk = ap.k.bias,
+                      .wv = ap.v.weight,
+                      .bv = ap.v.bias,
+                      .out = pooled_.data(),
+                      .folded = folded_.data(),
+                      .scores = scores_.data()});
     linear_forward(ap.c_proj, pooled_.data(), batch, out);
 }
 

@@ -1,7 +1,7 @@
 // The CPU image tower of OpenAI's ModifiedResNet (RN50, RN101, RN50x4, RN50x16, RN50x64): NHWC activations,
 // convolutions with BatchNorm folded in (kernels/conv2d.h), attention pooling with the mean token as the only query.
 // The convolutional trunk runs one image at a time, so its scratch is one image's activations whatever the batch;
-// the attention pool runs the whole batch in one GEMM per projection.
+// the attention pool runs the whole batch at once.
 #pragma once
 
 #include <memory>
@@ -36,8 +36,8 @@ class ResNetTower final : public ImageTower {
 
     std::shared_ptr<const ClipModel> model_;
     int max_batch_;
-    std::vector<float> cur_, t1_, t2_, t3_, columns_;          // one image's activations and im2col scratch
-    std::vector<float> tokens_, q_, k_, v_, scores_, pooled_;  // the attention pool, for max_batch images
+    std::vector<float> cur_, t1_, t2_, t3_, columns_;           // one image's activations and im2col scratch
+    std::vector<float> tokens_, q_, folded_, scores_, pooled_;  // the attention pool, for max_batch images
 };
 
 }  // namespace hclip

@@ -60,8 +60,13 @@ void expect_resnet_packed(const ResNetWeights& r) {
         }
         EXPECT_TRUE(c->weight.empty()) << "the plain copy of a packed convolution is freed";
     }
-    for (const LinearWeights* l : {&r.attnpool.q, &r.attnpool.k, &r.attnpool.v, &r.attnpool.c_proj})
+    for (const LinearWeights* l : {&r.attnpool.q, &r.attnpool.c_proj})
         EXPECT_NE(l->packed, nullptr);
+    // The attention pool reads the key and value projections' rows (model/attention_pool.h): plain, never packed.
+    for (const LinearWeights* l : {&r.attnpool.k, &r.attnpool.v}) {
+        EXPECT_EQ(l->packed, nullptr);
+        EXPECT_NE(l->weight, nullptr);
+    }
 }
 
 class PackedModel : public ::testing::TestWithParam<std::string> {};

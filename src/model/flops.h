@@ -41,11 +41,12 @@ inline double resnet_vision_flops(const ClipConfig& c) {
             in = 4 * planes;
         }
     }
-    const double t = h * h + 1.0, cw = v.attnpool_width();
-    return f + 2.0 * 2.0 * t * cw * cw  // keys and values of every token
-           + 2.0 * cw * cw              // the one query
-           + 2.0 * 2.0 * t * cw         // scores and weighted sum
-           + 2.0 * cw * c.embed_dim;    // c_proj
+    // The attention pool as computed (model/attention_pool.h: keys and values folded, not projected per token).
+    const double t = h * h + 1.0, cw = v.attnpool_width(), heads = v.heads;
+    return f + 2.0 * cw * cw             // the one query
+           + 2.0 * 2.0 * cw * cw         // the keys folded into it, the values applied to each head's mix
+           + 2.0 * 2.0 * t * heads * cw  // scores against and weighted sum of the tokens, per head
+           + 2.0 * cw * c.embed_dim;     // c_proj
 }
 
 // FastViT: every convolution (grouped ones at their real cost), the attention stages' products, the head.

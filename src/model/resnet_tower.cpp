@@ -21,7 +21,8 @@ std::size_t sz(int a, int b) {
     return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
 }
 
-// The largest activation (floats) and im2col scratch of one image, walking the network as encode does.
+// The largest activation (floats) and im2col scratch of one image, walking the network as encode does (no scratch
+// where every convolution is direct).
 struct TrunkSizes {
     std::size_t activation = 0, columns = 0;
 
@@ -29,7 +30,7 @@ struct TrunkSizes {
         const Conv2dShape s = c.shape(h, w);
         activation =
             std::max({activation, sz(h * w, s.in_channels), sz(s.out_height() * s.out_width(), s.out_channels)});
-        columns = std::max(columns, s.columns_floats());
+        if (c.direct == nullptr) columns = std::max(columns, s.columns_floats());  // direct ones need no im2col
     }
 };
 

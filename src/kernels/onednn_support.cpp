@@ -25,4 +25,12 @@ AlignedBuffer aligned_buffer(std::size_t bytes) {
     return AlignedBuffer(::operator new (std::max<std::size_t>(bytes, 64), std::align_val_t{64}));
 }
 
+void* Scratchpad::of_size(std::size_t bytes) {
+    if (bytes > bytes_ || !data_) {
+        data_ = aligned_buffer(bytes);
+        bytes_ = bytes;
+    }
+    return data_.get();
+}
+
 }  // namespace hclip::onednn

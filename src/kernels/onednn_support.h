@@ -26,4 +26,14 @@ struct AlignedFree {
 using AlignedBuffer = std::unique_ptr<void, AlignedFree>;
 AlignedBuffer aligned_buffer(std::size_t bytes);
 
+// A thread's scratchpad for user-provided-scratchpad primitives: grows to the largest size asked, never shrinks.
+class Scratchpad {
+  public:
+    void* of_size(std::size_t bytes);
+
+  private:
+    AlignedBuffer data_;
+    std::size_t bytes_ = 0;
+};
+
 }  // namespace hclip::onednn

@@ -218,19 +218,10 @@ constexpr std::size_t kMaxBoundPerThread = 4096;
 
 struct ThreadState {
     dnnl::stream stream{cpu_engine()};
-    AlignedBuffer scratchpad;
-    std::size_t scratchpad_bytes = 0;
+    onednn::Scratchpad scratchpad;
     std::vector<std::uint16_t> staged_bf16;
     std::vector<float> staged_output;  // a channel part's output (and its residual)
     std::unordered_map<std::uint64_t, Bound> bound;
-
-    void* scratchpad_of_size(std::size_t bytes) {
-        if (bytes > scratchpad_bytes || !scratchpad) {
-            scratchpad = onednn::aligned_buffer(bytes);
-            scratchpad_bytes = bytes;
-        }
-        return scratchpad.get();
-    }
 
     Bound& bind(const PackedConv::Impl& impl, int t) {
         const std::uint64_t key = impl.id * kMaxTasks + static_cast<std::uint64_t>(t);
@@ -311,7 +302,7 @@ void PackedConv::run(const float* input, float* output) const {
             Bound& bound = ts.bind(*impl_, t);
             bound.src.set_data_handle(const_cast<void*>(src));  // only read
             bound.dst.set_data_handle(dst);
-            bound.scratchpad.set_data_handle(ts.scratchpad_of_size(task.scratchpad.get_size()));
+            bound.scratchpad.set_data_handle(ts.scratchpad.of_size(task.scratchpad.get_size()));
             task.primitive.execute(ts.stream, bound.args);
             ts.stream.wait();
             if (staged) {

@@ -182,18 +182,9 @@ constexpr std::size_t kMaxCompiledPerThread = 256;
 struct ThreadState {
     dnnl::stream stream{cpu_engine()};
     std::unordered_map<ShapeKey, Compiled, ShapeKeyHash> compiled;
-    AlignedBuffer scratchpad;  // oneDNN aligns its sub-buffers from the base
-    std::size_t scratchpad_bytes = 0;
+    onednn::Scratchpad scratchpad;  // oneDNN aligns its sub-buffers from the base
     std::vector<float> staged_a, staged_c;
     std::vector<std::uint16_t> staged_a_bf16;  // A rounded for bf16 products
-
-    void* scratchpad_of_size(std::size_t bytes) {
-        if (bytes > scratchpad_bytes || !scratchpad) {
-            scratchpad = aligned_buffer(bytes);
-            scratchpad_bytes = bytes;
-        }
-        return scratchpad.get();
-    }
 
     Compiled& compiled_for(int m, int n, int k, const memory::desc& layout, const FusedEpilogue& epilogue) {
         const ShapeKey key{m, n, k, epilogue, layout.data_type()};
@@ -245,7 +236,7 @@ void run_part(const PackedWeights::Impl::Part& part, int m, int k, const void* a
             out = ts.staged_c.data();
         }
         Compiled& cp = ts.compiled_for(m, part.n, k, part.layout, fused);
-        void* scratchpad = ts.scratchpad_of_size(cp.scratchpad_bytes);
+        void* scratchpad = ts.scratchpad.of_size(cp.scratchpad_bytes);
         cp.a.set_data_handle(const_cast<void*>(a));
         cp.b.set_data_handle(part.data.get());
         cp.c.set_data_handle(out);

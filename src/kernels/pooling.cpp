@@ -30,15 +30,12 @@ void avg_pool_nhwc(const float* in, int batch, int height, int width, int channe
     };
     // A ResNet's anti-aliasing pools read up to 6.6 MB (RN50x4's 72x72x320): split by output rows, as the
     // element passes of ops.cpp are, above the same size.
-    const bool split = static_cast<std::size_t>(height) * static_cast<std::size_t>(width) * c > kMinSplitValues;
+    const std::size_t values = static_cast<std::size_t>(height) * static_cast<std::size_t>(width) * c;
+    const int parts = values < kMinSplitValues ? 1 : machine_cores();
     for (int b = 0; b < batch; ++b) {
         const float* img = in + static_cast<std::size_t>(b) * static_cast<std::size_t>(height * width) * c;
         float* dst_img = out + static_cast<std::size_t>(b) * static_cast<std::size_t>(oh * ow) * c;
-        if (split) {
-            parallel_ranges(oh, machine_cores(), [&](int y0, int y1) { rows(img, dst_img, y0, y1); });
-        } else {
-            rows(img, dst_img, 0, oh);
-        }
+        parallel_ranges(oh, parts, [&](int y0, int y1) { rows(img, dst_img, y0, y1); });
     }
 }
 

@@ -112,7 +112,8 @@ void ResNetTower::conv_add_relu(const FoldedConv& c, const float* in, int height
         return;
     }
     conv(c, in, height, width, scratch, false);
-    add_relu_inplace(sum, scratch, sz(c.shape(height, width).out_height() * c.shape(height, width).out_width(), c.out));
+    const Conv2dShape s = c.shape(height, width);
+    add_relu_inplace(sum, scratch, sz(s.out_height() * s.out_width(), s.out_channels));
 }
 
 void ResNetTower::trunk(const float* chw, float* features) {

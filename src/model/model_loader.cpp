@@ -1038,19 +1038,11 @@ class ModelLoader {
     // im2col + GEMM.
     Status pack_resnet() {
         ResNetWeights& r = m_.resnet_;
-        int h = m_.config_.vision.image_size;
-        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[0], h, kRelu));
-        h = r.stem[0].shape(h, h).out_height();
-        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[1], h, kRelu));
-        HCLIP_RETURN_IF_ERROR(pack_resnet_conv(r.stem[2], h, kRelu));
-        h /= 2;  // the stem's average pooling
-        for (BottleneckWeights& b : r.blocks) {
-            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv1, h, kRelu));
-            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv2, h, kRelu));
-            h /= b.stride;
-            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.conv3, h, kReluAfterResidual));
-            if (b.has_downsample) HCLIP_RETURN_IF_ERROR(pack_resnet_conv(b.downsample, h, kNoEpilogue));
-        }
+        Status status;
+        for_each_resnet_conv(r, m_.config_.vision.image_size, [&](FoldedConv& c, int size, ResNetConvEpilogue e) {
+            if (status.ok()) status = pack_resnet_conv(c, size, e);
+        });
+        HCLIP_RETURN_IF_ERROR(status);
         m_.gemm_plan_.notes.push_back(resnet_conv_note());
         // The key and value projections stay plain: the attention pool reads their rows (model/attention_pool.h).
         for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.c_proj}) {
@@ -1092,19 +1084,18 @@ class ModelLoader {
     }
 
     std::size_t resnet_conv_count() const {
-        std::size_t n = m_.resnet_.stem.size();
-        for (const BottleneckWeights& b : m_.resnet_.blocks)
-            n += b.has_downsample ? 4 : 3;
+        std::size_t n = 0;
+        for_each_resnet_conv(m_.resnet_, m_.config_.vision.image_size,
+                             [&n](const FoldedConv&, int, ResNetConvEpilogue) { ++n; });
         return n;
     }
 
     // One ResNet convolution of a size x size input: direct where the library has a kernel for it (bf16 products
     // under clip.compute bf16, where it has those), else packed for im2col + GEMM in float32.
-    enum ResNetEpilogue { kNoEpilogue, kRelu, kReluAfterResidual };
-    Status pack_resnet_conv(FoldedConv& c, int size, ResNetEpilogue epilogue) {
+    Status pack_resnet_conv(FoldedConv& c, int size, ResNetConvEpilogue epilogue) {
         PackedConvSpec spec{.shape = c.shape(size, size),
-                            .relu = epilogue != kNoEpilogue,
-                            .accumulate = epilogue == kReluAfterResidual};
+                            .relu = epilogue != ResNetConvEpilogue::kNone,
+                            .accumulate = epilogue == ResNetConvEpilogue::kReluAfterResidual};
         for (const PackedType type : {product_type_, PackedType::kF32}) {
             spec.type = type;
             auto direct = PackedConv::create(c.weight.data(), c.bias.data(), spec);

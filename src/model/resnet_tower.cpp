@@ -36,20 +36,9 @@ struct TrunkSizes {
 
 TrunkSizes trunk_sizes(const ResNetWeights& r, int image_size) {
     TrunkSizes t;
-    int h = image_size;
-    t.activation = sz(h * h, 3);
-    for (const FoldedConv& c : r.stem) {
-        t.note(c, h, h);
-        h = c.shape(h, h).out_height();
-    }
-    h /= 2;
-    for (const BottleneckWeights& b : r.blocks) {
-        t.note(b.conv1, h, h);
-        t.note(b.conv2, h, h);
-        t.note(b.conv3, h / b.stride, h / b.stride);
-        if (b.has_downsample) t.note(b.downsample, h / b.stride, h / b.stride);
-        h /= b.stride;
-    }
+    t.activation = sz(image_size * image_size, 3);
+    for_each_resnet_conv(r, image_size,
+                         [&t](const FoldedConv& c, int size, ResNetConvEpilogue) { t.note(c, size, size); });
     return t;
 }
 

@@ -56,4 +56,28 @@ struct ResNetWeights {
     AttentionPoolWeights attnpool;
 };
 
+// What ResNetTower does after a convolution's product (besides its bias).
+enum class ResNetConvEpilogue { kNone, kRelu, kReluAfterResidual };
+
+// Calls visit(conv, input_size, epilogue) for every convolution in the order ResNetTower runs them, with the square
+// input size each one sees in an image_size x image_size picture: the one walk of the trunk that sizing its scratch
+// and compiling its convolutions share. `Weights` is ResNetWeights or const ResNetWeights.
+template <class Weights, class Visit>
+void for_each_resnet_conv(Weights& r, int image_size, Visit&& visit) {
+    using E = ResNetConvEpilogue;
+    int h = image_size;
+    visit(r.stem[0], h, E::kRelu);
+    h = r.stem[0].shape(h, h).out_height();
+    visit(r.stem[1], h, E::kRelu);
+    visit(r.stem[2], h, E::kRelu);
+    h /= 2;  // the stem's average pooling
+    for (auto& b : r.blocks) {
+        visit(b.conv1, h, E::kRelu);
+        visit(b.conv2, h, E::kRelu);
+        h /= b.stride;  // the anti-aliasing average pooling
+        visit(b.conv3, h, E::kReluAfterResidual);
+        if (b.has_downsample) visit(b.downsample, h, E::kNone);
+    }
+}
+
 }  // namespace hclip

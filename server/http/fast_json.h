@@ -13,8 +13,7 @@ namespace hclip::server {
 
 // The document, or nothing when simdjson refuses it (invalid JSON, or JSON it does not represent: integers beyond
 // 64 bits, numbers beyond a double's range, a byte-order mark, nesting deeper than 1024, and any body with "-0" in
-// it, whose integer -0 only nlohmann types as signed). The caller then asks
-// nlohmann, whose verdict stands.
+// it, whose integer -0 only nlohmann types as signed). The caller then asks nlohmann, whose verdict stands.
 std::optional<nlohmann::json> parse_with_simdjson(std::string_view text);
 
 }  // namespace hclip::server

@@ -68,7 +68,8 @@ def test_control_fields(arch):
     depends = c["Depends"]
     # Computed by dpkg-shlibdeps from the program's libraries, with versions.
     for lib in ["libopenblas0", "libjpeg62-turbo", "libpng16-16", "libwebp7", "libgif7", "libutf8proc2",
-                "libyaml-cpp0.7", "libcpp-httplib0.11", "libsimdjson14", "libssl3", "libsystemd0", "libc6 (>= ", "libstdc++6 (>= "]:
+                "libyaml-cpp0.7", "libcpp-httplib0.11", "libsimdjson14", "libssl3", "libsystemd0", "libc6 (>= ",
+                "libstdc++6 (>= "]:
         assert lib in depends, (lib, depends)
     assert "adduser" in depends
     assert "hailort" not in depends, "built without HailoRT: no dependency on it"

@@ -8,35 +8,14 @@
 #include "server/http/json_api.h"
 #include "server/http/openai_embeddings.h"
 #include "server/prompt_sets/prompt_set.h"
-
-namespace {
-
-// Equal values with equal types all the way down (nlohmann's == calls 1u and 1 equal).
-bool identical(const nlohmann::json& a, const nlohmann::json& b) {
-    if (a.type() != b.type() || a.size() != b.size()) return false;
-    if (a.is_object()) {
-        for (auto it = a.begin(); it != a.end(); ++it) {
-            auto other = b.find(it.key());
-            if (other == b.end() || !identical(it.value(), *other)) return false;
-        }
-        return true;
-    }
-    if (a.is_array()) {
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (!identical(a[i], b[i])) return false;
-        return true;
-    }
-    return a == b || (a.is_number_float() && a != a && b != b);
-}
-
-}  // namespace
+#include "support/json_identical.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string body(reinterpret_cast<const char*>(data), size);
     // Whatever simdjson accepts, nlohmann (whose verdicts the service keeps) accepts as the identical value.
     if (auto fast = hclip::server::parse_with_simdjson(body)) {
         const auto reference = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-        if (reference.is_discarded() || !identical(*fast, reference)) __builtin_trap();
+        if (reference.is_discarded() || !hclip::testing::json_identical(*fast, reference)) __builtin_trap();
     }
     auto json = hclip::server::parse_json_object(body);
     if (!json.ok()) return 0;

@@ -9,32 +9,14 @@
 
 #include "server/http/fast_json.h"
 #include "server/http/json_api.h"
+#include "support/json_identical.h"
 
 namespace hclip::server {
 namespace {
 
 using Json = nlohmann::json;
 
-// Equal values with equal types all the way down (nlohmann's == calls 1u and 1 equal).
-bool identical(const Json& a, const Json& b) {
-    if (a.type() != b.type()) return false;
-    if (a.is_object()) {
-        if (a.size() != b.size()) return false;
-        for (auto it = a.begin(); it != a.end(); ++it) {
-            auto other = b.find(it.key());
-            if (other == b.end() || !identical(it.value(), *other)) return false;
-        }
-        return true;
-    }
-    if (a.is_array()) {
-        if (a.size() != b.size()) return false;
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (!identical(a[i], b[i])) return false;
-        return true;
-    }
-    if (a.is_number_float()) return a.get<double>() == b.get<double>() || (a != a && b != b);
-    return a == b;
-}
+using hclip::testing::json_identical;
 
 Json reference(const std::string& text) {
     return Json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -59,7 +41,7 @@ TEST(FastJson, AcceptsWhatNlohmannAcceptsAsTheSameValueAndTypes) {
         ASSERT_TRUE(fast.has_value());
         const Json ref = reference(text);
         ASSERT_FALSE(ref.is_discarded());
-        EXPECT_TRUE(identical(*fast, ref)) << fast->dump() << " vs " << ref.dump();
+        EXPECT_TRUE(json_identical(*fast, ref)) << fast->dump() << " vs " << ref.dump();
     }
     // The types the endpoints branch on (json_api.cpp: top_k unsigned, signed or neither).
     const auto numbers = parse_with_simdjson(kAccepted[2]);
@@ -97,7 +79,7 @@ TEST(FastJson, LeavesToNlohmannWhatSimdjsonRefusesAndTheVerdictIsNlohmanns) {
         const auto parsed = parse_json_object(text);
         EXPECT_EQ(parsed.ok(), !ref.is_discarded() && ref.is_object());
         if (parsed.ok()) {
-            EXPECT_TRUE(identical(*parsed, ref));
+            EXPECT_TRUE(json_identical(*parsed, ref));
         }
     }
     EXPECT_DOUBLE_EQ((*parse_json_object(refused_by_simdjson[1]))["huge"].get<double>(), 1.2345678901234568e29);
@@ -145,7 +127,7 @@ TEST(FastJson, MutatedBodiesNeverParseDifferently) {
         ++accepted;
         const Json ref = reference(text);
         ASSERT_FALSE(ref.is_discarded()) << text;
-        ASSERT_TRUE(identical(*fast, ref)) << text << "\n" << fast->dump() << " vs " << ref.dump();
+        ASSERT_TRUE(json_identical(*fast, ref)) << text << "\n" << fast->dump() << " vs " << ref.dump();
     }
     EXPECT_GT(accepted, 1000);  // the comparison ran on many accepted bodies, not only on refusals
 }

@@ -49,7 +49,7 @@ Result<std::unique_ptr<ClipEngine>> engine_from_args(const Args& args, bool pack
     HCLIP_ASSIGN_OR_RETURN(options.gemm_threads, args.int_value("--threads", 0, 0, 256));
     if (auto v = args.value("--gemm-kernel")) {
         const auto mode = parse_gemm_kernel_mode(*v);
-        if (!mode) return invalid_argument("--gemm-kernel must be auto, packed or plain, not '" + *v + "'");
+        if (!mode) return invalid_argument("--gemm-kernel must be auto, packed, panels or plain, not '" + *v + "'");
         options.gemm_kernel = *mode;
     }
     HCLIP_ASSIGN_OR_RETURN(options.max_batch, args.int_value("--batch", options.max_batch, 1, 1024));

@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "common options: --config FILE (the service's model, backends and limits), --backend auto|cpu|hailo\n"
     "                (default: the config's clip.backend, else auto), --image-backend B, --text-backend B (one\n"
     "                tower elsewhere), --threads N (compute threads shared by all workers, default: one per\n"
-    "                core), --gemm-kernel auto|packed|plain (default: the config's performance.gemm_kernel,\n"
+    "                core), --gemm-kernel auto|packed|panels|plain (default: the config's performance.gemm_kernel,\n"
     "                else auto: timed per weight shape), --batch N (default: the config's clip.batch_size, else 8),\n"
     "                --max-pixels N (refuse larger images), --model-name NAME (reported model name),\n"
     "                --weights fp32|bf16|fp16 (CPU weight storage, default: the config's clip.weights, else fp32),\n"

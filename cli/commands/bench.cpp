@@ -1,6 +1,6 @@
 // hailo-clip bench --model-dir DIR [--image FILE] [--iterations N] [--batch N] [--threads N]
 //                  [--packing both|on|off] [--weights fp32|bf16|fp16] [--compute fp32|bf16]
-//                  [--gemm-kernel auto|packed|plain]
+//                  [--gemm-kernel auto|packed|panels|plain]
 //                  [--service on|off] [--workers N]
 // Per-stage times (median of N runs after a warm-up) and, for the towers, achieved GFLOP/s next to the GEMM
 // peak measured on this machine in the same run. With packing "both" (the default where the build packs

@@ -313,7 +313,7 @@ Status parse_into(const YAML::Node& root, ServiceConfig& c) {
                       {"request_timeout", double_into(c.performance.request_timeout, 0.001, 86400)},
                       {"max_queue_size", int_into(c.performance.max_queue_size, 0, 100000)},
                       {"gemm_threads", int_into(c.performance.gemm_threads, 0, 256)},
-                      {"gemm_kernel", one_of_into(c.performance.gemm_kernel, {"auto", "packed", "plain"})},
+                      {"gemm_kernel", one_of_into(c.performance.gemm_kernel, {"auto", "packed", "panels", "plain"})},
                       {"gemm_kernel_cache", string_into(c.performance.gemm_kernel_cache)},
                       {"hung_worker_timeout", optional_double_into(c.performance.hung_worker_timeout, 0.001, 86400)},
                       {"health_probe_interval", double_into(c.performance.health_probe_interval, 0.001, 86400)},

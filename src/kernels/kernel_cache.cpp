@@ -16,7 +16,8 @@ namespace hclip {
 
 namespace {
 
-constexpr const char* kMagic = "hailo-clip gemm kernel timings 1";
+// 2: products of up to 64 rows timed with their weights coming from memory, and the panel kernel.
+constexpr const char* kMagic = "hailo-clip gemm kernel timings 2";
 
 // The CPU's name as /proc/cpuinfo gives it: "model name" on x86-64, the implementer and part numbers on arm64.
 std::string cpu_model() {

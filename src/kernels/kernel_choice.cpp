@@ -11,12 +11,14 @@ std::string_view gemm_kernel_name(GemmKernel kernel) {
             return "plain";
         case GemmKernel::kPacked:
             return "packed";
+        case GemmKernel::kPanels:
+            return "panels";
     }
     return "unknown";
 }
 
 std::optional<GemmKernel> parse_gemm_kernel(std::string_view name) {
-    for (GemmKernel k : {GemmKernel::kPlain, GemmKernel::kPacked}) {
+    for (GemmKernel k : {GemmKernel::kPlain, GemmKernel::kPacked, GemmKernel::kPanels}) {
         if (gemm_kernel_name(k) == name) return k;
     }
     return std::nullopt;
@@ -30,12 +32,15 @@ std::string_view gemm_kernel_mode_name(GemmKernelMode mode) {
             return "packed";
         case GemmKernelMode::kPlain:
             return "plain";
+        case GemmKernelMode::kPanels:
+            return "panels";
     }
     return "unknown";
 }
 
 std::optional<GemmKernelMode> parse_gemm_kernel_mode(std::string_view name) {
-    for (GemmKernelMode m : {GemmKernelMode::kAuto, GemmKernelMode::kPacked, GemmKernelMode::kPlain}) {
+    for (GemmKernelMode m :
+         {GemmKernelMode::kAuto, GemmKernelMode::kPacked, GemmKernelMode::kPlain, GemmKernelMode::kPanels}) {
         if (gemm_kernel_mode_name(m) == name) return m;
     }
     return std::nullopt;
@@ -60,6 +65,14 @@ GemmKernel GemmChoice::kernel_for(int m) const {
 
 bool GemmChoice::uses(GemmKernel kernel) const {
     return std::find(kernels.begin(), kernels.end(), kernel) != kernels.end();
+}
+
+bool GemmChoice::uses_packed_copy() const {
+    return uses(GemmKernel::kPacked) || uses(GemmKernel::kPanels);
+}
+
+bool same_copy(GemmKernel a, GemmKernel b) {
+    return (a == GemmKernel::kPlain) == (b == GemmKernel::kPlain);
 }
 
 std::string GemmChoice::describe() const {
@@ -114,8 +127,8 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
     for (std::size_t i = 0; i < rows.size(); ++i) {
         GemmKernel pick = main;
         for (GemmKernel k : candidates) {
-            if (seconds(rows[i], main) > (1.0 + kMinGainForSecondKernel) * seconds(rows[i], k) &&
-                seconds(rows[i], k) < seconds(rows[i], pick)) {
+            const double margin = same_copy(k, main) ? 1.0 : 1.0 + kMinGainForSecondKernel;
+            if (seconds(rows[i], main) > margin * seconds(rows[i], k) && seconds(rows[i], k) < seconds(rows[i], pick)) {
                 pick = k;
             }
         }
@@ -127,7 +140,11 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
 bool use_packed(const PackedWeights* packed, const void* plain, const GemmChoice* choice, int m) {
     if (packed == nullptr) return false;
     if (plain == nullptr || choice == nullptr) return true;
-    return choice->kernel_for(m) == GemmKernel::kPacked;
+    return choice->kernel_for(m) != GemmKernel::kPlain;
+}
+
+bool use_panels(const GemmChoice* choice, int m) {
+    return choice != nullptr && choice->kernel_for(m) == GemmKernel::kPanels;
 }
 
 }  // namespace hclip

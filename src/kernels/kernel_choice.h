@@ -20,12 +20,13 @@ class PackedWeights;
 enum class GemmKernel : std::uint8_t {
     kPlain,   // gemm_f32 (OpenBLAS) on the weights as stored
     kPacked,  // gemm_f32_packed (oneDNN) on a copy packed at load
+    kPanels,  // the panel kernel (kernels/panel_gemm.h) on that same packed copy
 };
 std::string_view gemm_kernel_name(GemmKernel kernel);
 std::optional<GemmKernel> parse_gemm_kernel(std::string_view name);
 
 // How the kernel is decided: timed per shape (auto), or forced for every matrix.
-enum class GemmKernelMode : std::uint8_t { kAuto, kPacked, kPlain };
+enum class GemmKernelMode : std::uint8_t { kAuto, kPacked, kPlain, kPanels };
 std::string_view gemm_kernel_mode_name(GemmKernelMode mode);
 std::optional<GemmKernelMode> parse_gemm_kernel_mode(std::string_view name);
 
@@ -49,7 +50,8 @@ struct GemmTimingKey {
 using GemmTimings = std::map<GemmTimingKey, double>;  // seconds per product
 
 // A rejected kernel that wins a bucket by less than this keeps the shape on one kernel: two kernels for one matrix
-// means a packed and a plain copy of it in memory, not worth a gain within timing noise.
+// means a packed and a plain copy of it in memory, not worth a gain within timing noise. Kernels on the same copy
+// (kPacked and kPanels) cost no memory, so between them the faster one wins each bucket outright.
 inline constexpr double kMinGainForSecondKernel = 0.10;
 
 // The kernel per row bucket for one weight shape.
@@ -60,6 +62,8 @@ struct GemmChoice {
 
     GemmKernel kernel_for(int m) const;
     bool uses(GemmKernel kernel) const;
+    // Whether some bucket computes from the packed copy (kPacked or kPanels).
+    bool uses_packed_copy() const;
     // "packed" or "packed for m <= 64, plain above" style text for logs.
     std::string describe() const;
 };
@@ -76,5 +80,10 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
 // Whether a product of m rows should run on the packed copy: only when there is one, and either no plain copy is
 // left or the choice says so.
 bool use_packed(const PackedWeights* packed, const void* plain, const GemmChoice* choice, int m);
+// Whether a product of m rows on the packed copy should run on the panel kernel (the choice says kPanels).
+bool use_panels(const GemmChoice* choice, int m);
+
+// Whether two kernels compute from the same copy of the weights.
+bool same_copy(GemmKernel a, GemmKernel b);
 
 }  // namespace hclip

@@ -47,10 +47,15 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
         if (wanted && std::find(candidates.begin(), candidates.end(), *wanted) != candidates.end()) kernel = *wanted;
         for (GemmShape s : shapes)
             plan.choices.push_back(forced_gemm_choice(s, rows, kernel));
-        plan.notes.push_back(
-            "gemm kernels: " + std::string(gemm_kernel_name(kernel)) + " for every shape (" +
-            (options.mode == GemmKernelMode::kAuto ? "the only kernel of this build" : "performance.gemm_kernel") +
-            ")");
+        if (wanted && kernel != *wanted) {
+            plan.notes.push_back("gemm kernels: performance.gemm_kernel asks for " +
+                                 std::string(gemm_kernel_name(*wanted)) + ", which this build or CPU does not have");
+        }
+        plan.notes.push_back("gemm kernels: " + std::string(gemm_kernel_name(kernel)) + " for every shape (" +
+                             (options.mode == GemmKernelMode::kAuto ? "the only kernel of this build"
+                              : kernel == wanted                    ? "performance.gemm_kernel"
+                                                                    : "the first kernel of this build") +
+                             ")");
         return plan;
     }
     const GemmCacheKey key = options.cache_path.empty() ? GemmCacheKey{} : current_gemm_cache_key();
@@ -100,13 +105,14 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
         }
         GemmChoice choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
         // A second kernel for a shape costs a second copy of its weights; a burst of other work on the machine
-        // during one timing can fake such a win. So the buckets that disagree with the shape's first bucket are
-        // timed again (fastest of all runs kept) before the choice is final.
+        // during one timing can fake such a win. So the buckets whose kernel needs another copy than the first
+        // bucket's are timed again (fastest of all runs kept) before the choice is final.
         for (int round = 0; round < kRetimeRounds && timed_now.contains(s); ++round) {
             const auto& ks = choice.kernels;
-            if (std::adjacent_find(ks.begin(), ks.end(), std::not_equal_to<>()) == ks.end()) break;
+            const auto other_copy = [&](GemmKernel x) { return !same_copy(x, ks[0]); };
+            if (std::none_of(ks.begin(), ks.end(), other_copy)) break;
             for (std::size_t i = 0; i < rows.size(); ++i) {
-                if (choice.kernels[i] == choice.kernels[0]) continue;
+                if (!other_copy(choice.kernels[i])) continue;
                 for (GemmKernel k : candidates) {
                     auto seconds = measure(s, rows[i], k);
                     ++plan.timed;

@@ -18,6 +18,9 @@ class PreparedGemm {
     virtual ~PreparedGemm() = default;
     // C[m, n] = A[m, k] * W^T, dense row-major operands.
     virtual void run(const float* a, int m, float* c) const = 0;
+    // The same kernel on another copy of the weights, equal to this one's (w: that copy as given to prepare),
+    // without preparing them again.
+    virtual Result<std::unique_ptr<PreparedGemm>> copy(const float* w) const = 0;
 };
 
 struct GemmCandidate {

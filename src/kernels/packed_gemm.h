@@ -30,6 +30,9 @@ class PackedWeights {
     static Result<std::unique_ptr<const PackedWeights>> pack(const float* b, int n, int k, int ldb, bool b_transposed,
                                                              PackedType type = PackedType::kF32);
 
+    // A second, equal copy (a memory copy, not a second packing).
+    Result<std::unique_ptr<const PackedWeights>> copy() const;
+
     ~PackedWeights();
     PackedWeights(const PackedWeights&) = delete;
     PackedWeights& operator=(const PackedWeights&) = delete;
@@ -38,6 +41,9 @@ class PackedWeights {
     int k() const { return k_; }
     std::size_t bytes() const { return bytes_; }
     PackedType type() const { return type_; }
+    // Whether the panel kernel (kernels/panel_gemm.h) can compute from this copy: float32 weights in its panel
+    // layout, on a CPU that runs it.
+    bool has_panels() const;
 
     struct Impl;  // the library's objects, defined by the implementation
     const Impl& impl() const { return *impl_; }
@@ -63,6 +69,8 @@ struct PackedGemmArgs {
     float* c = nullptr;
     int ldc = 0;
     Epilogue epilogue = {};
+    // Compute with the panel kernel instead of the library's where b.has_panels(); the same product either way.
+    bool panels = false;
 };
 
 void gemm_f32_packed(const PackedGemmArgs& args);

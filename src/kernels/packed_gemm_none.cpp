@@ -18,6 +18,14 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, i
     return unsupported("this build has no packed gemm (configured without oneDNN)");
 }
 
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::copy() const {
+    return unsupported("this build has no packed gemm (configured without oneDNN)");
+}
+
+bool PackedWeights::has_panels() const {
+    return false;
+}
+
 void gemm_f32_packed(const PackedGemmArgs&) {
     // Unreachable: no PackedWeights can exist in this build.
     std::fputs("hailo-clip: gemm_f32_packed called in a build without packed gemm\n", stderr);

@@ -20,6 +20,8 @@
 // - bf16 products (PackedType::kBf16): oneDNN 2.6 has no matmul with float32 A and bf16 B, so A is rounded to
 //   bf16 per call, into the per-thread staging buffer, and the bf16 x bf16 -> f32 primitive runs on it
 //   ("brg:avx512_core_bf16" on AVX512-BF16 CPUs). Everything else is as for float32.
+// - float32 weights packed in 64-column panels (oneDNN's BA16a64b, its choice on AVX-512 CPUs) can also be
+//   computed by the panel kernel (kernels/panel_gemm.h), which reads A and C in place, with no staging.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +36,7 @@
 #include "kernels/compute_pool.h"
 #include "kernels/onednn_support.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 
 namespace hclip {
 
@@ -91,9 +94,31 @@ struct PackedWeights::Impl {
         int n0 = 0, n = 0;  // columns [n0, n0 + n) of B
         memory::desc layout;
         AlignedBuffer data;
+        int k_padded = 0;     // rows of a panel, when the layout is panels
+        bool panels = false;  // the layout is 64-column panels (kernels/panel_gemm.h)
     };
     std::vector<Part> parts;
+    bool panels = false;  // every part's layout is panels
 };
+
+namespace {
+
+// Whether oneDNN chose 64-column panels for float32 weights [k, n]: BA16a64b, blocks of 16 rows x 64 columns,
+// k blocks consecutive within a 64-column panel. Any other layout leaves the library's kernel as the only one.
+bool is_panel_layout(const memory::desc& layout, int k, int n) {
+    const dnnl_memory_desc_t& d = layout.data;
+    if (d.data_type != dnnl_f32 || d.format_kind != dnnl_blocked || d.ndims != 2) return false;
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    return b.inner_nblks == 2 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 && b.inner_blks[1] == 64 &&
+           b.inner_idxs[1] == 1 && d.padded_dims[0] >= k && d.padded_dims[1] >= n && b.strides[0] == 16 * 64 &&
+           b.strides[1] == d.padded_dims[0] * 64 && d.offset0 == 0;
+}
+
+}  // namespace
+
+bool PackedWeights::has_panels() const {
+    return impl_->panels && panel_gemm_supported();
+}
 
 PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
     : n_(n), k_(k), bytes_(bytes), type_(type), impl_(std::move(impl)) {}
@@ -125,6 +150,8 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
                                    (type == PackedType::kBf16 ? "bf16 " : "") + "matmul for " + std::to_string(n) +
                                    "x" + std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() + ")");
             }
+            part.panels = is_panel_layout(part.layout, k, part.n);
+            part.k_padded = static_cast<int>(part.layout.data.padded_dims[0]);
             part.data = aligned_buffer(part.layout.get_size());
             bytes += part.layout.get_size();
             // B as oneDNN sees it: logical [k, n]; stored [n, k] means strides (1, ldb). For bf16 the reorder
@@ -138,6 +165,8 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
             impl->parts.push_back(std::move(part));
         }
         stream.wait();
+        impl->panels =
+            std::all_of(impl->parts.begin(), impl->parts.end(), [](const Impl::Part& p) { return p.panels; });
         // Widest first: gemm_f32_packed hands out its tasks in this order (see row_chunks).
         std::stable_sort(impl->parts.begin(), impl->parts.end(),
                          [](const Impl::Part& x, const Impl::Part& y) { return x.n > y.n; });
@@ -147,6 +176,22 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
                                   " weights");
     } catch (const std::exception& e) {
         return internal_error(std::string("packed gemm: oneDNN: ") + e.what());
+    }
+}
+
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::copy() const {
+    try {
+        auto impl = std::make_unique<Impl>();
+        impl->panels = impl_->panels;
+        for (const Impl::Part& part : impl_->parts) {
+            Impl::Part c{part.n0,       part.n,     part.layout, aligned_buffer(part.layout.get_size()),
+                         part.k_padded, part.panels};
+            std::memcpy(c.data.get(), part.data.get(), part.layout.get_size());
+            impl->parts.push_back(std::move(c));
+        }
+        return std::unique_ptr<const PackedWeights>(new PackedWeights(n_, k_, bytes_, type_, std::move(impl)));
+    } catch (const std::bad_alloc&) {
+        return resource_exhausted("packed gemm: out of memory copying packed weights");
     }
 }
 
@@ -278,7 +323,11 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
     const PackedWeights::Impl& w = g.b->impl();
     const int k = g.b->k();
     const void* a = g.a;
-    if (g.b->type() == PackedType::kBf16) {
+    int lda = k;
+    const bool panels = g.panels && g.b->has_panels();
+    if (panels) {
+        lda = g.lda;  // read in place
+    } else if (g.b->type() == PackedType::kBf16) {
         try {
             std::vector<std::uint16_t>& staged = thread_state().staged_a_bf16;
             const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(k);
@@ -311,8 +360,18 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
         const auto& part = w.parts[static_cast<std::size_t>(i / chunks)];
         const int chunk = i % chunks;
         const int r0 = g.m * chunk / chunks, r1 = g.m * (chunk + 1) / chunks;
-        const auto* rows = static_cast<const unsigned char*>(a) + static_cast<std::size_t>(r0) * k * a_element;
-        run_part(part, r1 - r0, k, rows, g.c + static_cast<std::ptrdiff_t>(r0) * g.ldc, g.ldc, g.epilogue);
+        const auto* rows = static_cast<const unsigned char*>(a) + static_cast<std::size_t>(r0) * lda * a_element;
+        float* c = g.c + static_cast<std::ptrdiff_t>(r0) * g.ldc;
+        if (panels) {
+            Epilogue e = g.epilogue;
+            if (e.bias != nullptr) e.bias += part.n0;
+            panel_gemm(
+                r1 - r0, reinterpret_cast<const float*>(rows), lda,
+                {.data = static_cast<const float*>(part.data.get()), .n = part.n, .k = k, .k_padded = part.k_padded},
+                c + part.n0, g.ldc, e);
+        } else {
+            run_part(part, r1 - r0, k, rows, c, g.ldc, g.epilogue);
+        }
     };
     const int tasks = parts * chunks;
     // Small products stay on the caller: waking a pool thread would cost more than it saves. The tasks are the

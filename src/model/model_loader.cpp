@@ -1022,7 +1022,7 @@ class ModelLoader {
     Result<bool> pack_by_choice(const float* b, int n, int k, int ldb, bool transposed, const PackedWeights*& packed,
                                 const GemmChoice*& choice, std::optional<std::size_t> release_count = std::nullopt) {
         choice = m_.gemm_plan_.find({n, k});
-        if (choice == nullptr || !choice->uses(GemmKernel::kPacked)) return false;
+        if (choice == nullptr || !choice->uses_packed_copy()) return false;
         const bool keep_plain = choice->uses(GemmKernel::kPlain);
         HCLIP_ASSIGN_OR_RETURN(packed,
                                pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain, product_type_));
@@ -1137,7 +1137,7 @@ class ModelLoader {
             return {};
         }
         b.qkv_choice = m_.gemm_plan_.find({3 * w, w});
-        if (b.qkv_choice == nullptr || !b.qkv_choice->uses(GemmKernel::kPacked)) return {};
+        if (b.qkv_choice == nullptr || !b.qkv_choice->uses_packed_copy()) return {};
         std::vector<float> stacked(3 * ww);
         std::vector<float> bias(3 * static_cast<std::size_t>(w));
         const LinearWeights* parts[3] = {&b.q, &b.k, &b.v};

@@ -32,8 +32,14 @@ void TransformerScratch::reserve(const TransformerConfig& cfg, int max_rows, int
 void linear_forward(const LinearWeights& lin, const float* x, int rows, float* y, const LinearOutput& out) {
     const Epilogue epilogue{.bias = lin.bias, .activation = out.activation, .accumulate = out.accumulate};
     if (use_packed(lin.packed, lin.weight, lin.choice, rows) && lin.half.data == nullptr) {
-        gemm_f32_packed(
-            {.m = rows, .a = x, .lda = lin.in, .b = lin.packed, .c = y, .ldc = lin.out, .epilogue = epilogue});
+        gemm_f32_packed({.m = rows,
+                         .a = x,
+                         .lda = lin.in,
+                         .b = lin.packed,
+                         .c = y,
+                         .ldc = lin.out,
+                         .epilogue = epilogue,
+                         .panels = use_panels(lin.choice, rows)});
         return;
     }
     // The other kernels overwrite their result (or, the plain GEMM, add it with beta = 1): an activated residual
@@ -83,7 +89,8 @@ void projection_forward(const ProjectionWeights& p, const float* x, int ldx, int
         return;
     }
     if (use_packed(p.packed, p.weight, p.choice, rows)) {
-        gemm_f32_packed({.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out});
+        gemm_f32_packed(
+            {.m = rows, .a = x, .lda = ldx, .b = p.packed, .c = y, .ldc = p.out, .panels = use_panels(p.choice, rows)});
         return;
     }
     gemm_f32({.m = rows,
@@ -123,7 +130,8 @@ void qkv_forward(const BlockWeights& b, const float* x, int rows, int width, flo
                          .b = b.qkv_packed,
                          .c = qkv,
                          .ldc = ld,
-                         .epilogue = {.bias = b.qkv_bias}});
+                         .epilogue = {.bias = b.qkv_bias},
+                         .panels = use_panels(b.qkv_choice, rows)});
         return;
     }
     if (b.qkv_contiguous) {

@@ -73,7 +73,8 @@ void VisionTower::encode_chunk(const float* pixels, int batch, float* out) {
                              .lda = patch_len,
                              .b = w.patch_embedding_packed,
                              .c = x + width,
-                             .ldc = width});
+                             .ldc = width,
+                             .panels = use_panels(w.patch_embedding_choice, c.num_patches())});
         } else {
             gemm_f32({.m = c.num_patches(),
                       .n = width,

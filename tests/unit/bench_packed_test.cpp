@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 #include "support/fixtures.h"
 
 namespace hclip {
@@ -141,13 +142,24 @@ TEST(BenchPacked, PrintsTheKernelChoiceAndEveryCandidatesGflops) {
         ASSERT_EQ(plain.exit_code, 0) << plain.out;
         EXPECT_NE(plain.out.find("plain for every shape (performance.gemm_kernel)"), std::string::npos) << plain.out;
         EXPECT_EQ(plain.out.find("weights: packed"), std::string::npos) << plain.out;
+        // The panel kernel forced: taken where the CPU has it, else said so and replaced.
+        const CliResult panels = run_cli(
+            {"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off", "--gemm-kernel", "panels"});
+        ASSERT_EQ(panels.exit_code, 0) << panels.out;
+        if (panel_gemm_supported()) {
+            EXPECT_NE(panels.out.find("panels for every shape (performance.gemm_kernel)"), std::string::npos)
+                << panels.out;
+        } else {
+            EXPECT_NE(panels.out.find("asks for panels, which this build or CPU does not have"), std::string::npos)
+                << panels.out;
+        }
     } else {
         // A build without a packed GEMM (aarch64) has nothing to choose from and says so.
         EXPECT_NE(r.out.find("plain for every shape (this build has no packed GEMM)"), std::string::npos) << r.out;
     }
     const CliResult bad = run_cli({"bench", "--model-dir", kModel, "--gemm-kernel", "fastest"});
     EXPECT_NE(bad.exit_code, 0) << bad.out;
-    EXPECT_NE(bad.out.find("--gemm-kernel must be auto, packed or plain"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("--gemm-kernel must be auto, packed, panels or plain"), std::string::npos) << bad.out;
 }
 
 TEST(BenchPacked, RejectsUnknownPackingMode) {

@@ -66,6 +66,40 @@ TEST(GemmKernelChoice, PicksTheFasterKernelPerRowBucket) {
     EXPECT_EQ(f->kernel_for(400), GemmKernel::kPacked);
 }
 
+// Two kernels on the same packed copy (packed and panels) cost no memory: the faster one takes each bucket even
+// by a small margin, such buckets are not timed again, and the plain copy is still released.
+TEST(GemmKernelChoice, KernelsOnThePackedCopySplitBucketsWithoutAMargin) {
+    constexpr GemmKernel kAll[] = {GemmKernel::kPlain, GemmKernel::kPacked, GemmKernel::kPanels};
+    int calls = 0;
+    // Panels 5% faster than packed up to 64 rows, packed 5% faster above; plain 2x slower everywhere.
+    const auto measure = [&](GemmShape s, int m, GemmKernel k) -> Result<double> {
+        ++calls;
+        const double base = 1e-9 * m * s.n * s.k;
+        if (k == GemmKernel::kPlain) return 2.0 * base;
+        if (k == GemmKernel::kPanels) return m <= 64 ? 0.95 * base : base;
+        return m <= 64 ? base : 0.95 * base;
+    };
+    const GemmPlan plan = plan_gemm_kernels(std::vector<GemmShape>{kFc1}, {}, kAll, measure);
+    EXPECT_EQ(calls, 3 * static_cast<int>(gemm_row_buckets().size())) << "no bucket was timed again";
+    const GemmChoice* c = plan.find(kFc1);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->describe(), "panels for m <= 64, packed for m > 64");
+    EXPECT_TRUE(c->uses_packed_copy());
+    EXPECT_FALSE(c->uses(GemmKernel::kPlain));
+    EXPECT_TRUE(use_panels(c, 50));
+    EXPECT_FALSE(use_panels(c, 400));
+    EXPECT_FALSE(use_panels(nullptr, 50));
+    // Either kernel runs on the packed copy.
+    const auto* some_packed = reinterpret_cast<const PackedWeights*>(c);  // only compared with nullptr
+    const float plain = 0.0f;
+    EXPECT_TRUE(use_packed(some_packed, &plain, c, 50));
+    EXPECT_TRUE(use_packed(some_packed, &plain, c, 400));
+    EXPECT_TRUE(same_copy(GemmKernel::kPacked, GemmKernel::kPanels));
+    EXPECT_FALSE(same_copy(GemmKernel::kPlain, GemmKernel::kPanels));
+    EXPECT_EQ(parse_gemm_kernel("panels"), GemmKernel::kPanels);
+    EXPECT_EQ(parse_gemm_kernel_mode("panels"), GemmKernelMode::kPanels);
+}
+
 TEST(GemmKernelChoice, ASmallGainKeepsOneKernelPerShape) {
     // Plain is 5% faster above 64 rows: under kMinGainForSecondKernel, so the shape stays packed (one copy).
     FakeTimes fake{.crossover = 64, .packed_factor = 0.5, .plain_factor = 0.95};

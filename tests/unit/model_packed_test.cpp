@@ -15,6 +15,7 @@
 #include "kernels/kernel_cache.h"
 #include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
 #include "model/text_tower.h"
@@ -115,6 +116,7 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
     const Variant variants[] = {
         {"not packed", {.pack_weights = false}},
         {"forced packed", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPacked}},
+        {"forced panels", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPanels}},
         {"forced plain", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kPlain}},
         {"auto", {.pack_weights = true, .gemm_kernel = GemmKernelMode::kAuto}},
         {"auto, both kernels",
@@ -123,7 +125,10 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
     std::size_t converted_unpacked = 0;
     for (const Variant& variant : variants) {
         SCOPED_TRACE(variant.name);
-        const bool pack = variant.options.pack_weights && variant.options.gemm_kernel == GemmKernelMode::kPacked;
+        const bool panels = variant.options.gemm_kernel == GemmKernelMode::kPanels;
+        if (panels && !panel_gemm_supported()) continue;  // replaced by the first kernel: another variant
+        const bool pack =
+            variant.options.pack_weights && (variant.options.gemm_kernel == GemmKernelMode::kPacked || panels);
         const bool mixed = !variant.options.gemm_kernel_cache.empty();
         if (mixed) {
             if (!packed_gemm_available()) continue;  // one kernel only: covered by the plain variants
@@ -132,7 +137,8 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
             GemmTimings timings;
             for (const GemmChoice& c : (*probe)->gemm_plan().choices) {
                 for (int m : gemm_row_buckets()) {
-                    timings[{c.shape, m, GemmKernel::kPacked}] = m <= 8 ? 1.0 : 2.0;
+                    timings[{c.shape, m, GemmKernel::kPanels}] = m <= 8 ? 1.0 : 2.5;
+                    timings[{c.shape, m, GemmKernel::kPacked}] = m <= 8 ? 1.5 : 2.0;
                     timings[{c.shape, m, GemmKernel::kPlain}] = m <= 8 ? 2.0 : 1.0;
                 }
             }
@@ -144,8 +150,11 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
         if (mixed) {
             EXPECT_EQ(m.gemm_plan().timed, 0) << "every timing came from the file";
             ASSERT_FALSE(m.gemm_plan().choices.empty());
-            for (const GemmChoice& c : m.gemm_plan().choices)
-                EXPECT_EQ(c.describe(), "packed for m <= 8, plain for m > 8");
+            // The panel kernel where this CPU has it, else the library's (the timings file has both).
+            for (const GemmChoice& c : m.gemm_plan().choices) {
+                EXPECT_EQ(c.describe(), panel_gemm_supported() ? "panels for m <= 8, plain for m > 8"
+                                                               : "packed for m <= 8, plain for m > 8");
+            }
             EXPECT_GT(m.packed_count(), 0u);
             EXPECT_GT(m.plain_kept_bytes(), 0u);
             for (const BlockWeights& b : m.text().blocks) {
@@ -154,6 +163,14 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
             }
         } else if (variant.options.pack_weights && variant.options.gemm_kernel == GemmKernelMode::kPlain) {
             EXPECT_EQ(m.packed_count(), 0u);
+        }
+        if (panels) {
+            for (const GemmChoice& c : m.gemm_plan().choices)
+                EXPECT_EQ(c.describe(), "panels");
+            for (const BlockWeights& b : m.text().blocks) {
+                ASSERT_NE(b.fc1.packed, nullptr);
+                EXPECT_TRUE(b.fc1.packed->has_panels()) << "the panel kernel would not run";
+            }
         }
         if (pack && packed_gemm_available()) {
             expect_all_packed(m.text().blocks);

@@ -41,6 +41,10 @@ TEST(ServiceConfig, GemmKernelSettingsReachTheEngine) {
     ASSERT_TRUE(path.ok()) << path.status().to_string();
     EXPECT_EQ(engine_options_from_config(*path).gemm_kernel, GemmKernelMode::kPacked);
     EXPECT_EQ(engine_options_from_config(*path).gemm_kernel_cache, "/c/k.txt");
+    auto panels = parse_service_config("performance:\n  gemm_kernel: panels\n", "t.yaml");
+    ASSERT_TRUE(panels.ok()) << panels.status().to_string();
+    EXPECT_EQ(engine_options_from_config(*panels).gemm_kernel, GemmKernelMode::kPanels);
+    EXPECT_FALSE(parse_service_config("performance:\n  gemm_kernel: fastest\n", "t.yaml").ok());
 }
 
 TEST(ServiceConfig, TheSeedReadmeConfigParses) {

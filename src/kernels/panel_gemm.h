@@ -1,0 +1,33 @@
+// A product kernel for few rows (an image's 50 tokens, a prompt's 7) over weights packed in 64-column panels,
+// [n / 64][k_padded][64]: the layout oneDNN packs float32 weights in on AVX-512 CPUs (its BA16a64b), so the
+// panel kernel computes from the same packed copy as the library and costs no memory.
+//
+// Why it exists: at batch 1 a tower streams every weight from memory once (350 MB for ViT-B/32's image tower),
+// and the library's kernel stalls on that stream: measured with two threads on an AVX-512 EPYC, 50 rows ran at
+// 75% of the arithmetic peak with weights coming from memory against about 95% with them in cache. This kernel
+// reads each weight from memory exactly once, in order, and prefetches the next chunk of weights into L2 while it
+// computes on the current one, spread over all its passes, so the memory works while the arithmetic does
+// (docs/performance.md). It is one more candidate of the per-shape kernel choice (kernels/kernel_choice.h), taken
+// where it is faster on the machine.
+#pragma once
+
+namespace hclip {
+
+struct Epilogue;
+
+// True when this build and CPU run the panel kernel (x86-64 with AVX-512F); false elsewhere, where the
+// library's own kernel is the only one on a packed copy.
+bool panel_gemm_supported();
+
+// Weights [k, n] as panels: column j of row r is at data[(j / 64) * k_padded * 64 + r * 64 + j % 64]. Columns
+// past n in the last panel are never written out.
+struct PanelWeights {
+    const float* data = nullptr;  // 64-byte aligned
+    int n = 0, k = 0, k_padded = 0;
+};
+
+// C[m, n] = A[m, k] * B with the epilogue (C = act(AB + bias), or C += act(AB + bias) when accumulating), on the
+// calling thread. Row-major A and C with any leading dimensions. Requires panel_gemm_supported().
+void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue);
+
+}  // namespace hclip

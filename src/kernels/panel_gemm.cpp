@@ -23,7 +23,7 @@ namespace {
 
 constexpr int kPanel = 64;    // columns per panel: four 16-float registers
 constexpr int kMaxRows = 6;   // rows per tile: 24 accumulators + 4 weight registers + 1 broadcast of 32 registers
-constexpr int kChunkK = 256;  // rows of weights per chunk: 64 KB, computed on while the next one is prefetched
+constexpr int kChunkK = 768;  // rows of weights per chunk: 192 KB, computed on while the next one is prefetched
 
 // Prefetches of the next weight chunk a tile pass issues: `count` lines from `first`, `per_k` per step of k.
 struct Prefetch {
@@ -31,11 +31,22 @@ struct Prefetch {
     int count = 0, per_k = 0;
 };
 
+// Where a tile pass leaves its sums: in acc (more chunks to come, or an activation to apply), or, after the last
+// chunk of a product without activation, in C's first `cols` columns, plus the bias and, when accumulating, C's
+// old values (a residual add), straight from the registers.
+struct TileOut {
+    float* c = nullptr;  // null: acc
+    std::ptrdiff_t ldc = 0;
+    const float* bias = nullptr;
+    bool accumulate = false;
+    int cols = kPanel;
+};
+
 // acc[MR][64] (+)= A[MR rows, kc] * B[kc][64]; B's rows are 64 floats apart, acc's too. The accumulators stay in
 // registers for the whole pass; `first` starts them at zero instead of reading acc.
 template <int MR>
 __attribute__((target("avx512f"))) void tile(const float* a, std::ptrdiff_t lda, const float* b, int kc, float* acc,
-                                             bool first, Prefetch pf) {
+                                             bool first, Prefetch pf, TileOut out) {
     __m512 c[MR][4];
 #pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) {
@@ -59,15 +70,36 @@ __attribute__((target("avx512f"))) void tile(const float* a, std::ptrdiff_t lda,
             c[m][3] = _mm512_fmadd_ps(av, b3, c[m][3]);
         }
     }
+    if (out.c == nullptr) {
+#pragma GCC unroll 8
+        for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j)
+                _mm512_storeu_ps(acc + m * kPanel + 16 * j, c[m][j]);
+        }
+        return;
+    }
+    __mmask16 mask[4];
+    __m512 bias[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const int valid = std::clamp(out.cols - 16 * j, 0, 16);
+        mask[j] = static_cast<__mmask16>((1u << valid) - 1u);
+        bias[j] = out.bias != nullptr ? _mm512_maskz_loadu_ps(mask[j], out.bias + 16 * j) : _mm512_setzero_ps();
+    }
 #pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) {
+        float* row = out.c + m * out.ldc;
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-            _mm512_storeu_ps(acc + m * kPanel + 16 * j, c[m][j]);
+        for (int j = 0; j < 4; ++j) {
+            __m512 v = _mm512_add_ps(c[m][j], bias[j]);
+            if (out.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], row + 16 * j));
+            _mm512_mask_storeu_ps(row + 16 * j, mask[j], v);
+        }
     }
 }
 
-using TileFn = void (*)(const float*, std::ptrdiff_t, const float*, int, float*, bool, Prefetch);
+using TileFn = void (*)(const float*, std::ptrdiff_t, const float*, int, float*, bool, Prefetch, TileOut);
 constexpr TileFn kTiles[kMaxRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
 
 // The k range of chunk i of `chunks`.
@@ -112,15 +144,27 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
             const int next_lines = next_rows * kPanel * static_cast<int>(sizeof(float)) / 64;
             const int lines_per_pass = (next_lines + groups - 1) / groups;
             const int per_k = (lines_per_pass + kc - 1) / kc;
+            const int col0 = p * kPanel;
+            const bool direct = ci + 1 == chunks && epilogue.activation == EpilogueActivation::kNone;
             for (int g = 0; g < groups; ++g) {
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
+                TileOut out;
+                if (direct) {
+                    out = {.c = c + static_cast<std::ptrdiff_t>(r0) * ldc + col0,
+                           .ldc = ldc,
+                           .bias = epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr,
+                           .accumulate = epilogue.accumulate,
+                           .cols = std::min(kPanel, b.n - col0)};
+                }
                 const int first_line = std::min(next_lines, g * lines_per_pass);
                 const Prefetch pf{next == nullptr ? nullptr : reinterpret_cast<const char*>(next) + first_line * 64,
                                   std::min(next_lines, (g + 1) * lines_per_pass) - first_line, per_k};
                 kTiles[r1 - r0](a + static_cast<std::ptrdiff_t>(r0) * lda + k0, lda,
-                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel, kc, sums + r0 * kPanel, ci == 0, pf);
+                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel, kc, sums + r0 * kPanel, ci == 0, pf,
+                                out);
             }
         }
+        if (epilogue.activation == EpilogueActivation::kNone) continue;  // written by the last tile passes
         const int col0 = p * kPanel, cols = std::min(kPanel, b.n - col0);
         Epilogue e = epilogue;
         if (e.bias != nullptr) e.bias += col0;

@@ -127,7 +127,7 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
     for (std::size_t i = 0; i < rows.size(); ++i) {
         GemmKernel pick = main;
         for (GemmKernel k : candidates) {
-            const double margin = same_copy(k, main) ? 1.0 : 1.0 + kMinGainForSecondKernel;
+            const double margin = 1.0 + (same_copy(k, main) ? kMinGainSameCopy : kMinGainForSecondKernel);
             if (seconds(rows[i], main) > margin * seconds(rows[i], k) && seconds(rows[i], k) < seconds(rows[i], pick)) {
                 pick = k;
             }

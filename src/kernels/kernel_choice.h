@@ -51,7 +51,9 @@ using GemmTimings = std::map<GemmTimingKey, double>;  // seconds per product
 
 // A rejected kernel that wins a bucket by less than this keeps the shape on one kernel: two kernels for one matrix
 // means a packed and a plain copy of it in memory, not worth a gain within timing noise. Kernels on the same copy
-// (kPacked and kPanels) cost no memory, so between them the faster one wins each bucket outright.
+// (kPacked and kPanels) cost no memory, so between them a smaller gain is enough; it is not zero only so that
+// buckets where the two tie do not flip from run to run on timing noise.
+inline constexpr double kMinGainSameCopy = 0.03;
 inline constexpr double kMinGainForSecondKernel = 0.10;
 
 // The kernel per row bucket for one weight shape.

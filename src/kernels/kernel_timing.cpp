@@ -171,21 +171,19 @@ Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kerne
                         n * k * sizeof(float));
     }
     const int copies = m <= kMaxRowsTimedFromMemory ? operands_->copies : 1;
+    const auto* candidate =
+        std::find_if(kCandidates, std::end(kCandidates), [&](const GemmCandidate& c) { return c.kernel == kernel; });
+    if (candidate == std::end(kCandidates) || !candidate->available()) {
+        return unsupported("gemm kernel " + std::string(gemm_kernel_name(kernel)) + " is not in this build");
+    }
     std::vector<std::unique_ptr<PreparedGemm>>* prepared = nullptr;
     for (auto& [id, p] : operands_->prepared) {
         if (id == kernel) prepared = &p;
     }
     if (prepared == nullptr) {
-        const auto* candidate = std::find_if(kCandidates, std::end(kCandidates),
-                                             [&](const GemmCandidate& c) { return c.kernel == kernel; });
-        if (candidate == std::end(kCandidates) || !candidate->available()) {
-            return unsupported("gemm kernel " + std::string(gemm_kernel_name(kernel)) + " is not in this build");
-        }
         prepared = &operands_->prepared.emplace_back(kernel, std::vector<std::unique_ptr<PreparedGemm>>{}).second;
     }
     if (prepared->empty()) {
-        const auto* candidate = std::find_if(kCandidates, std::end(kCandidates),
-                                             [&](const GemmCandidate& c) { return c.kernel == kernel; });
         HCLIP_ASSIGN_OR_RETURN(auto first, candidate->prepare(operands_->w.data(), shape.n, shape.k));
         prepared->push_back(std::move(first));
     }

@@ -128,6 +128,7 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
     const std::ptrdiff_t panel_stride = static_cast<std::ptrdiff_t>(b.k_padded) * kPanel;
     for (int p = 0; p < panels; ++p) {
         const float* panel = b.data + p * panel_stride;
+        const int col0 = p * kPanel, cols = std::min(kPanel, b.n - col0);
         for (int ci = 0; ci < chunks; ++ci) {
             const int k0 = chunk_begin(b.k, chunks, ci), kc = chunk_begin(b.k, chunks, ci + 1) - k0;
             // The next chunk in memory order (this panel's next, or the next panel's first), fetched into L2
@@ -144,7 +145,6 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
             const int next_lines = next_rows * kPanel * static_cast<int>(sizeof(float)) / 64;
             const int lines_per_pass = (next_lines + groups - 1) / groups;
             const int per_k = (lines_per_pass + kc - 1) / kc;
-            const int col0 = p * kPanel;
             const bool direct = ci + 1 == chunks && epilogue.activation == EpilogueActivation::kNone;
             for (int g = 0; g < groups; ++g) {
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
@@ -154,7 +154,7 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
                            .ldc = ldc,
                            .bias = epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr,
                            .accumulate = epilogue.accumulate,
-                           .cols = std::min(kPanel, b.n - col0)};
+                           .cols = cols};
                 }
                 const int first_line = std::min(next_lines, g * lines_per_pass);
                 const Prefetch pf{next == nullptr ? nullptr : reinterpret_cast<const char*>(next) + first_line * 64,
@@ -165,7 +165,6 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
             }
         }
         if (epilogue.activation == EpilogueActivation::kNone) continue;  // written by the last tile passes
-        const int col0 = p * kPanel, cols = std::min(kPanel, b.n - col0);
         Epilogue e = epilogue;
         if (e.bias != nullptr) e.bias += col0;
         apply_epilogue(e, sums, kPanel, c + col0, ldc, m, cols);

@@ -10,6 +10,7 @@
 #include "kernels/fast_exp.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "support/epilogue_reference.h"
 #include "support/random.h"
 
 namespace hclip {
@@ -143,12 +144,10 @@ TEST(Ops, EpiloguesMatchTheirFormulas) {
                 for (int r = 0; r < rows; ++r) {
                     for (int c = 0; c < cols; ++c) {
                         const std::size_t i = static_cast<std::size_t>(r * cols + c);
-                        double v = static_cast<double>(product[i]) +
-                                   (with_bias ? static_cast<double>(bias[static_cast<std::size_t>(c)]) : 0.0);
-                        if (act == EpilogueActivation::kQuickGelu) v = v / (1.0 + std::exp(-1.702 * v));
-                        if (act == EpilogueActivation::kGelu) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-                        if (act == EpilogueActivation::kRelu) v = std::max(v, 0.0);
-                        if (accumulate) v += static_cast<double>(residual[i]);
+                        const double v = testing::epilogue_reference(
+                            product[i],
+                            {.bias = with_bias ? bias.data() : nullptr, .activation = act, .accumulate = accumulate}, c,
+                            residual[i]);
                         worst = std::max(worst, std::abs(static_cast<double>(out[i]) - v));
                     }
                 }

@@ -13,6 +13,7 @@
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/panel_gemm.h"
+#include "support/epilogue_reference.h"
 #include "support/random.h"
 
 namespace hclip {
@@ -214,12 +215,9 @@ TEST(PackedGemm, EpiloguesMatchTheReferenceProductFollowedByTheFormula) {
                             EXPECT_EQ(c[at], residual[at]) << "padding column " << j << " of row " << i;
                             continue;
                         }
-                        double v =
-                            static_cast<double>(product[at]) + static_cast<double>(bias[static_cast<std::size_t>(j)]);
-                        if (act == EpilogueActivation::kQuickGelu) v = v / (1.0 + std::exp(-1.702 * v));
-                        if (act == EpilogueActivation::kGelu) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-                        if (act == EpilogueActivation::kRelu) v = std::max(v, 0.0);
-                        if (accumulate) v += static_cast<double>(residual[at]);
+                        const double v = testing::epilogue_reference(
+                            product[at], {.bias = bias.data(), .activation = act, .accumulate = accumulate}, j,
+                            residual[at]);
                         worst = std::max(worst, std::fabs(static_cast<double>(c[at]) - v));
                     }
                 }

@@ -1,6 +1,6 @@
 // The panel kernel against the scalar reference, on weights laid out as panels here (independently of the
 // packing library): row counts around its 6-row tiles, widths around its 64-column panels, depths around its
-// 256-row chunks, strided A and C, every epilogue. The panels' padding (columns past n, rows past k) holds NaN,
+// 768-row chunks, strided A and C, every epilogue. The panels' padding (columns past n, rows past k) holds NaN,
 // so a kernel that reads or writes past the logical matrix shows.
 #include <gtest/gtest.h>
 
@@ -14,11 +14,13 @@
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/panel_gemm.h"
+#include "support/epilogue_reference.h"
 #include "support/random.h"
 
 namespace hclip {
 namespace {
 
+using testing::epilogue_reference;
 using testing::random_vector;
 
 double tolerance(int k) {
@@ -46,14 +48,6 @@ Panels make_panels(const std::vector<float>& b, int n, int k) {
     }
     p.weights = {.data = p.data, .n = n, .k = k, .k_padded = k_padded};
     return p;
-}
-
-double expected(double product, const Epilogue& e, int j, float old) {
-    double v = product + (e.bias != nullptr ? static_cast<double>(e.bias[j]) : 0.0);
-    if (e.activation == EpilogueActivation::kQuickGelu) v = v / (1.0 + std::exp(-1.702 * v));
-    if (e.activation == EpilogueActivation::kGelu) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-    if (e.activation == EpilogueActivation::kRelu) v = std::max(v, 0.0);
-    return e.accumulate ? v + static_cast<double>(old) : v;
 }
 
 // Worst |difference| from the reference for one product; padding columns of C must keep their value.
@@ -84,7 +78,7 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed) {
                 EXPECT_EQ(c[at], old[at]) << "padding column " << j << " of row " << i << " was written";
                 continue;
             }
-            const double want = expected(product[at], e, j, old[at]);
+            const double want = epilogue_reference(product[at], e, j, old[at]);
             const double diff = std::fabs(static_cast<double>(c[at]) - want);
             if (!(diff <= worst)) worst = std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff;
         }
@@ -105,12 +99,13 @@ TEST_P(PanelGemmShapes, MatchesTheReferenceProduct) {
 }
 
 // M: 1, the tile sizes and their neighbours, a prompt, an image's tokens, a full text context. N: within one
-// panel, exactly one, one more, several with a remainder. K: 1, not a multiple of 16, one chunk, just over, and
-// depths cut into 2 and 12 chunks (a ViT's 768 and its MLP's 3072).
+// panel, exactly one, one more, several with a remainder. K: 1, not a multiple of 16, 256 and 257, a ViT's 768
+// (one chunk) and 1153, the first depth cut into two chunks (of 576 and 577 rows); DeepProductsInManyChunks
+// has four.
 INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmShapes,
                          ::testing::Combine(::testing::Values(1, 5, 6, 7, 12, 13, 50, 77),
                                             ::testing::Values(1, 63, 64, 65, 200),
-                                            ::testing::Values(1, 17, 256, 257, 768)));
+                                            ::testing::Values(1, 17, 256, 257, 768, 1153)));
 
 TEST(PanelGemm, DeepProductsInManyChunks) {
     if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F)";

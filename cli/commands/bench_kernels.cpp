@@ -14,14 +14,16 @@ double print_gemm_kernel_table(const ClipModel& model, double peak) {
     for (const std::string& line : plan.describe())
         std::printf("  %s\n", line.c_str());
     if (plan.choices.empty()) std::printf("  none (weights not packed: plain for every shape)\n");
-    const std::vector<GemmKernel> candidates = available_gemm_kernels();
+    const PackedType products = model.compute() == ComputePrecision::kBf16 ? PackedType::kBf16 : PackedType::kF32;
+    const std::vector<GemmKernel> candidates = available_gemm_kernels(products);
     if (plan.choices.empty() || candidates.size() < 2) return 0.0;
 
     // Timed again now, next to the peak: chosen and rejected kernels in the same run.
-    GemmKernelTimer timer;
+    GemmKernelTimer timer(products);
     GemmTimings now;
     double best = 0.0;
-    std::printf("gemm kernels timed now (GFLOP/s, %% of the peak; * = faster now, [x] = chosen at load):\n");
+    std::printf("gemm kernels timed now (%sGFLOP/s, %% of the float32 peak; * = faster now, [x] = chosen at load):\n",
+                products == PackedType::kBf16 ? "bf16 products, " : "");
     std::printf("  %-10s %5s", "weights", "m");
     for (GemmKernel k : candidates)
         std::printf(" %19s", std::string(gemm_kernel_name(k)).c_str());

@@ -17,7 +17,12 @@ namespace hclip {
 namespace {
 
 // 2: products of up to 64 rows timed with their weights coming from memory, and the panel kernel.
-constexpr const char* kMagic = "hailo-clip gemm kernel timings 2";
+// 3: the numbers multiplied are part of the key.
+constexpr const char* kMagic = "hailo-clip gemm kernel timings 3";
+
+std::string products_name(PackedType products) {
+    return products == PackedType::kBf16 ? "bf16" : "float32";
+}
 
 // The CPU's name as /proc/cpuinfo gives it: "model name" on x86-64, the implementer and part numbers on arm64.
 std::string cpu_model() {
@@ -48,9 +53,9 @@ bool field(std::istream& in, const std::string& name, std::string& value) {
 
 }  // namespace
 
-GemmCacheKey current_gemm_cache_key() {
+GemmCacheKey current_gemm_cache_key(PackedType products) {
     return {cpu_model() + ", " + std::to_string(machine_cores()) + " cores",
-            gemm_library_version() + "; " + packed_gemm_library_version(), compute_threads()};
+            gemm_library_version() + "; " + packed_gemm_library_version(), compute_threads(), products_name(products)};
 }
 
 Result<GemmTimings> read_gemm_cache(const std::string& path, const GemmCacheKey& key) {
@@ -59,9 +64,10 @@ Result<GemmTimings> read_gemm_cache(const std::string& path, const GemmCacheKey&
     const auto corrupt = [&](const std::string& why) {
         return data_loss("gemm timings file '" + path + "' is not valid (" + why + ")");
     };
-    std::string magic, cpu, libraries, threads;
+    std::string magic, cpu, libraries, threads, products;
     if (!std::getline(in, magic) || magic != kMagic) return corrupt("first line");
-    if (!field(in, "cpu", cpu) || !field(in, "libraries", libraries) || !field(in, "threads", threads)) {
+    if (!field(in, "cpu", cpu) || !field(in, "libraries", libraries) || !field(in, "threads", threads) ||
+        !field(in, "products", products)) {
         return corrupt("header");
     }
     const auto other = [&](const std::string& what, const std::string& was) {
@@ -70,6 +76,7 @@ Result<GemmTimings> read_gemm_cache(const std::string& path, const GemmCacheKey&
     if (cpu != key.cpu) return other("CPU", cpu);
     if (libraries != key.libraries) return other("library build", libraries);
     if (threads != std::to_string(key.threads)) return other("thread count", threads + " threads");
+    if (products != key.products) return other("kind of products", products);
     GemmTimings timings;
     std::string line;
     bool ended = false;
@@ -106,7 +113,8 @@ Status write_gemm_cache(const std::string& path, const GemmCacheKey& key, const 
     const int fd = ::mkstemp(temp.data());
     if (fd < 0) return unavailable("cannot write gemm timings next to '" + path + "'");
     std::ostringstream text;
-    text << kMagic << "\ncpu " << key.cpu << "\nlibraries " << key.libraries << "\nthreads " << key.threads << "\n";
+    text << kMagic << "\ncpu " << key.cpu << "\nlibraries " << key.libraries << "\nthreads " << key.threads
+         << "\nproducts " << key.products << "\n";
     text.precision(17);  // max_digits10: the timings read back exactly
     for (const auto& [k, seconds] : timings) {
         text << "t " << k.shape.n << ' ' << k.shape.k << ' ' << k.m << ' ' << gemm_kernel_name(k.kernel) << ' '
@@ -137,6 +145,13 @@ std::string default_gemm_cache_path() {
         return std::string(d) + "/.cache/hailo-clip/" + kFile;
     }
     return "";
+}
+
+std::string gemm_cache_path_for(const std::string& path, PackedType products) {
+    if (path.empty() || products == PackedType::kF32) return path;
+    const std::filesystem::path p(path);
+    const std::string bf16_name = p.stem().string() + "-bf16" + p.extension().string();
+    return p.has_parent_path() ? (p.parent_path() / bf16_name).string() : bf16_name;
 }
 
 }  // namespace hclip

@@ -58,7 +58,7 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
                              ")");
         return plan;
     }
-    const GemmCacheKey key = options.cache_path.empty() ? GemmCacheKey{} : current_gemm_cache_key();
+    const GemmCacheKey key = options.cache_path.empty() ? GemmCacheKey{} : current_gemm_cache_key(options.products);
     if (!options.cache_path.empty()) {
         auto cached = read_gemm_cache(options.cache_path, key);
         if (cached.ok()) {

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/packed_gemm.h"
 
 namespace hclip {
 
@@ -20,6 +21,7 @@ struct GemmPlanOptions {
     // every small product measured, docs/performance.md), else the first candidate.
     long min_timed_elements = 512 * 512;  // the smallest weight of a real CLIP model (a 512-wide text tower)
     GemmKernel small_kernel = GemmKernel::kPacked;
+    PackedType products = PackedType::kF32;  // part of the timings file's key
 };
 
 struct GemmPlan {

@@ -15,8 +15,8 @@ namespace hclip {
 
 namespace {
 
-bool always() {
-    return true;
+bool float32_only(PackedType products) {
+    return products == PackedType::kF32;
 }
 
 class PlainGemm final : public PreparedGemm {
@@ -35,7 +35,7 @@ class PlainGemm final : public PreparedGemm {
     int n_, k_;
 };
 
-Result<std::unique_ptr<PreparedGemm>> prepare_plain(const float* w, int n, int k) {
+Result<std::unique_ptr<PreparedGemm>> prepare_plain(const float* w, int n, int k, PackedType) {
     return std::unique_ptr<PreparedGemm>(new PlainGemm(w, n, k));
 }
 
@@ -55,17 +55,22 @@ class PackedGemm final : public PreparedGemm {
     bool panels_;
 };
 
-Result<std::unique_ptr<PreparedGemm>> prepare_packed(const float* w, int n, int k) {
-    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true));
+bool packed_available(PackedType products) {
+    return packed_gemm_available() && (products == PackedType::kF32 || packed_bf16_support().ok());
+}
+
+Result<std::unique_ptr<PreparedGemm>> prepare_packed(const float* w, int n, int k, PackedType products) {
+    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true, products));
     return std::unique_ptr<PreparedGemm>(new PackedGemm(std::move(packed), false));
 }
 
-bool panels_available() {
-    return packed_gemm_available() && panel_gemm_supported();
+bool panels_available(PackedType products) {
+    return packed_available(products) &&
+           (products == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported());
 }
 
-Result<std::unique_ptr<PreparedGemm>> prepare_panels(const float* w, int n, int k) {
-    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true));
+Result<std::unique_ptr<PreparedGemm>> prepare_panels(const float* w, int n, int k, PackedType products) {
+    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true, products));
     if (!packed->has_panels()) {
         return unsupported("the packing library did not pack " + std::to_string(n) + "x" + std::to_string(k) +
                            " weights as panels");
@@ -74,8 +79,8 @@ Result<std::unique_ptr<PreparedGemm>> prepare_panels(const float* w, int n, int 
 }
 
 constexpr GemmCandidate kCandidates[] = {
-    {GemmKernel::kPlain, always, prepare_plain},
-    {GemmKernel::kPacked, packed_gemm_available, prepare_packed},
+    {GemmKernel::kPlain, float32_only, prepare_plain},
+    {GemmKernel::kPacked, packed_available, prepare_packed},
     {GemmKernel::kPanels, panels_available, prepare_panels},
 };
 
@@ -114,8 +119,9 @@ std::size_t last_level_cache_bytes() {
     return bytes > 0 ? bytes : std::size_t{32} << 20;
 }
 
-int copies_from_memory(GemmShape shape) {
-    const std::size_t bytes = static_cast<std::size_t>(shape.n) * static_cast<std::size_t>(shape.k) * sizeof(float);
+int copies_from_memory(GemmShape shape, PackedType products) {
+    const std::size_t element = products == PackedType::kBf16 ? 2 : sizeof(float);
+    const std::size_t bytes = static_cast<std::size_t>(shape.n) * static_cast<std::size_t>(shape.k) * element;
     return static_cast<int>(std::clamp<std::size_t>((3 * last_level_cache_bytes() / 2 + bytes - 1) / bytes, 1, 48));
 }
 
@@ -130,10 +136,10 @@ std::span<const GemmCandidate> gemm_candidates() {
     return kCandidates;
 }
 
-std::vector<GemmKernel> available_gemm_kernels() {
+std::vector<GemmKernel> available_gemm_kernels(PackedType products) {
     std::vector<GemmKernel> kernels;
     for (const GemmCandidate& c : gemm_candidates()) {
-        if (c.available()) kernels.push_back(c.kernel);
+        if (c.available(products)) kernels.push_back(c.kernel);
     }
     return kernels;
 }
@@ -146,7 +152,7 @@ struct GemmKernelTimer::Operands {
     std::vector<std::pair<GemmKernel, std::vector<std::unique_ptr<PreparedGemm>>>> prepared;
 };
 
-GemmKernelTimer::GemmKernelTimer() = default;
+GemmKernelTimer::GemmKernelTimer(PackedType products) : products_(products) {}
 GemmKernelTimer::~GemmKernelTimer() = default;
 
 Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kernel) {
@@ -156,7 +162,7 @@ Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kerne
     if (!operands_ || operands_->shape != shape || operands_->a.size() < rows * k) {
         operands_ = std::make_unique<Operands>();
         operands_->shape = shape;
-        operands_->copies = copies_from_memory(shape);
+        operands_->copies = copies_from_memory(shape, products_);
         std::mt19937 rng(12345);
         std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
         operands_->a.resize(rows * k);
@@ -173,8 +179,9 @@ Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kerne
     const int copies = m <= kMaxRowsTimedFromMemory ? operands_->copies : 1;
     const auto* candidate =
         std::find_if(kCandidates, std::end(kCandidates), [&](const GemmCandidate& c) { return c.kernel == kernel; });
-    if (candidate == std::end(kCandidates) || !candidate->available()) {
-        return unsupported("gemm kernel " + std::string(gemm_kernel_name(kernel)) + " is not in this build");
+    if (candidate == std::end(kCandidates) || !candidate->available(products_)) {
+        return unsupported("gemm kernel " + std::string(gemm_kernel_name(kernel)) + " is not in this build" +
+                           (products_ == PackedType::kBf16 ? " for bf16 products" : ""));
     }
     std::vector<std::unique_ptr<PreparedGemm>>* prepared = nullptr;
     for (auto& [id, p] : operands_->prepared) {
@@ -184,7 +191,7 @@ Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kerne
         prepared = &operands_->prepared.emplace_back(kernel, std::vector<std::unique_ptr<PreparedGemm>>{}).second;
     }
     if (prepared->empty()) {
-        HCLIP_ASSIGN_OR_RETURN(auto first, candidate->prepare(operands_->w.data(), shape.n, shape.k));
+        HCLIP_ASSIGN_OR_RETURN(auto first, candidate->prepare(operands_->w.data(), shape.n, shape.k, products_));
         prepared->push_back(std::move(first));
     }
     while (static_cast<int>(prepared->size()) < copies) {

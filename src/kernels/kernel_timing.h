@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "kernels/kernel_choice.h"
+#include "kernels/packed_gemm.h"
 
 namespace hclip {
 
@@ -23,24 +24,26 @@ class PreparedGemm {
     virtual Result<std::unique_ptr<PreparedGemm>> copy(const float* w) const = 0;
 };
 
+// `products`: the numbers a kernel multiplies (kernels/packed_gemm.h). Float32 products have all three kernels;
+// bf16 products (clip.compute bf16) the two on a packed copy, whose weights are then rounded to bf16.
 struct GemmCandidate {
     GemmKernel kernel;
-    bool (*available)();  // whether this build has the kernel
-    // Prepares W ([n, k], row-major; only read during the call).
-    Result<std::unique_ptr<PreparedGemm>> (*prepare)(const float* w, int n, int k);
+    bool (*available)(PackedType products);  // whether this build and CPU have the kernel for such products
+    // Prepares W ([n, k], row-major float32; only read during the call).
+    Result<std::unique_ptr<PreparedGemm>> (*prepare)(const float* w, int n, int k, PackedType products);
 };
 
 // Every kernel of the build, available or not.
 std::span<const GemmCandidate> gemm_candidates();
-// The kernels this build can run, in gemm_candidates() order.
-std::vector<GemmKernel> available_gemm_kernels();
+// The kernels this build and CPU can run for such products, in gemm_candidates() order.
+std::vector<GemmKernel> available_gemm_kernels(PackedType products = PackedType::kF32);
 
 // Times products the way a tower pass runs them (the compute pool splits them across threads): the fastest of a
 // few runs after a warm-up, so other work on the machine disturbs it least. Operands are random and prepared once
 // per shape, for the largest row count asked.
 class GemmKernelTimer {
   public:
-    GemmKernelTimer();
+    explicit GemmKernelTimer(PackedType products = PackedType::kF32);
     ~GemmKernelTimer();
     GemmKernelTimer(const GemmKernelTimer&) = delete;
     GemmKernelTimer& operator=(const GemmKernelTimer&) = delete;
@@ -50,6 +53,7 @@ class GemmKernelTimer {
 
   private:
     struct Operands;
+    PackedType products_;
     std::unique_ptr<Operands> operands_;
 };
 

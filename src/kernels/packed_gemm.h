@@ -41,8 +41,8 @@ class PackedWeights {
     int k() const { return k_; }
     std::size_t bytes() const { return bytes_; }
     PackedType type() const { return type_; }
-    // Whether the panel kernel (kernels/panel_gemm.h) can compute from this copy: float32 weights in its panel
-    // layout, on a CPU that runs it.
+    // Whether the panel kernel (kernels/panel_gemm.h) can compute from this copy: weights in its panel layout
+    // (float32 panels, or bf16 paired panels), on a CPU that runs it for that type.
     bool has_panels() const;
 
     struct Impl;  // the library's objects, defined by the implementation
@@ -69,7 +69,8 @@ struct PackedGemmArgs {
     float* c = nullptr;
     int ldc = 0;
     Epilogue epilogue = {};
-    // Compute with the panel kernel instead of the library's where b.has_panels(); the same product either way.
+    // Compute with the panel kernel instead of the library's where b.has_panels() (float32 or bf16 weights); the
+    // same product either way, up to the order of float32 additions.
     bool panels = false;
 };
 

@@ -20,8 +20,9 @@
 // - bf16 products (PackedType::kBf16): oneDNN 2.6 has no matmul with float32 A and bf16 B, so A is rounded to
 //   bf16 per call, into the per-thread staging buffer, and the bf16 x bf16 -> f32 primitive runs on it
 //   ("brg:avx512_core_bf16" on AVX512-BF16 CPUs). Everything else is as for float32.
-// - float32 weights packed in 64-column panels (oneDNN's BA16a64b, its choice on AVX-512 CPUs) can also be
-//   computed by the panel kernel (kernels/panel_gemm.h), which reads A and C in place, with no staging.
+// - Weights packed in 64-column panels (oneDNN's BA16a64b for float32, BA16a64b2a for bf16: its choices on
+//   AVX-512 CPUs) can also be computed by the panel kernel (kernels/panel_gemm.h), which reads float32 A and
+//   writes C in place, with no staging (bf16 A is still rounded into the staging buffer, rows of even length).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -103,21 +104,26 @@ struct PackedWeights::Impl {
 
 namespace {
 
-// Whether oneDNN chose 64-column panels for float32 weights [k, n]: BA16a64b, blocks of 16 rows x 64 columns,
-// k blocks consecutive within a 64-column panel. Any other layout leaves the library's kernel as the only one.
+// Whether oneDNN chose 64-column panels for weights [k, n]: for float32 BA16a64b, blocks of 16 rows x 64
+// columns; for bf16 BA16a64b2a, blocks of 32 rows x 64 columns stored as 16 row pairs; k blocks consecutive
+// within a 64-column panel either way. Any other layout leaves the library's kernel as the only one.
 bool is_panel_layout(const memory::desc& layout, int k, int n) {
     const dnnl_memory_desc_t& d = layout.data;
-    if (d.data_type != dnnl_f32 || d.format_kind != dnnl_blocked || d.ndims != 2) return false;
+    if (d.format_kind != dnnl_blocked || d.ndims != 2 || d.offset0 != 0) return false;
+    if (d.padded_dims[0] < k || d.padded_dims[1] < n || d.padded_dims[1] % 64 != 0) return false;
     const dnnl_blocking_desc_t& b = d.format_desc.blocking;
-    return b.inner_nblks == 2 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 && b.inner_blks[1] == 64 &&
-           b.inner_idxs[1] == 1 && d.padded_dims[0] >= k && d.padded_dims[1] >= n && b.strides[0] == 16 * 64 &&
-           b.strides[1] == d.padded_dims[0] * 64 && d.offset0 == 0;
+    const bool f32 = d.data_type == dnnl_f32 && b.inner_nblks == 2 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 &&
+                     b.inner_blks[1] == 64 && b.inner_idxs[1] == 1 && b.strides[0] == 16 * 64;
+    const bool bf16 = d.data_type == dnnl_bf16 && b.inner_nblks == 3 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 &&
+                      b.inner_blks[1] == 64 && b.inner_idxs[1] == 1 && b.inner_blks[2] == 2 && b.inner_idxs[2] == 0 &&
+                      b.strides[0] == 32 * 64;
+    return (f32 || bf16) && b.strides[1] == d.padded_dims[0] * 64;
 }
 
 }  // namespace
 
 bool PackedWeights::has_panels() const {
-    return impl_->panels && panel_gemm_supported();
+    return impl_->panels && (type_ == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported());
 }
 
 PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
@@ -325,14 +331,25 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
     const void* a = g.a;
     int lda = k;
     const bool panels = g.panels && g.b->has_panels();
-    if (panels) {
+    const bool bf16 = g.b->type() == PackedType::kBf16;
+    if (panels && !bf16) {
         lda = g.lda;  // read in place
-    } else if (g.b->type() == PackedType::kBf16) {
+    } else if (bf16) {
+        // The panel kernel reads rows in pairs: an even row length, with a zero after an odd k.
+        if (panels) lda = (k + 1) / 2 * 2;
         try {
             std::vector<std::uint16_t>& staged = thread_state().staged_a_bf16;
-            const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(k);
+            const std::size_t size = static_cast<std::size_t>(g.m) * static_cast<std::size_t>(lda);
             if (staged.size() < size) staged.resize(size);
-            f32_to_bf16_rows(g.a, g.m, k, g.lda, staged.data());
+            if (lda == k) {
+                f32_to_bf16_rows(g.a, g.m, k, g.lda, staged.data());
+            } else {
+                for (int r = 0; r < g.m; ++r) {
+                    std::uint16_t* row = staged.data() + static_cast<std::ptrdiff_t>(r) * lda;
+                    f32_to_bf16_rows(g.a + static_cast<std::ptrdiff_t>(r) * g.lda, 1, k, k, row);
+                    row[k] = 0;
+                }
+            }
             a = staged.data();
         } catch (const std::exception& e) {
             fail(g.m, g.b->n(), k, e.what());
@@ -365,10 +382,21 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
         if (panels) {
             Epilogue e = g.epilogue;
             if (e.bias != nullptr) e.bias += part.n0;
-            panel_gemm(
-                r1 - r0, reinterpret_cast<const float*>(rows), lda,
-                {.data = static_cast<const float*>(part.data.get()), .n = part.n, .k = k, .k_padded = part.k_padded},
-                c + part.n0, g.ldc, e);
+            if (bf16) {
+                panel_gemm_bf16(r1 - r0, reinterpret_cast<const std::uint16_t*>(rows), lda,
+                                {.data = static_cast<const std::uint16_t*>(part.data.get()),
+                                 .n = part.n,
+                                 .k = k,
+                                 .k_padded = part.k_padded},
+                                c + part.n0, g.ldc, e);
+            } else {
+                panel_gemm(r1 - r0, reinterpret_cast<const float*>(rows), lda,
+                           {.data = static_cast<const float*>(part.data.get()),
+                            .n = part.n,
+                            .k = k,
+                            .k_padded = part.k_padded},
+                           c + part.n0, g.ldc, e);
+            }
         } else {
             run_part(part, r1 - r0, k, rows, c, g.ldc, g.epilogue);
         }

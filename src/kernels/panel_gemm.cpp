@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/ops.h"
@@ -21,9 +23,9 @@ namespace hclip {
 
 namespace {
 
-constexpr int kPanel = 64;    // columns per panel: four 16-float registers
-constexpr int kMaxRows = 6;   // rows per tile: 24 accumulators + 4 weight registers + 1 broadcast of 32 registers
-constexpr int kChunkK = 768;  // rows of weights per chunk: 192 KB, computed on while the next one is prefetched
+constexpr int kPanel = 64;   // columns per panel: four 16-float registers
+constexpr int kMaxRows = 6;  // rows per tile: 24 accumulators + 4 weight registers + 1 broadcast of 32 registers
+constexpr int kChunkBytes = 192 << 10;  // weights per chunk, computed on while the next one is prefetched
 
 // Prefetches of the next weight chunk a tile pass issues: `count` lines from `first`, `per_k` per step of k.
 struct Prefetch {
@@ -42,34 +44,10 @@ struct TileOut {
     int cols = kPanel;
 };
 
-// acc[MR][64] (+)= A[MR rows, kc] * B[kc][64]; B's rows are 64 floats apart, acc's too. The accumulators stay in
-// registers for the whole pass; `first` starts them at zero instead of reading acc.
+// Leaves a tile pass's sums where `out` says: in acc, or in C with the bias and (accumulating) C's old values.
 template <int MR>
-__attribute__((target("avx512f"))) void tile(const float* a, std::ptrdiff_t lda, const float* b, int kc, float* acc,
-                                             bool first, Prefetch pf, TileOut out) {
-    __m512 c[MR][4];
-#pragma GCC unroll 8
-    for (int m = 0; m < MR; ++m) {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-            c[m][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + m * kPanel + 16 * j);
-    }
-    int line = 0;
-    for (int k = 0; k < kc; ++k) {
-        const float* bk = b + static_cast<std::ptrdiff_t>(k) * kPanel;
-        const __m512 b0 = _mm512_load_ps(bk), b1 = _mm512_load_ps(bk + 16), b2 = _mm512_load_ps(bk + 32),
-                     b3 = _mm512_load_ps(bk + 48);
-        for (int p = 0; p < pf.per_k && line < pf.count; ++p, ++line)
-            _mm_prefetch(pf.first + static_cast<std::ptrdiff_t>(line) * 64, _MM_HINT_T1);
-#pragma GCC unroll 8
-        for (int m = 0; m < MR; ++m) {
-            const __m512 av = _mm512_set1_ps(a[m * lda + k]);
-            c[m][0] = _mm512_fmadd_ps(av, b0, c[m][0]);
-            c[m][1] = _mm512_fmadd_ps(av, b1, c[m][1]);
-            c[m][2] = _mm512_fmadd_ps(av, b2, c[m][2]);
-            c[m][3] = _mm512_fmadd_ps(av, b3, c[m][3]);
-        }
-    }
+__attribute__((target("avx512f"), always_inline)) inline void store_tile(__m512 (&c)[MR][4], float* acc,
+                                                                         const TileOut& out) {
     if (out.c == nullptr) {
 #pragma GCC unroll 8
         for (int m = 0; m < MR; ++m) {
@@ -99,52 +77,145 @@ __attribute__((target("avx512f"))) void tile(const float* a, std::ptrdiff_t lda,
     }
 }
 
-using TileFn = void (*)(const float*, std::ptrdiff_t, const float*, int, float*, bool, Prefetch, TileOut);
-constexpr TileFn kTiles[kMaxRows + 1] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+template <int MR>
+__attribute__((target("avx512f"), always_inline)) inline void load_tile(__m512 (&c)[MR][4], const float* acc,
+                                                                        bool first) {
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j)
+            c[m][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + m * kPanel + 16 * j);
+    }
+}
 
-// The k range of chunk i of `chunks`.
+// How one kind of panel is multiplied: its element types, the k values one step of the tile consumes (a step
+// reads one 256-byte row of the panel either way) and the tile pass itself.
+//
+// acc[MR][64] (+)= A[MR rows, steps * kStep] * B[those rows][64]. The accumulators stay in registers for the
+// whole pass; `first` starts them at zero instead of reading acc.
+struct F32Panels {
+    using Element = float;
+    static constexpr int kStep = 1;
+
+    template <int MR>
+    __attribute__((target("avx512f"))) static void tile(const float* a, std::ptrdiff_t lda, const float* b, int steps,
+                                                        bool, float* acc, bool first, Prefetch pf, TileOut out) {
+        __m512 c[MR][4];
+        load_tile<MR>(c, acc, first);
+        int line = 0;
+        for (int k = 0; k < steps; ++k) {
+            const float* bk = b + static_cast<std::ptrdiff_t>(k) * kPanel;
+            const __m512 b0 = _mm512_load_ps(bk), b1 = _mm512_load_ps(bk + 16), b2 = _mm512_load_ps(bk + 32),
+                         b3 = _mm512_load_ps(bk + 48);
+            for (int p = 0; p < pf.per_k && line < pf.count; ++p, ++line)
+                _mm_prefetch(pf.first + static_cast<std::ptrdiff_t>(line) * 64, _MM_HINT_T1);
+#pragma GCC unroll 8
+            for (int m = 0; m < MR; ++m) {
+                const __m512 av = _mm512_set1_ps(a[m * lda + k]);
+                c[m][0] = _mm512_fmadd_ps(av, b0, c[m][0]);
+                c[m][1] = _mm512_fmadd_ps(av, b1, c[m][1]);
+                c[m][2] = _mm512_fmadd_ps(av, b2, c[m][2]);
+                c[m][3] = _mm512_fmadd_ps(av, b3, c[m][3]);
+            }
+        }
+        store_tile<MR>(c, acc, out);
+    }
+};
+
+// Rows in pairs: one step is a pair of A's values (one 32-bit broadcast) against a panel row of 64 columns x 2.
+// `odd_end`: the last step's second row is past k; its weights (padding) are masked to zero.
+struct Bf16Panels {
+    using Element = std::uint16_t;
+    static constexpr int kStep = 2;
+
+    template <int MR>
+    __attribute__((target("avx512f,avx512bf16"))) static void tile(const std::uint16_t* a, std::ptrdiff_t lda,
+                                                                   const std::uint16_t* b, int steps, bool odd_end,
+                                                                   float* acc, bool first, Prefetch pf, TileOut out) {
+        __m512 c[MR][4];
+        load_tile<MR>(c, acc, first);
+        int line = 0;
+        for (int s = 0; s < steps; ++s) {
+            const std::uint16_t* bk = b + static_cast<std::ptrdiff_t>(s) * 2 * kPanel;
+            // Even elements are the pair's first row: the mask keeps only those on an odd end.
+            const __mmask32 keep = odd_end && s + 1 == steps ? 0x55555555u : 0xffffffffu;
+            const __m512bh b0 = (__m512bh)_mm512_maskz_loadu_epi16(keep, bk),
+                           b1 = (__m512bh)_mm512_maskz_loadu_epi16(keep, bk + 32),
+                           b2 = (__m512bh)_mm512_maskz_loadu_epi16(keep, bk + 64),
+                           b3 = (__m512bh)_mm512_maskz_loadu_epi16(keep, bk + 96);
+            for (int p = 0; p < pf.per_k && line < pf.count; ++p, ++line)
+                _mm_prefetch(pf.first + static_cast<std::ptrdiff_t>(line) * 64, _MM_HINT_T1);
+#pragma GCC unroll 8
+            for (int m = 0; m < MR; ++m) {
+                std::int32_t pair;
+                std::memcpy(&pair, a + m * lda + 2 * s, sizeof pair);
+                const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+                c[m][0] = _mm512_dpbf16_ps(c[m][0], av, b0);
+                c[m][1] = _mm512_dpbf16_ps(c[m][1], av, b1);
+                c[m][2] = _mm512_dpbf16_ps(c[m][2], av, b2);
+                c[m][3] = _mm512_dpbf16_ps(c[m][3], av, b3);
+            }
+        }
+        store_tile<MR>(c, acc, out);
+    }
+};
+
+// The first k value of chunk i of `chunks`, a whole number of steps.
+template <class Panels>
 int chunk_begin(int k, int chunks, int i) {
-    return static_cast<int>(static_cast<long>(k) * i / chunks);
+    const long steps = (k + Panels::kStep - 1) / Panels::kStep;
+    return static_cast<int>(steps * i / chunks) * Panels::kStep;
 }
 
-}  // namespace
-
-bool panel_gemm_supported() {
-    static const bool supported = __builtin_cpu_supports("avx512f");
-    return supported;
-}
-
-void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue) {
-    if (m <= 0 || b.n <= 0) return;
+// Every panel of B, chunk by chunk, each chunk by all row tiles (module comment in panel_gemm.h).
+template <class Panels>
+void multiply_panels(int m, const typename Panels::Element* a, int lda, const typename Panels::Element* data, int n,
+                     int k, int k_padded, float* c, int ldc, const Epilogue& epilogue) {
+    using Element = typename Panels::Element;
+    using TileFn = void (*)(const Element*, std::ptrdiff_t, const Element*, int, bool, float*, bool, Prefetch, TileOut);
+    static constexpr TileFn kTiles[kMaxRows + 1] = {nullptr,
+                                                    Panels::template tile<1>,
+                                                    Panels::template tile<2>,
+                                                    Panels::template tile<3>,
+                                                    Panels::template tile<4>,
+                                                    Panels::template tile<5>,
+                                                    Panels::template tile<6>};
+    if (m <= 0 || n <= 0) return;
     // One panel's results for all rows, while its chunks are summed; the epilogue writes them out.
     thread_local std::vector<float> panel_rows;
     if (panel_rows.size() < static_cast<std::size_t>(m) * kPanel)
         panel_rows.resize(static_cast<std::size_t>(m) * kPanel);
     float* const sums = panel_rows.data();
 
-    const int panels = (b.n + kPanel - 1) / kPanel;
+    // A row of k of a panel is 64 elements in either layout, so k value r starts at element r * 64.
+    constexpr int kRowBytes = kPanel * static_cast<int>(sizeof(Element));
+    constexpr int kChunkRows = kChunkBytes / kRowBytes;
+    const int panels = (n + kPanel - 1) / kPanel;
     const int groups = (m + kMaxRows - 1) / kMaxRows;  // row tiles, as even as possible
-    const int chunks = std::max(1, (b.k + kChunkK / 2) / kChunkK);
-    const std::ptrdiff_t panel_stride = static_cast<std::ptrdiff_t>(b.k_padded) * kPanel;
+    const int chunks = std::max(1, (k + kChunkRows / 2) / kChunkRows);
+    const auto begin = [&](int i) { return std::min(k, chunk_begin<Panels>(k, chunks, i)); };
+    const std::ptrdiff_t panel_stride = static_cast<std::ptrdiff_t>(k_padded) * kPanel;
     for (int p = 0; p < panels; ++p) {
-        const float* panel = b.data + p * panel_stride;
-        const int col0 = p * kPanel, cols = std::min(kPanel, b.n - col0);
+        const Element* panel = data + p * panel_stride;
+        const int col0 = p * kPanel, cols = std::min(kPanel, n - col0);
         for (int ci = 0; ci < chunks; ++ci) {
-            const int k0 = chunk_begin(b.k, chunks, ci), kc = chunk_begin(b.k, chunks, ci + 1) - k0;
+            const int k0 = begin(ci), k1 = begin(ci + 1);
+            const int steps = (k1 - k0 + Panels::kStep - 1) / Panels::kStep;
+            const bool odd_end = (k1 - k0) % Panels::kStep != 0;
             // The next chunk in memory order (this panel's next, or the next panel's first), fetched into L2
             // while this one is computed on: an equal share of its lines in each row tile's pass.
-            const float* next = nullptr;
+            const Element* next = nullptr;
             int next_rows = 0;
             if (ci + 1 < chunks) {
-                next = panel + static_cast<std::ptrdiff_t>(chunk_begin(b.k, chunks, ci + 1)) * kPanel;
-                next_rows = chunk_begin(b.k, chunks, ci + 2) - chunk_begin(b.k, chunks, ci + 1);
+                next = panel + static_cast<std::ptrdiff_t>(k1) * kPanel;
+                next_rows = begin(ci + 2) - k1;
             } else if (p + 1 < panels) {
                 next = panel + panel_stride;
-                next_rows = chunk_begin(b.k, chunks, 1);
+                next_rows = begin(1);
             }
-            const int next_lines = next_rows * kPanel * static_cast<int>(sizeof(float)) / 64;
+            const int next_lines = next_rows * kRowBytes / 64;
             const int lines_per_pass = (next_lines + groups - 1) / groups;
-            const int per_k = (lines_per_pass + kc - 1) / kc;
+            const int per_step = (lines_per_pass + steps - 1) / steps;
             const bool direct = ci + 1 == chunks && epilogue.activation == EpilogueActivation::kNone;
             for (int g = 0; g < groups; ++g) {
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
@@ -158,10 +229,10 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
                 }
                 const int first_line = std::min(next_lines, g * lines_per_pass);
                 const Prefetch pf{next == nullptr ? nullptr : reinterpret_cast<const char*>(next) + first_line * 64,
-                                  std::min(next_lines, (g + 1) * lines_per_pass) - first_line, per_k};
+                                  std::min(next_lines, (g + 1) * lines_per_pass) - first_line, per_step};
                 kTiles[r1 - r0](a + static_cast<std::ptrdiff_t>(r0) * lda + k0, lda,
-                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel, kc, sums + r0 * kPanel, ci == 0, pf,
-                                out);
+                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel, steps, odd_end, sums + r0 * kPanel,
+                                ci == 0, pf, out);
             }
         }
         if (epilogue.activation == EpilogueActivation::kNone) continue;  // written by the last tile passes
@@ -171,16 +242,49 @@ void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c,
     }
 }
 
+}  // namespace
+
+bool panel_gemm_supported() {
+    static const bool supported = __builtin_cpu_supports("avx512f");
+    return supported;
+}
+
+bool panel_gemm_bf16_supported() {
+    static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    return supported;
+}
+
+void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue) {
+    multiply_panels<F32Panels>(m, a, lda, b.data, b.n, b.k, b.k_padded, c, ldc, epilogue);
+}
+
+void panel_gemm_bf16(int m, const std::uint16_t* a, int lda, const PanelWeightsBf16& b, float* c, int ldc,
+                     const Epilogue& epilogue) {
+    multiply_panels<Bf16Panels>(m, a, lda, b.data, b.n, b.k, b.k_padded, c, ldc, epilogue);
+}
+
 #else  // no AVX-512 path in this build
 
 bool panel_gemm_supported() {
     return false;
 }
 
-void panel_gemm(int, const float*, int, const PanelWeights&, float*, int, const Epilogue&) {
-    // Unreachable: callers check panel_gemm_supported() first.
+bool panel_gemm_bf16_supported() {
+    return false;
+}
+
+// Unreachable: callers check panel_gemm_supported() or panel_gemm_bf16_supported() first.
+[[noreturn]] static void missing_panel_kernel() {
     std::fputs("hailo-clip: panel_gemm called in a build without it\n", stderr);
     std::abort();
+}
+
+void panel_gemm(int, const float*, int, const PanelWeights&, float*, int, const Epilogue&) {
+    missing_panel_kernel();
+}
+
+void panel_gemm_bf16(int, const std::uint16_t*, int, const PanelWeightsBf16&, float*, int, const Epilogue&) {
+    missing_panel_kernel();
 }
 
 #endif

@@ -8,8 +8,11 @@
 // reads each weight from memory exactly once, in order, and prefetches the next chunk of weights into L2 while it
 // computes on the current one, spread over all its passes, so the memory works while the arithmetic does
 // (docs/performance.md). It is one more candidate of the per-shape kernel choice (kernels/kernel_choice.h), taken
-// where it is faster on the machine.
+// where it is faster on the machine; for float32 products, and for bf16 products (clip.compute bf16) on CPUs with
+// AVX512-BF16, from the library's bf16 packing.
 #pragma once
+
+#include <cstdint>
 
 namespace hclip {
 
@@ -29,5 +32,24 @@ struct PanelWeights {
 // C[m, n] = A[m, k] * B with the epilogue (C = act(AB + bias), or C += act(AB + bias) when accumulating), on the
 // calling thread. Row-major A and C with any leading dimensions. Requires panel_gemm_supported().
 void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue);
+
+// The same for bf16 products (kernels/packed_gemm.h, PackedType::kBf16), from oneDNN's bf16 packing on AVX-512
+// CPUs (its BA16a64b2a): panels of 64 columns whose rows come in pairs, column j's two values of rows 2i and
+// 2i + 1 side by side, [n / 64][k_padded / 2][64][2]. One native bf16 dot product (AVX512-BF16's vdpbf16ps) then
+// multiplies a pair of A's values into 16 columns at once, twice the arithmetic of a float32 FMA.
+bool panel_gemm_bf16_supported();
+
+// Weights [k, n] as paired panels: column j of row r is at data[(j / 64) * k_padded * 64 + (r / 2) * 128 +
+// (j % 64) * 2 + r % 2]; k_padded is even.
+struct PanelWeightsBf16 {
+    const std::uint16_t* data = nullptr;  // 64-byte aligned
+    int n = 0, k = 0, k_padded = 0;
+};
+
+// C[m, n] = A[m, k] * B with the epilogue, A already rounded to bf16 (kernels/bf16_convert.h). lda is even and,
+// when k is odd, each row has a zero after its k values (a row is read in pairs). The weights' padding is never
+// used. Requires panel_gemm_bf16_supported().
+void panel_gemm_bf16(int m, const std::uint16_t* a, int lda, const PanelWeightsBf16& b, float* c, int ldc,
+                     const Epilogue& epilogue);
 
 }  // namespace hclip

@@ -15,6 +15,7 @@
 
 #include "core/half.h"
 #include "core/mapped_file.h"
+#include "kernels/kernel_cache.h"
 #include "kernels/kernel_plan.h"
 #include "kernels/kernel_timing.h"
 #include "kernels/packed_conv.h"
@@ -987,17 +988,18 @@ class ModelLoader {
             }
         }
         const std::vector<GemmShape> list(shapes.begin(), shapes.end());
+        // bf16 products are timed among the kernels that multiply bf16 (the plain GEMM is float32: a different
+        // result, never a candidate), in a timings file of their own.
+        GemmKernelTimer timer(product_type_);
+        m_.gemm_plan_ = plan_gemm_kernels(list,
+                                          {.mode = options.gemm_kernel,
+                                           .cache_path = gemm_cache_path_for(options.gemm_kernel_cache, product_type_),
+                                           .products = product_type_},
+                                          available_gemm_kernels(product_type_),
+                                          [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
         if (product_type_ == PackedType::kBf16) {
-            // Timing bf16 products against the float32 plain GEMM would compare different numerics: every shape
-            // takes the packed (bf16) kernel.
-            m_.gemm_plan_ = plan_gemm_kernels(list, {GemmKernelMode::kPacked}, available_gemm_kernels(), {});
-            m_.gemm_plan_.notes = {"gemm kernels: packed bf16 products for every shape (clip.compute bf16)"};
-            return {};
+            m_.gemm_plan_.notes.insert(m_.gemm_plan_.notes.begin(), "gemm kernels: bf16 products (clip.compute bf16)");
         }
-        GemmKernelTimer timer;
-        m_.gemm_plan_ =
-            plan_gemm_kernels(list, {options.gemm_kernel, options.gemm_kernel_cache}, available_gemm_kernels(),
-                              [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
         return {};
     }
 

@@ -122,7 +122,11 @@ TEST(BenchPacked, Bf16ProductsAgainstFloat32) {
     EXPECT_NE(r.out.find("image tower, batch 1"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("bf16-prod"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("speed-up"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("packed bf16 products for every shape"), std::string::npos) << r.out;
+    // The kernels are chosen by timing among those that multiply bf16, and timed again next to the peak.
+    EXPECT_NE(r.out.find("gemm kernels: bf16 products (clip.compute bf16)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gemm kernels timed now (bf16 products, "), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(" weights: plain"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(" plain for m"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("), products bf16 ("), std::string::npos) << r.out;
     const CliResult bad = run_cli({"bench", "--model-dir", kModel, "--compute", "fp16"});
     EXPECT_NE(bad.exit_code, 0) << bad.out;

@@ -11,6 +11,9 @@
 #include "kernels/kernel_cache.h"
 #include "kernels/kernel_choice.h"
 #include "kernels/kernel_plan.h"
+#include "kernels/kernel_timing.h"
+#include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 
 namespace hclip {
 namespace {
@@ -237,11 +240,12 @@ TEST_F(GemmTimingsFile, AnotherMachinesFileIsIgnored) {
     FakeTimes first;
     const GemmPlan written = plan_with(first, {.cache_path = path_});
     const GemmCacheKey here = current_gemm_cache_key();
-    for (int part = 0; part < 3; ++part) {
+    for (int part = 0; part < 4; ++part) {
         GemmCacheKey other = here;
         if (part == 0) other.cpu += " (another)";
         if (part == 1) other.libraries += " (another build)";
         if (part == 2) other.threads += 1;
+        if (part == 3) other = current_gemm_cache_key(PackedType::kBf16);  // bf16 products' timings
         ASSERT_TRUE(write_gemm_cache(path_, other, written.timings).ok());
         const auto read = read_gemm_cache(path_, here);
         EXPECT_EQ(read.status().code(), StatusCode::kUnavailable) << read.status().to_string();
@@ -276,6 +280,47 @@ TEST_F(GemmTimingsFile, ACorruptFileIsIgnoredWithANote) {
         ASSERT_FALSE(plan.notes.empty());
         EXPECT_NE(plan.notes[0].find("is not valid"), std::string::npos) << plan.notes[0];
     }
+}
+
+// bf16 products are timed into a file of their own next to the float32 one, so a service switched between
+// clip.compute fp32 and bf16 keeps both.
+TEST_F(GemmTimingsFile, Bf16ProductsKeepTheirOwnFile) {
+    EXPECT_EQ(gemm_cache_path_for(path_, PackedType::kF32), path_);
+    const std::string bf16_path = gemm_cache_path_for(path_, PackedType::kBf16);
+    EXPECT_EQ(bf16_path, (dir_ / "sub" / "gemm-kernels-bf16.txt").string());
+    EXPECT_EQ(gemm_cache_path_for("", PackedType::kBf16), "");
+    EXPECT_EQ(gemm_cache_path_for("timings", PackedType::kBf16), "timings-bf16");
+
+    FakeTimes f32, bf16;
+    (void)plan_with(f32, {.cache_path = path_});
+    (void)plan_with(bf16, {.cache_path = bf16_path, .products = PackedType::kBf16});
+    EXPECT_GT(bf16.calls, 0);  // the float32 file does not answer for bf16
+    EXPECT_TRUE(read_gemm_cache(path_, current_gemm_cache_key()).ok());
+    EXPECT_TRUE(read_gemm_cache(bf16_path, current_gemm_cache_key(PackedType::kBf16)).ok());
+    EXPECT_EQ(read_gemm_cache(bf16_path, current_gemm_cache_key()).status().code(), StatusCode::kUnavailable);
+    FakeTimes again;
+    (void)plan_with(again, {.cache_path = bf16_path, .products = PackedType::kBf16});
+    EXPECT_EQ(again.calls, 0);
+}
+
+// bf16 products are chosen among the kernels that multiply bf16: never the float32 plain GEMM.
+TEST(GemmCandidates, Bf16ProductsAreTimedOnlyAmongBf16Kernels) {
+    const std::vector<GemmKernel> kernels = available_gemm_kernels(PackedType::kBf16);
+    const auto has = [&](GemmKernel k) { return std::find(kernels.begin(), kernels.end(), k) != kernels.end(); };
+    EXPECT_FALSE(has(GemmKernel::kPlain));
+    if (!packed_bf16_support().ok()) {
+        EXPECT_TRUE(kernels.empty());
+        return;
+    }
+    EXPECT_TRUE(has(GemmKernel::kPacked));
+    EXPECT_EQ(has(GemmKernel::kPanels), panel_gemm_bf16_supported());
+    GemmKernelTimer timer(PackedType::kBf16);
+    for (GemmKernel k : kernels) {
+        auto seconds = timer.seconds({128, 256}, 8, k);
+        ASSERT_TRUE(seconds.ok()) << gemm_kernel_name(k) << ": " << seconds.status().to_string();
+        EXPECT_GT(*seconds, 0.0);
+    }
+    EXPECT_EQ(timer.seconds({128, 256}, 8, GemmKernel::kPlain).status().code(), StatusCode::kUnsupported);
 }
 
 TEST(GemmTimingsFileLocation, FollowsSystemdThenXdgThenHome) {

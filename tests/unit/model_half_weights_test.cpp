@@ -12,8 +12,10 @@
 #include "core/mapped_file.h"
 #include "engine/zero_shot.h"
 #include "io/safetensors.h"
+#include "kernels/kernel_choice.h"
 #include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
 #include "model/text_tower.h"
@@ -174,27 +176,44 @@ INSTANTIATE_TEST_SUITE_P(AllFixtures, HalfWeightCriterion,
                                     std::string(weight_storage_name(std::get<1>(param_info.param)));
                          });
 
-class Bf16ProductsCriterion : public ::testing::TestWithParam<std::string> {
+// Every fixture with each kernel that multiplies bf16 here: the choice by timing (the fixtures' small matrices take
+// the library's kernel) and the panel kernel forced onto every matrix.
+using Bf16Case = std::tuple<std::string, GemmKernelMode>;
+
+class Bf16ProductsCriterion : public ::testing::TestWithParam<Bf16Case> {
   protected:
     void SetUp() override {
         if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
+        if (std::get<1>(GetParam()) == GemmKernelMode::kPanels && !panel_gemm_bf16_supported())
+            GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
     }
 };
 
 TEST_P(Bf16ProductsCriterion, CosineAndTopOneAgainstTheFloat32Reference) {
-    const std::string& name = GetParam();
-    auto model = ClipModel::load(testing::fixture("models/" + name), {.compute = ComputePrecision::kBf16});
+    const auto& [name, mode] = GetParam();
+    auto model =
+        ClipModel::load(testing::fixture("models/" + name), {.compute = ComputePrecision::kBf16, .gemm_kernel = mode});
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     EXPECT_EQ((*model)->compute(), ComputePrecision::kBf16);
+    if (mode == GemmKernelMode::kPanels) {
+        ASSERT_FALSE((*model)->gemm_plan().choices.empty());
+        for (const GemmChoice& c : (*model)->gemm_plan().choices)
+            EXPECT_TRUE(c.uses(GemmKernel::kPanels) && !c.uses(GemmKernel::kPacked)) << gemm_shape_name(c.shape);
+    }
     // The same two near-ties of tiny-openclip-gelu-p16 that bf16 weights flip flip here too (checked: with no
     // margin this test fails on exactly those); bf16 products are held to bf16 weights' criterion.
-    expect_criterion(name, *model, "bf16 products", kBf16TopOneMinMargin);
+    expect_criterion(name, *model, "bf16 products, " + std::string(gemm_kernel_mode_name(mode)), kBf16TopOneMinMargin);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, Bf16ProductsCriterion,
-                         ::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16", "tiny-openai-f16",
-                                           "tiny-hf-bf16", "tiny-openai-resnet", "tiny-mobileclip2-s0"),
-                         [](const auto& param_info) { return testing::fixture_test_name(param_info.param); });
+                         ::testing::Combine(::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16",
+                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet",
+                                                              "tiny-mobileclip2-s0"),
+                                            ::testing::Values(GemmKernelMode::kAuto, GemmKernelMode::kPanels)),
+                         [](const auto& param_info) {
+                             return testing::fixture_test_name(std::get<0>(param_info.param)) + "_" +
+                                    std::string(gemm_kernel_mode_name(std::get<1>(param_info.param)));
+                         });
 
 // The 16-bit path must really hold and use 16-bit weights: the model keeps only the 16-bit copies, and its
 // results differ from the float32 model's by more than float32 reordering could (~1e-7) yet stay close.

@@ -15,6 +15,7 @@
 #include "kernels/bf16_convert.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 #include "support/random.h"
 
 namespace hclip {
@@ -73,10 +74,10 @@ struct Shape {
 
 // The worst |difference| of the bf16 product from the float32 reference on (a_ref, b_ref).
 double worst_against(const Shape& s, const PackedWeights& packed, const std::vector<float>& a, int lda,
-                     const std::vector<float>& a_ref, const std::vector<float>& b_ref, int ldb) {
+                     const std::vector<float>& a_ref, const std::vector<float>& b_ref, int ldb, bool panels = false) {
     const int ldc = s.strided ? s.n + 2 : s.n;
     std::vector<float> got(static_cast<std::size_t>(s.m) * ldc, 7.0f), want = got;
-    gemm_f32_packed({.m = s.m, .a = a.data(), .lda = lda, .b = &packed, .c = got.data(), .ldc = ldc});
+    gemm_f32_packed({.m = s.m, .a = a.data(), .lda = lda, .b = &packed, .c = got.data(), .ldc = ldc, .panels = panels});
     gemm_f32_reference({.m = s.m,
                         .n = s.n,
                         .k = s.k,
@@ -103,8 +104,9 @@ double worst_against(const Shape& s, const PackedWeights& packed, const std::vec
 
 TEST(PackedGemmBf16, ExactProductsOfRoundedInputsWithFloat32Accumulation) {
     if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
-    for (const Shape& s : {Shape{1, 13, 17, true, false}, Shape{7, 97, 257, true, true},
-                           Shape{77, 131, 64, false, true}, Shape{50, 2304, 768, true, false}}) {
+    for (const Shape& s :
+         {Shape{1, 13, 17, true, false}, Shape{7, 97, 257, true, true}, Shape{77, 131, 64, false, true},
+          Shape{50, 2304, 768, true, false}, Shape{6, 200, 3001, true, true}}) {
         SCOPED_TRACE(std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k));
         const int lda = s.strided ? s.k + 3 : s.k, ldb = s.b_transposed ? s.k : s.n;
         const auto a = random_vector(static_cast<std::size_t>(s.m) * lda, 11);
@@ -118,11 +120,21 @@ TEST(PackedGemmBf16, ExactProductsOfRoundedInputsWithFloat32Accumulation) {
         // The same float32 accumulation bound as the float32 packed GEMM's test.
         const double tolerance = 1e-5 * std::sqrt(static_cast<double>(s.k)) * 4.0;
         const auto a_bf16 = rounded_to_bf16(a), b_bf16 = rounded_to_bf16(b);
-        EXPECT_LE(worst_against(s, **packed, a, lda, a_bf16, b_bf16, ldb), tolerance);
-        // Both operands are really rounded: against B rounded alone, or A alone, the result is further off.
-        if (s.k >= 64) {
-            EXPECT_GT(worst_against(s, **packed, a, lda, a, b_bf16, ldb), 10 * tolerance);
-            EXPECT_GT(worst_against(s, **packed, a, lda, a_bf16, b, ldb), 10 * tolerance);
+        // The library's kernel, and the panel kernel on the same copy where this CPU has it (on AVX512-BF16 CPUs
+        // the library packs bf16 weights as paired panels: checked, so that a change of its layout cannot
+        // silently switch the panel kernel off).
+        if (panel_gemm_bf16_supported()) {
+            EXPECT_TRUE((*packed)->has_panels());
+        }
+        for (const bool panels : {false, true}) {
+            if (panels && !(*packed)->has_panels()) continue;
+            SCOPED_TRACE(panels ? "panel kernel" : "library kernel");
+            EXPECT_LE(worst_against(s, **packed, a, lda, a_bf16, b_bf16, ldb, panels), tolerance);
+            // Both operands are really rounded: against B rounded alone, or A alone, the result is further off.
+            if (s.k >= 64) {
+                EXPECT_GT(worst_against(s, **packed, a, lda, a, b_bf16, ldb, panels), 10 * tolerance);
+                EXPECT_GT(worst_against(s, **packed, a, lda, a_bf16, b, ldb, panels), 10 * tolerance);
+            }
         }
     }
 }

@@ -1,16 +1,20 @@
 // The panel kernel against the scalar reference, on weights laid out as panels here (independently of the
 // packing library): row counts around its 6-row tiles, widths around its 64-column panels, depths around its
-// 768-row chunks, strided A and C, every epilogue. The panels' padding (columns past n, rows past k) holds NaN,
-// so a kernel that reads or writes past the logical matrix shows.
+// 192 KB chunks (768 float32 rows, 1536 bf16 rows), strided A and C, every epilogue; float32 panels and bf16
+// paired panels alike. The panels' padding (columns past n, rows past k) holds NaN, so a kernel that reads or
+// writes past the logical matrix shows. bf16 products are checked against the float32 reference on the inputs
+// rounded to bf16: products of two bf16 numbers are exact in float32, so the same accumulation bound holds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "core/half.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "kernels/panel_gemm.h"
@@ -28,35 +32,79 @@ double tolerance(int k) {
 }
 
 // B [n, k] (a Linear weight, row n = output n) as 64-column panels of k_padded rows, in a 64-byte aligned buffer.
+// bf16: rows in pairs, [n / 64][k_padded / 2][64][2], with k_padded a multiple of 32 as the library pads it.
+template <class T>
 struct Panels {
-    std::vector<float> storage;
-    float* data = nullptr;
-    PanelWeights weights;
+    std::vector<T> storage;
+    T* data = nullptr;
+    int k_padded = 0;
 };
 
-Panels make_panels(const std::vector<float>& b, int n, int k) {
-    Panels p;
-    const int panels = (n + 63) / 64, k_padded = (k + 15) / 16 * 16;
-    p.storage.assign(static_cast<std::size_t>(panels) * k_padded * 64 + 16, std::numeric_limits<float>::quiet_NaN());
+template <class T>
+Panels<T> make_panels(const std::vector<float>& b, int n, int k) {
+    constexpr bool bf16 = std::is_same_v<T, std::uint16_t>;
+    Panels<T> p;
+    const int panels = (n + 63) / 64, block = bf16 ? 32 : 16;
+    p.k_padded = (k + block - 1) / block * block;
+    T nan;
+    if constexpr (bf16) {
+        nan = 0x7fc0;
+    } else {
+        nan = std::numeric_limits<float>::quiet_NaN();
+    }
+    p.storage.assign(static_cast<std::size_t>(panels) * p.k_padded * 64 + 64, nan);
     auto address = reinterpret_cast<std::uintptr_t>(p.storage.data());
-    p.data = p.storage.data() + (64 - address % 64) % 64 / sizeof(float);
+    p.data = p.storage.data() + (64 - address % 64) % 64 / sizeof(T);
     for (int j = 0; j < n; ++j) {
         for (int r = 0; r < k; ++r) {
-            p.data[static_cast<std::size_t>(j / 64) * k_padded * 64 + static_cast<std::size_t>(r) * 64 + j % 64] =
-                b[static_cast<std::size_t>(j) * k + r];
+            const float w = b[static_cast<std::size_t>(j) * k + r];
+            const std::size_t panel = static_cast<std::size_t>(j / 64) * p.k_padded * 64;
+            if constexpr (bf16) {
+                p.data[panel + static_cast<std::size_t>(r / 2) * 128 + (j % 64) * 2 + r % 2] = f32_to_bf16(w);
+            } else {
+                p.data[panel + static_cast<std::size_t>(r) * 64 + j % 64] = w;
+            }
         }
     }
-    p.weights = {.data = p.data, .n = n, .k = k, .k_padded = k_padded};
     return p;
 }
 
+enum class Products { kF32, kBf16 };
+
+std::vector<float> rounded_to_bf16(std::vector<float> v) {
+    for (float& x : v)
+        x = bf16_to_f32(f32_to_bf16(x));
+    return v;
+}
+
 // Worst |difference| from the reference for one product; padding columns of C must keep their value.
-double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed) {
+double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, Products products = Products::kF32) {
     const int lda = k + 3, ldc = n + 5;
-    const auto b = random_vector(static_cast<std::size_t>(n) * k, seed);
-    const Panels panels = make_panels(b, n, k);
-    const auto a = random_vector(static_cast<std::size_t>(m) * lda, seed + 1);
+    const bool bf16 = products == Products::kBf16;
+    auto b = random_vector(static_cast<std::size_t>(n) * k, seed);
+    auto a = random_vector(static_cast<std::size_t>(m) * lda, seed + 1);
     const auto old = random_vector(static_cast<std::size_t>(m) * ldc, seed + 2);
+    std::vector<float> c = old;
+    if (bf16) {
+        // A as the packed GEMM stages it: rounded, rows of even length with a zero after an odd k; the rest of
+        // the row (never to be read) NaN.
+        const int lda16 = (k + 1) / 2 * 2 + 2;
+        std::vector<std::uint16_t> a16(static_cast<std::size_t>(m) * lda16, 0x7fc0);
+        for (int i = 0; i < m; ++i) {
+            for (int r = 0; r < k; ++r)
+                a16[static_cast<std::size_t>(i) * lda16 + r] = f32_to_bf16(a[static_cast<std::size_t>(i) * lda + r]);
+            if (k % 2 != 0) a16[static_cast<std::size_t>(i) * lda16 + k] = 0;
+        }
+        const Panels<std::uint16_t> panels = make_panels<std::uint16_t>(b, n, k);
+        panel_gemm_bf16(m, a16.data(), lda16, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded},
+                        c.data(), ldc, e);
+        a = rounded_to_bf16(std::move(a));
+        b = rounded_to_bf16(std::move(b));
+    } else {
+        const Panels<float> panels = make_panels<float>(b, n, k);
+        panel_gemm(m, a.data(), lda, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded}, c.data(), ldc,
+                   e);
+    }
     std::vector<float> product(static_cast<std::size_t>(m) * ldc, 0.0f);
     gemm_f32_reference({.m = m,
                         .n = n,
@@ -68,8 +116,6 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed) {
                         .b_transposed = true,
                         .c = product.data(),
                         .ldc = ldc});
-    std::vector<float> c = old;
-    panel_gemm(m, a.data(), lda, panels.weights, c.data(), ldc, e);
     double worst = 0.0;
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < ldc; ++j) {
@@ -130,6 +176,82 @@ TEST(PanelGemm, EveryEpilogue) {
             }
         }
     }
+}
+
+// bf16 products: the same shapes, K also around the bf16 chunks (1536 rows): 3001 is cut into two chunks, the
+// second ending on an odd row, and 6001 into four.
+class PanelGemmBf16Shapes : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+  protected:
+    void SetUp() override {
+        if (!panel_gemm_bf16_supported()) GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
+    }
+};
+
+TEST_P(PanelGemmBf16Shapes, MatchesTheReferenceOnRoundedInputs) {
+    const auto [m, n, k] = GetParam();
+    EXPECT_LE(worst_difference(m, n, k, {}, 1, Products::kBf16), tolerance(k)) << m << "x" << n << "x" << k;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmBf16Shapes,
+                         ::testing::Combine(::testing::Values(1, 5, 6, 7, 13, 50, 77),
+                                            ::testing::Values(1, 64, 65, 200),
+                                            ::testing::Values(1, 2, 17, 768, 1153, 3001)));
+
+TEST(PanelGemmBf16, DeepProductsInManyChunks) {
+    if (!panel_gemm_bf16_supported()) GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
+    EXPECT_LE(worst_difference(50, 128, 6001, {}, 7, Products::kBf16), tolerance(6001));
+    EXPECT_LE(worst_difference(7, 64, 3072, {}, 8, Products::kBf16), tolerance(3072));
+}
+
+TEST(PanelGemmBf16, EveryEpilogue) {
+    if (!panel_gemm_bf16_supported()) GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
+    for (const auto& [m, n] : {std::pair{7, 48}, std::pair{50, 200}}) {
+        const auto bias = random_vector(static_cast<std::size_t>(n), 21);
+        for (const EpilogueActivation act : {EpilogueActivation::kNone, EpilogueActivation::kQuickGelu,
+                                             EpilogueActivation::kGelu, EpilogueActivation::kRelu}) {
+            for (const bool accumulate : {false, true}) {
+                for (const bool with_bias : {false, true}) {
+                    const Epilogue e{
+                        .bias = with_bias ? bias.data() : nullptr, .activation = act, .accumulate = accumulate};
+                    EXPECT_LE(worst_difference(m, n, 71, e, 30, Products::kBf16), tolerance(71))
+                        << m << "x" << n << " activation " << static_cast<int>(act) << " accumulate " << accumulate
+                        << " bias " << with_bias;
+                }
+            }
+        }
+    }
+}
+
+// Rounding shows: against the unrounded inputs the bf16 kernel is far outside the float32 bound (so the test above
+// really compares bf16 arithmetic, and a kernel that ignored the rounding would fail it).
+TEST(PanelGemmBf16, RoundingShowsAgainstUnroundedInputs) {
+    if (!panel_gemm_bf16_supported()) GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
+    const int m = 7, n = 64, k = 256, lda = k + 3;
+    const auto b = random_vector(static_cast<std::size_t>(n) * k, 3);
+    const auto a = random_vector(static_cast<std::size_t>(m) * lda, 4);
+    std::vector<std::uint16_t> a16(static_cast<std::size_t>(m) * k);
+    for (int i = 0; i < m; ++i) {
+        for (int r = 0; r < k; ++r)
+            a16[static_cast<std::size_t>(i) * k + r] = f32_to_bf16(a[static_cast<std::size_t>(i) * lda + r]);
+    }
+    const Panels<std::uint16_t> panels = make_panels<std::uint16_t>(b, n, k);
+    std::vector<float> got(static_cast<std::size_t>(m) * n), want(got.size());
+    panel_gemm_bf16(m, a16.data(), k, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded}, got.data(), n,
+                    {});
+    gemm_f32_reference({.m = m,
+                        .n = n,
+                        .k = k,
+                        .a = a.data(),
+                        .lda = lda,
+                        .b = b.data(),
+                        .ldb = k,
+                        .b_transposed = true,
+                        .c = want.data(),
+                        .ldc = n});
+    double worst = 0.0;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - static_cast<double>(want[i])));
+    EXPECT_GT(worst, 10 * tolerance(k));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/commands/bench_kernels.h"
+#include "cli/commands/bench_pool.h"
 #include "cli/commands/bench_service.h"
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
@@ -304,6 +305,7 @@ int run_bench(const Argv& argv) {
         std::printf("\n");
     }
     std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
+    print_pool_handoff();
     if (primary_packed || bf16_products) {
         const double kernel_best = print_gemm_kernel_table(engine.model(), peak);
         // bf16 products run up to twice as fast as the float32 peak: no surprise there.

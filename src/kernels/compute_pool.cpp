@@ -49,7 +49,9 @@ struct Loop {
     int count = 0;
     std::atomic<int> next{0};      // the next unclaimed iteration
     std::atomic<int> finished{0};  // iterations done
-    int helpers = 0;               // pool threads working on it (guarded by the pool's mutex)
+    // Pool threads working on it: changed under the pool's mutex, read by the caller without it while it watches
+    // for them to finish.
+    std::atomic<int> helpers{0};
 
     // Claims and runs iterations until none is left or `stop()` says this thread should leave.
     template <typename Stop>
@@ -103,6 +105,7 @@ class Pool {
             start_helpers_locked(limit - 1);
             loops_.push_back(&loop);
             open_loops_.fetch_add(1, std::memory_order_relaxed);
+            loops_started_.fetch_add(1, std::memory_order_relaxed);
         }
         // Wake no more helpers than there are free cores and iterations for the others; helpers still watching
         // for work find the loop without a wake-up (one that stops watching meanwhile sees it under the mutex).
@@ -114,10 +117,20 @@ class Pool {
         loop.work([] { return false; });
         t_in_task = false;
         spin_until([&] { return loop.finished.load(std::memory_order_acquire) == count; }, [] { return false; });
+        {
+            std::lock_guard lock(mutex_);
+            std::erase(loops_, &loop);  // no helper joins it from now on
+            open_loops_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        // The helpers leave right after their last iteration: watch for that instead of sleeping until told (a
+        // wake-up costs more than the wait, more so in a VM), then sleep if one is slow.
+        const auto finished = [&] {
+            return loop.helpers.load(std::memory_order_acquire) == 0 &&
+                   loop.finished.load(std::memory_order_acquire) == count;
+        };
+        if (spin_until(finished, [] { return false; })) return;
         std::unique_lock lock(mutex_);
-        std::erase(loops_, &loop);
-        open_loops_.fetch_sub(1, std::memory_order_relaxed);
-        done_.wait(lock, [&] { return loop.helpers == 0 && loop.finished.load(std::memory_order_acquire) == count; });
+        done_.wait(lock, finished);
     }
 
   private:
@@ -147,17 +160,22 @@ class Pool {
     void helper_loop() {
         std::unique_lock lock(mutex_);
         for (;;) {
-            Loop* loop = nullptr;
-            if (!has_free_core() || open_loops_.load(std::memory_order_relaxed) == 0) {
+            Loop* loop = has_free_core() ? open_loop_locked() : nullptr;
+            if (loop == nullptr) {
+                // Nothing to join now, typically because this helper finished its share of a loop whose caller
+                // is still on its own: watch for the next loop to start before sleeping. (Watching for "a loop is
+                // registered" instead would see that finished loop and sleep, and the next loop would then need
+                // a wake-up: measured, the helper then missed most of a tower's short products.)
+                const unsigned started = loops_started_.load(std::memory_order_relaxed);
                 lock.unlock();
                 watching_.fetch_add(1, std::memory_order_relaxed);
-                spin_until([this] { return open_loops_.load(std::memory_order_relaxed) > 0; },
+                spin_until([&] { return loops_started_.load(std::memory_order_relaxed) != started; },
                            [this] { return !has_free_core(); });
                 watching_.fetch_sub(1, std::memory_order_relaxed);
                 lock.lock();
+                wake_.wait(lock, [&] { return (loop = has_free_core() ? open_loop_locked() : nullptr) != nullptr; });
             }
-            wake_.wait(lock, [&] { return (loop = has_free_core() ? open_loop_locked() : nullptr) != nullptr; });
-            ++loop->helpers;
+            loop->helpers.fetch_add(1, std::memory_order_relaxed);
             busy_.fetch_add(1, std::memory_order_relaxed);
             lock.unlock();
             t_in_task = true;
@@ -167,14 +185,16 @@ class Pool {
             t_in_task = false;
             lock.lock();
             busy_.fetch_sub(1, std::memory_order_relaxed);
-            if (--loop->helpers == 0) done_.notify_all();
+            // The last access to the loop, which lives on its caller's stack: once the count is 0 it may be gone.
+            if (loop->helpers.fetch_sub(1, std::memory_order_release) == 1) done_.notify_all();
         }
     }
 
     std::atomic<int> limit_{1};
-    std::atomic<int> busy_{0};        // threads computing: callers inside a ComputeScope and working helpers
-    std::atomic<int> open_loops_{0};  // loops_.size(), readable without the mutex
-    std::atomic<int> watching_{0};    // helpers polling for the next loop instead of sleeping
+    std::atomic<int> busy_{0};                // threads computing: callers inside a ComputeScope and working helpers
+    std::atomic<int> open_loops_{0};          // loops_.size(), readable without the mutex
+    std::atomic<int> watching_{0};            // helpers polling for the next loop instead of sleeping
+    std::atomic<unsigned> loops_started_{0};  // loops ever started (wraps): what watching helpers poll
     std::mutex mutex_;
     std::condition_variable wake_, done_;
     std::vector<Loop*> loops_;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/compute_pool.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/panel_gemm.h"
 #include "support/fixtures.h"
@@ -138,6 +139,11 @@ TEST(BenchPacked, PrintsTheKernelChoiceAndEveryCandidatesGflops) {
     const CliResult r = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--service", "off"});
     ASSERT_EQ(r.exit_code, 0) << r.out;
     EXPECT_NE(r.out.find("gemm kernels at load"), std::string::npos) << r.out;
+    // The compute pool's hand-off figure, where there is a second core to hand off to.
+    if (machine_cores() >= 2) {
+        EXPECT_NE(r.out.find("compute pool hand-off: a pool thread took the second part of "), std::string::npos)
+            << r.out;
+    }
     if (packed_gemm_available()) {
         EXPECT_NE(r.out.find("gemm kernels timed now"), std::string::npos) << r.out;
         EXPECT_NE(r.out.find("weights: "), std::string::npos) << r.out;

@@ -33,16 +33,54 @@ struct Prefetch {
     int count = 0, per_k = 0;
 };
 
-// Where a tile pass leaves its sums: in acc (more chunks to come, or an activation to apply), or, after the last
-// chunk of a product without activation, in C's first `cols` columns, plus the bias and, when accumulating, C's
-// old values (a residual add), straight from the registers.
+// Where a tile pass leaves its sums: in acc (more chunks to come, or GELU to apply), or, after the last chunk, in
+// C's first `cols` columns with the bias, QuickGELU or ReLU, and, when accumulating, C's old values added (a
+// residual add), straight from the registers.
 struct TileOut {
     float* c = nullptr;  // null: acc
     std::ptrdiff_t ldc = 0;
     const float* bias = nullptr;
+    EpilogueActivation activation = EpilogueActivation::kNone;
     bool accumulate = false;
     int cols = kPanel;
 };
+
+// Whether store_tile applies this activation itself (GELU's erf goes through the shared epilogue).
+bool activation_in_registers(EpilogueActivation a) {
+    return a == EpilogueActivation::kNone || a == EpilogueActivation::kQuickGelu || a == EpilogueActivation::kRelu;
+}
+
+// kernels/fast_exp.h's exp, the same steps on 16 lanes.
+__attribute__((target("avx512f"), always_inline)) inline __m512 exp16(__m512 input) {
+    // maskz forms throughout: GCC 12 warns that the plain intrinsics use an uninitialized value.
+    const __m512 x =
+        _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, input, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    const __m512 round = _mm512_set1_ps(12582912.0f);
+    const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), round), round);
+    const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440054690583e-4f),
+                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x));
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i biased = _mm512_add_epi32(_mm512_maskz_cvtps_epi32(0xffff, n), _mm512_set1_epi32(127));
+    const __m512 value = _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, biased, 23)));
+    const __mmask16 underflow = _mm512_cmp_ps_mask(input, _mm512_set1_ps(-87.0f), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(underflow, value, _mm512_setzero_ps());
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 activate(__m512 v, EpilogueActivation a) {
+    if (a == EpilogueActivation::kQuickGelu) {
+        const __m512 e = exp16(_mm512_mul_ps(v, _mm512_set1_ps(-1.702f)));
+        return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    }
+    if (a == EpilogueActivation::kRelu) return _mm512_maskz_max_ps(0xffff, v, _mm512_setzero_ps());
+    return v;
+}
 
 // Leaves a tile pass's sums where `out` says: in acc, or in C with the bias and (accumulating) C's old values.
 template <int MR>
@@ -70,7 +108,7 @@ __attribute__((target("avx512f"), always_inline)) inline void store_tile(__m512 
         float* row = out.c + m * out.ldc;
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j) {
-            __m512 v = _mm512_add_ps(c[m][j], bias[j]);
+            __m512 v = activate(_mm512_add_ps(c[m][j], bias[j]), out.activation);
             if (out.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], row + 16 * j));
             _mm512_mask_storeu_ps(row + 16 * j, mask[j], v);
         }
@@ -216,7 +254,7 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
             const int next_lines = next_rows * kRowBytes / 64;
             const int lines_per_pass = (next_lines + groups - 1) / groups;
             const int per_step = (lines_per_pass + steps - 1) / steps;
-            const bool direct = ci + 1 == chunks && epilogue.activation == EpilogueActivation::kNone;
+            const bool direct = ci + 1 == chunks && activation_in_registers(epilogue.activation);
             for (int g = 0; g < groups; ++g) {
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
                 TileOut out;
@@ -224,6 +262,7 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
                     out = {.c = c + static_cast<std::ptrdiff_t>(r0) * ldc + col0,
                            .ldc = ldc,
                            .bias = epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr,
+                           .activation = epilogue.activation,
                            .accumulate = epilogue.accumulate,
                            .cols = cols};
                 }
@@ -235,7 +274,7 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
                                 ci == 0, pf, out);
             }
         }
-        if (epilogue.activation == EpilogueActivation::kNone) continue;  // written by the last tile passes
+        if (activation_in_registers(epilogue.activation)) continue;  // written by the last tile passes
         Epilogue e = epilogue;
         if (e.bias != nullptr) e.bias += col0;
         apply_epilogue(e, sums, kPanel, c + col0, ldc, m, cols);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
@@ -154,6 +156,11 @@ void expect_criterion(const std::string& name, const std::shared_ptr<const ClipM
     }
 }
 
+// Every fixture model the reduced-precision criterion is checked on.
+const std::vector<std::string> kCriterionFixtures = {"tiny-openai",        "tiny-hf",      "tiny-openclip-gelu-p16",
+                                                     "tiny-openai-f16",    "tiny-hf-bf16", "tiny-openai-resnet",
+                                                     "tiny-mobileclip2-s0"};
+
 using Case = std::tuple<std::string, WeightStorage>;
 
 class HalfWeightCriterion : public ::testing::TestWithParam<Case> {};
@@ -167,9 +174,7 @@ TEST_P(HalfWeightCriterion, CosineAndTopOneAgainstTheFloat32Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, HalfWeightCriterion,
-                         ::testing::Combine(::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16",
-                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet",
-                                                              "tiny-mobileclip2-s0"),
+                         ::testing::Combine(::testing::ValuesIn(kCriterionFixtures),
                                             ::testing::Values(WeightStorage::kBf16, WeightStorage::kF16)),
                          [](const auto& param_info) {
                              return testing::fixture_test_name(std::get<0>(param_info.param)) + "_" +
@@ -206,9 +211,7 @@ TEST_P(Bf16ProductsCriterion, CosineAndTopOneAgainstTheFloat32Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, Bf16ProductsCriterion,
-                         ::testing::Combine(::testing::Values("tiny-openai", "tiny-hf", "tiny-openclip-gelu-p16",
-                                                              "tiny-openai-f16", "tiny-hf-bf16", "tiny-openai-resnet",
-                                                              "tiny-mobileclip2-s0"),
+                         ::testing::Combine(::testing::ValuesIn(kCriterionFixtures),
                                             ::testing::Values(GemmKernelMode::kAuto, GemmKernelMode::kPanels)),
                          [](const auto& param_info) {
                              return testing::fixture_test_name(std::get<0>(param_info.param)) + "_" +

@@ -77,6 +77,23 @@ std::vector<float> rounded_to_bf16(std::vector<float> v) {
     return v;
 }
 
+// A[m, k] (rows lda apart) * B^T, B [n, k], by the scalar reference, in rows ldc apart.
+std::vector<float> reference_product(int m, int n, int k, const std::vector<float>& a, int lda,
+                                     const std::vector<float>& b, int ldc) {
+    std::vector<float> c(static_cast<std::size_t>(m) * ldc, 0.0f);
+    gemm_f32_reference({.m = m,
+                        .n = n,
+                        .k = k,
+                        .a = a.data(),
+                        .lda = lda,
+                        .b = b.data(),
+                        .ldb = k,
+                        .b_transposed = true,
+                        .c = c.data(),
+                        .ldc = ldc});
+    return c;
+}
+
 // Worst |difference| from the reference for one product; padding columns of C must keep their value.
 double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, Products products = Products::kF32) {
     const int lda = k + 3, ldc = n + 5;
@@ -105,17 +122,7 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, P
         panel_gemm(m, a.data(), lda, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded}, c.data(), ldc,
                    e);
     }
-    std::vector<float> product(static_cast<std::size_t>(m) * ldc, 0.0f);
-    gemm_f32_reference({.m = m,
-                        .n = n,
-                        .k = k,
-                        .a = a.data(),
-                        .lda = lda,
-                        .b = b.data(),
-                        .ldb = k,
-                        .b_transposed = true,
-                        .c = product.data(),
-                        .ldc = ldc});
+    const std::vector<float> product = reference_product(m, n, k, a, lda, b, ldc);
     double worst = 0.0;
     for (int i = 0; i < m; ++i) {
         for (int j = 0; j < ldc; ++j) {
@@ -235,19 +242,10 @@ TEST(PanelGemmBf16, RoundingShowsAgainstUnroundedInputs) {
             a16[static_cast<std::size_t>(i) * k + r] = f32_to_bf16(a[static_cast<std::size_t>(i) * lda + r]);
     }
     const Panels<std::uint16_t> panels = make_panels<std::uint16_t>(b, n, k);
-    std::vector<float> got(static_cast<std::size_t>(m) * n), want(got.size());
+    std::vector<float> got(static_cast<std::size_t>(m) * n);
     panel_gemm_bf16(m, a16.data(), k, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded}, got.data(), n,
                     {});
-    gemm_f32_reference({.m = m,
-                        .n = n,
-                        .k = k,
-                        .a = a.data(),
-                        .lda = lda,
-                        .b = b.data(),
-                        .ldb = k,
-                        .b_transposed = true,
-                        .c = want.data(),
-                        .ldc = n});
+    const std::vector<float> want = reference_product(m, n, k, a, lda, b, n);
     double worst = 0.0;
     for (std::size_t i = 0; i < got.size(); ++i)
         worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - static_cast<double>(want[i])));

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
 #include "engine/zero_shot.h"

@@ -9,7 +9,6 @@
 #include "core/timer.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
-#include "kernels/panel_gemm.h"
 
 namespace hclip {
 
@@ -65,8 +64,7 @@ Result<std::unique_ptr<PreparedGemm>> prepare_packed(const float* w, int n, int 
 }
 
 bool panels_available(PackedType products) {
-    return packed_available(products) &&
-           (products == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported());
+    return packed_available(products) && panel_kernel_available(products);
 }
 
 Result<std::unique_ptr<PreparedGemm>> prepare_panels(const float* w, int n, int k, PackedType products) {

@@ -78,6 +78,9 @@ void gemm_f32_packed(const PackedGemmArgs& args);
 
 // False when this build has no packing library: pack() then fails and the model keeps using gemm_f32.
 bool packed_gemm_available();
+// Whether this build and CPU have the panel kernel (kernels/panel_gemm.h) for such products: a packed copy in
+// panel layout can then compute with it (PackedWeights::has_panels()).
+bool panel_kernel_available(PackedType type);
 // OK when PackedType::kBf16 products run on an optimised kernel here; else kUnsupported saying why (no packing
 // library, or the library has only its reference code for bf16 on this CPU).
 Status packed_bf16_support();

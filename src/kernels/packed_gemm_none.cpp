@@ -36,6 +36,10 @@ bool packed_gemm_available() {
     return false;
 }
 
+bool panel_kernel_available(PackedType) {
+    return false;
+}
+
 Status packed_bf16_support() {
     return unsupported("this build has no packed gemm (configured without oneDNN), so no bf16 products");
 }

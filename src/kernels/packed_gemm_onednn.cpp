@@ -123,7 +123,7 @@ bool is_panel_layout(const memory::desc& layout, int k, int n) {
 }  // namespace
 
 bool PackedWeights::has_panels() const {
-    return impl_->panels && (type_ == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported());
+    return impl_->panels && panel_kernel_available(type_);
 }
 
 PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
@@ -418,6 +418,10 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
 
 bool packed_gemm_available() {
     return true;
+}
+
+bool panel_kernel_available(PackedType type) {
+    return type == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported();
 }
 
 Status packed_bf16_support() {

@@ -46,10 +46,17 @@ struct PanelWeightsBf16 {
     int n = 0, k = 0, k_padded = 0;
 };
 
+// How panel_gemm_bf16 multiplies. kAuto: AMX tiles where the CPU has them and k is a multiple of 32 (a tile
+// step's depth), else the AVX512-BF16 dot products. The others force one (tests; kTiles aborts where it cannot run).
+enum class Bf16Multiply { kAuto, kDotProducts, kTiles };
+
+// True when this CPU and OS run AMX-BF16 tiles (Intel Sapphire Rapids and later, Linux 5.16+).
+bool panel_gemm_bf16_tiles_supported();
+
 // C[m, n] = A[m, k] * B with the epilogue, A already rounded to bf16 (kernels/bf16_convert.h). lda is even and,
 // when k is odd, each row has a zero after its k values (a row is read in pairs). The weights' padding is never
 // used. Requires panel_gemm_bf16_supported().
 void panel_gemm_bf16(int m, const std::uint16_t* a, int lda, const PanelWeightsBf16& b, float* c, int ldc,
-                     const Epilogue& epilogue);
+                     const Epilogue& epilogue, Bf16Multiply how = Bf16Multiply::kAuto);
 
 }  // namespace hclip

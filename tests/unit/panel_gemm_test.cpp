@@ -1,9 +1,10 @@
 // The panel kernel against the scalar reference, on weights laid out as panels here (independently of the
 // packing library): row counts around its 6-row tiles, widths around its 64-column panels, depths around its
 // 192 KB chunks (768 float32 rows, 1536 bf16 rows), strided A and C, every epilogue; float32 panels and bf16
-// paired panels alike. The panels' padding (columns past n, rows past k) holds NaN, so a kernel that reads or
-// writes past the logical matrix shows. bf16 products are checked against the float32 reference on the inputs
-// rounded to bf16: products of two bf16 numbers are exact in float32, so the same accumulation bound holds.
+// paired panels alike, the latter by AVX512-BF16 dot products and by AMX tiles (16-row blocks). The panels' padding
+// (columns past n, rows past k) holds NaN, so a kernel that reads or writes past the logical matrix shows. bf16
+// products are checked against the float32 reference on the inputs rounded to bf16: products of two bf16 numbers are
+// exact in float32, so the same accumulation bound holds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,7 +70,14 @@ Panels<T> make_panels(const std::vector<float>& b, int n, int k) {
     return p;
 }
 
-enum class Products { kF32, kBf16 };
+// kBf16 lets the kernel choose how (AMX tiles where it can); the other two force dot products or tiles.
+enum class Products { kF32, kBf16, kBf16DotProducts, kBf16Tiles };
+
+Bf16Multiply multiply_for(Products products) {
+    if (products == Products::kBf16DotProducts) return Bf16Multiply::kDotProducts;
+    if (products == Products::kBf16Tiles) return Bf16Multiply::kTiles;
+    return Bf16Multiply::kAuto;
+}
 
 std::vector<float> rounded_to_bf16(std::vector<float> v) {
     for (float& x : v)
@@ -97,7 +105,7 @@ std::vector<float> reference_product(int m, int n, int k, const std::vector<floa
 // Worst |difference| from the reference for one product; padding columns of C must keep their value.
 double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, Products products = Products::kF32) {
     const int lda = k + 3, ldc = n + 5;
-    const bool bf16 = products == Products::kBf16;
+    const bool bf16 = products != Products::kF32;
     auto b = random_vector(static_cast<std::size_t>(n) * k, seed);
     auto a = random_vector(static_cast<std::size_t>(m) * lda, seed + 1);
     const auto old = random_vector(static_cast<std::size_t>(m) * ldc, seed + 2);
@@ -114,7 +122,7 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, P
         }
         const Panels<std::uint16_t> panels = make_panels<std::uint16_t>(b, n, k);
         panel_gemm_bf16(m, a16.data(), lda16, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded},
-                        c.data(), ldc, e);
+                        c.data(), ldc, e, multiply_for(products));
         a = rounded_to_bf16(std::move(a));
         b = rounded_to_bf16(std::move(b));
     } else {
@@ -201,7 +209,11 @@ class PanelGemmBf16Shapes : public ::testing::TestWithParam<std::tuple<int, int,
 
 TEST_P(PanelGemmBf16Shapes, MatchesTheReferenceOnRoundedInputs) {
     const auto [m, n, k] = GetParam();
-    EXPECT_LE(worst_difference(m, n, k, {}, 1, Products::kBf16), tolerance(k)) << m << "x" << n << "x" << k;
+    EXPECT_LE(worst_difference(m, n, k, {}, 1, Products::kBf16DotProducts), tolerance(k)) << m << "x" << n << "x" << k;
+    // Where AMX tiles run, the automatic choice takes them for these depths: the same bound.
+    if (k % 32 == 0) {
+        EXPECT_LE(worst_difference(m, n, k, {}, 1, Products::kBf16), tolerance(k));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmBf16Shapes,
@@ -218,6 +230,52 @@ TEST(PanelGemmBf16, DeepProductsInManyChunks) {
 TEST(PanelGemmBf16, EveryEpilogue) {
     if (!panel_gemm_bf16_supported()) GTEST_SKIP() << "no bf16 panel kernel on this CPU (it needs AVX512-BF16)";
     expect_every_epilogue(71, Products::kBf16);  // odd: the last row pair ends past k
+}
+
+// AMX tiles: 16-row blocks, so M around 16 and 32 (a last block of 1, 15 and 16 rows), an image's 50 tokens, a
+// text's 77; N around the 64-column panels; K a multiple of the 32-value tile step: one step, two, a ViT's 768
+// and its MLP's 3072 (the next panel prefetched over many steps).
+class PanelGemmBf16TileShapes : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+  protected:
+    void SetUp() override {
+        if (!panel_gemm_bf16_tiles_supported()) GTEST_SKIP() << "no AMX tiles on this CPU (they need AMX-BF16)";
+    }
+};
+
+TEST_P(PanelGemmBf16TileShapes, MatchesTheReferenceOnRoundedInputs) {
+    const auto [m, n, k] = GetParam();
+    EXPECT_LE(worst_difference(m, n, k, {}, 1, Products::kBf16Tiles), tolerance(k)) << m << "x" << n << "x" << k;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmBf16TileShapes,
+                         ::testing::Combine(::testing::Values(1, 7, 15, 16, 17, 32, 33, 50, 77),
+                                            ::testing::Values(1, 64, 65, 200), ::testing::Values(32, 64, 768, 3072)));
+
+TEST(PanelGemmBf16Tiles, EveryEpilogue) {
+    if (!panel_gemm_bf16_tiles_supported()) GTEST_SKIP() << "no AMX tiles on this CPU (they need AMX-BF16)";
+    expect_every_epilogue(96, Products::kBf16Tiles);
+}
+
+// The tiles and the dot products sum in different orders: not bit-equal, but each within the bound above, and
+// both far from the unrounded product (RoundingShowsAgainstUnroundedInputs below runs the automatic choice).
+TEST(PanelGemmBf16Tiles, AgreeWithTheDotProducts) {
+    if (!panel_gemm_bf16_tiles_supported()) GTEST_SKIP() << "no AMX tiles on this CPU (they need AMX-BF16)";
+    const int m = 50, n = 130, k = 768;
+    const auto b = random_vector(static_cast<std::size_t>(n) * k, 5);
+    const auto a = random_vector(static_cast<std::size_t>(m) * k, 6);
+    std::vector<std::uint16_t> a16(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+        a16[i] = f32_to_bf16(a[i]);
+    const Panels<std::uint16_t> panels = make_panels<std::uint16_t>(b, n, k);
+    const PanelWeightsBf16 w{.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded};
+    std::vector<float> tiles(static_cast<std::size_t>(m) * n), dots(tiles.size());
+    panel_gemm_bf16(m, a16.data(), k, w, tiles.data(), n, {}, Bf16Multiply::kTiles);
+    panel_gemm_bf16(m, a16.data(), k, w, dots.data(), n, {}, Bf16Multiply::kDotProducts);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < tiles.size(); ++i)
+        worst = std::max(worst, std::fabs(static_cast<double>(tiles[i]) - static_cast<double>(dots[i])));
+    EXPECT_LE(worst, 2 * tolerance(k));
+    EXPECT_GT(worst, 0.0) << "bit-equal: did both calls run the same path?";
 }
 
 // Rounding shows: against the unrounded inputs the bf16 kernel is far outside the float32 bound (so the test above

@@ -290,9 +290,9 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
 }
 
 // AMX tiles (Intel Sapphire Rapids and later): one TDPBF16PS multiplies a 16-row x 32-value block of A into 16
-// rows x 16 columns of sums, 256 times the multiply-adds of one vdpbf16ps. The same paired panels are exactly the B tiles it
-// wants: 16 row pairs x 16 columns, 64 bytes a row, rows 256 bytes apart within a 64-column panel. Measured on such
-// a CPU, the dot-product kernel above ran at about half the library's AMX kernel for 32 rows and more, which
+// rows x 16 columns of sums, 256 times the multiply-adds of one vdpbf16ps. The same paired panels are exactly the B
+// tiles it wants: 16 row pairs x 16 columns, 64 bytes a row, rows 256 bytes apart within a 64-column panel. Measured on
+// such a CPU, the dot-product kernel above ran at about half the library's AMX kernel for 32 rows and more, which
 // itself stalls on the weight stream at a batch of one; this one prefetches the next panel while it computes.
 
 constexpr int kTileRows = 16;   // rows of A (and C) per tile
@@ -422,6 +422,12 @@ bool panel_gemm_bf16_tiles_supported() {
     return supported;
 }
 
+std::string_view panel_gemm_bf16_method() {
+    if (!panel_gemm_bf16_supported()) return "";
+    return panel_gemm_bf16_tiles_supported() ? "AMX tiles (AVX512-BF16 dot products where k is not a multiple of 32)"
+                                             : "AVX512-BF16 dot products";
+}
+
 void panel_gemm_bf16(int m, const std::uint16_t* a, int lda, const PanelWeightsBf16& b, float* c, int ldc,
                      const Epilogue& epilogue, Bf16Multiply how) {
     const bool tiles_fit = b.k % kTileDepth == 0;
@@ -448,6 +454,10 @@ bool panel_gemm_bf16_supported() {
 
 bool panel_gemm_bf16_tiles_supported() {
     return false;
+}
+
+std::string_view panel_gemm_bf16_method() {
+    return "";
 }
 
 // Unreachable: callers check panel_gemm_supported() or panel_gemm_bf16_supported() first.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 namespace hclip {
 
@@ -52,6 +53,10 @@ enum class Bf16Multiply { kAuto, kDotProducts, kTiles };
 
 // True when this CPU and OS run AMX-BF16 tiles (Intel Sapphire Rapids and later, Linux 5.16+).
 bool panel_gemm_bf16_tiles_supported();
+
+// How kAuto multiplies on this CPU, in words for the start-up log and `hailo-clip bench` ("" where the bf16 panel
+// kernel does not run).
+std::string_view panel_gemm_bf16_method();
 
 // C[m, n] = A[m, k] * B with the epilogue, A already rounded to bf16 (kernels/bf16_convert.h). lda is even and,
 // when k is odd, each row has a zero after its k values (a row is read in pairs). The weights' padding is never

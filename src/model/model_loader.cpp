@@ -20,6 +20,7 @@
 #include "kernels/kernel_timing.h"
 #include "kernels/packed_conv.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/panel_gemm.h"
 #include "model/batch_norm_fold.h"
 #include "model/checkpoint_names.h"
 #include "model/clip_model.h"
@@ -998,7 +999,10 @@ class ModelLoader {
                                           available_gemm_kernels(product_type_),
                                           [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
         if (product_type_ == PackedType::kBf16) {
-            m_.gemm_plan_.notes.insert(m_.gemm_plan_.notes.begin(), "gemm kernels: bf16 products (clip.compute bf16)");
+            std::string note = "gemm kernels: bf16 products (clip.compute bf16)";
+            if (const std::string_view how = panel_gemm_bf16_method(); !how.empty())
+                note += "; panels multiply with " + std::string(how);
+            m_.gemm_plan_.notes.insert(m_.gemm_plan_.notes.begin(), std::move(note));
         }
         return {};
     }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -254,6 +255,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmBf16TileShapes,
 TEST(PanelGemmBf16Tiles, EveryEpilogue) {
     if (!panel_gemm_bf16_tiles_supported()) GTEST_SKIP() << "no AMX tiles on this CPU (they need AMX-BF16)";
     expect_every_epilogue(96, Products::kBf16Tiles);
+}
+
+// The start-up log and `hailo-clip bench` say which way the bf16 panels multiply on this CPU.
+TEST(PanelGemmBf16, MethodNamesTheInstructionsThatRun) {
+    const std::string_view how = panel_gemm_bf16_method();
+    EXPECT_EQ(how.empty(), !panel_gemm_bf16_supported()) << how;
+    EXPECT_EQ(how.find("AMX") != std::string_view::npos, panel_gemm_bf16_tiles_supported()) << how;
 }
 
 // The tiles and the dot products sum in different orders: not bit-equal, but each within the bound above, and

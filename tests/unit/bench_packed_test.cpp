@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/compute_pool.h"
@@ -125,6 +126,10 @@ TEST(BenchPacked, Bf16ProductsAgainstFloat32) {
     EXPECT_NE(r.out.find("speed-up"), std::string::npos) << r.out;
     // The kernels are chosen by timing among those that multiply bf16, and timed again next to the peak.
     EXPECT_NE(r.out.find("gemm kernels: bf16 products (clip.compute bf16)"), std::string::npos) << r.out;
+    // ... and how the panel kernel multiplies on this CPU (AMX tiles or AVX512-BF16 dot products), where it runs.
+    if (const std::string_view how = panel_gemm_bf16_method(); !how.empty()) {
+        EXPECT_NE(r.out.find("panels multiply with " + std::string(how)), std::string::npos) << r.out;
+    }
     EXPECT_NE(r.out.find("gemm kernels timed now (bf16 products, "), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find(" weights: plain"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find(" plain for m"), std::string::npos) << r.out;

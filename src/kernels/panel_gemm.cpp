@@ -430,7 +430,7 @@ std::string_view panel_gemm_bf16_method() {
 
 void panel_gemm_bf16(int m, const std::uint16_t* a, int lda, const PanelWeightsBf16& b, float* c, int ldc,
                      const Epilogue& epilogue, Bf16Multiply how) {
-    const bool tiles_fit = b.k % kTileDepth == 0;
+    const bool tiles_fit = b.k > 0 && b.k % kTileDepth == 0;
     if (how == Bf16Multiply::kTiles && !(tiles_fit && panel_gemm_bf16_tiles_supported())) {
         std::fputs("hailo-clip: panel_gemm_bf16 asked for tiles where they cannot run\n", stderr);
         std::abort();

@@ -7,21 +7,28 @@
 #   4. onnxruntime-node model-only (one image, a 7-token and a 77-token text), hailo-clip bench (towers, the
 #      service over HTTP), onnxruntime again; then the ratios the performance goals are stated in.
 # A benchmark, not a test: it installs python3-torch (large) and onnxruntime-node (into a throwaway folder).
-#   bench/compare-onnxruntime.sh [--models vit-b-32,rn50x4] [--threads N] [--iterations N] [--build-dir DIR] [--keep]
+#   bench/compare-onnxruntime.sh [--models vit-b-32,rn50x4] [--threads N] [--iterations N] [--rounds N]
+#                                [--build-dir DIR] [--keep]
+# --rounds N repeats the timings (onnxruntime, hailo-clip bench, onnxruntime) N times and judges each ratio by its
+# median over the rounds: on a machine whose speed drifts, one slow phase then moves one round, not the verdict.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-threads=2 iterations=20 build="$root/build" keep=0 models=vit-b-32,rn50x4
-usage="usage: $0 [--models vit-b-32,rn50x4] [--threads N] [--iterations N] [--build-dir DIR] [--keep]"
+threads=2 iterations=20 rounds=1 build="$root/build" keep=0 models=vit-b-32,rn50x4
+usage="usage: $0 [--models vit-b-32,rn50x4] [--threads N] [--iterations N] [--rounds N] [--build-dir DIR] [--keep]"
 while [ $# -gt 0 ]; do
     case "$1" in
     --models) models="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --iterations) iterations="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --build-dir) build="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     *) echo "$usage" >&2; exit 2 ;;
     esac
 done
+case "$rounds" in
+'' | *[!0-9]* | 0) echo "--rounds must be a positive whole number" >&2; exit 2 ;;
+esac
 IFS=, read -r -a model_list <<<"$models"
 [ "${#model_list[@]}" -gt 0 ] || { echo "$usage" >&2; exit 2; }
 for model in "${model_list[@]}"; do
@@ -81,23 +88,27 @@ compare_model() {
         return 1
     fi
 
-    echo "== timings: onnxruntime, hailo-clip bench, onnxruntime (threads $threads, $iterations iterations)"
-    local load_before
+    echo "== timings: onnxruntime, hailo-clip bench, onnxruntime (threads $threads, $iterations iterations, $rounds round(s))"
+    local load_before round folder
     load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-    "${ort[@]}" "$iterations" "$threads" "$short_ids" "$long_ids" >"$dir/ort-before.json"
-    "$hclip" bench --model-dir "$dir/model" --iterations "$iterations" --threads "$threads" --packing on "$@" \
-        >"$dir/bench.txt" 2>"$dir/bench.log"
-    # The reduced-precision option where this CPU has bf16 products (the bench refuses elsewhere, and says why).
-    if ! "$hclip" bench --model-dir "$dir/model" --iterations "$iterations" --threads "$threads" --compute bf16 "$@" \
-        >"$dir/bench-bf16.txt" 2>"$dir/bench-bf16.log"; then
-        tail -n 1 "$dir/bench-bf16.log" >"$dir/bf16-refused.txt"
-        rm -f "$dir/bench-bf16.txt"
-    fi
-    "${ort[@]}" "$iterations" "$threads" "$short_ids" "$long_ids" >"$dir/ort-after.json"
+    for round in $(seq "$rounds"); do
+        folder="$dir/round-$round"
+        mkdir "$folder"
+        "${ort[@]}" "$iterations" "$threads" "$short_ids" "$long_ids" >"$folder/ort-before.json"
+        "$hclip" bench --model-dir "$dir/model" --iterations "$iterations" --threads "$threads" --packing on "$@" \
+            >"$folder/bench.txt" 2>"$folder/bench.log"
+        # The reduced-precision option where this CPU has bf16 products (the bench refuses elsewhere, and says why).
+        if ! "$hclip" bench --model-dir "$dir/model" --iterations "$iterations" --threads "$threads" --compute bf16 \
+            "$@" >"$folder/bench-bf16.txt" 2>"$folder/bench-bf16.log"; then
+            tail -n 1 "$folder/bench-bf16.log" >"$folder/bf16-refused.txt"
+            rm -f "$folder/bench-bf16.txt"
+        fi
+        "${ort[@]}" "$iterations" "$threads" "$short_ids" "$long_ids" >"$folder/ort-after.json"
+    done
 
     lscpu | sed -n 's/^Model name:[[:space:]]*/cpu: /p'
     echo "load average: $load_before before the timings, $(cut -d' ' -f1-3 /proc/loadavg) after them"
-    cat "$dir/bench.txt"
+    cat "$dir/round-1/bench.txt"
     echo
     "$python" "$root/bench/onnx/compare.py" "$dir"
 }

@@ -206,6 +206,14 @@ struct Bf16Panels {
     }
 };
 
+// One panel's results for all m rows while they are summed, before the epilogue writes them out: a buffer per
+// thread, shared by both ways of multiplying.
+float* panel_sums(int m) {
+    thread_local std::vector<float> sums;
+    if (sums.size() < static_cast<std::size_t>(m) * kPanel) sums.resize(static_cast<std::size_t>(m) * kPanel);
+    return sums.data();
+}
+
 // The first k value of chunk i of `chunks`, a whole number of steps.
 template <class Panels>
 int chunk_begin(int k, int chunks, int i) {
@@ -227,11 +235,7 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
                                                     Panels::template tile<5>,
                                                     Panels::template tile<6>};
     if (m <= 0 || n <= 0) return;
-    // One panel's results for all rows, while its chunks are summed; the epilogue writes them out.
-    thread_local std::vector<float> panel_rows;
-    if (panel_rows.size() < static_cast<std::size_t>(m) * kPanel)
-        panel_rows.resize(static_cast<std::size_t>(m) * kPanel);
-    float* const sums = panel_rows.data();
+    float* const sums = panel_sums(m);
 
     // A row of k of a panel is 64 elements in either layout, so k value r starts at element r * 64.
     constexpr int kRowBytes = kPanel * static_cast<int>(sizeof(Element));
@@ -342,10 +346,7 @@ __attribute__((target("avx512f,amx-tile,amx-bf16"))) void multiply_panels_tiles(
                                                                                 int k_padded, float* c, int ldc,
                                                                                 const Epilogue& epilogue) {
     if (m <= 0 || n <= 0) return;
-    thread_local std::vector<float> panel_rows;
-    if (panel_rows.size() < static_cast<std::size_t>(m) * kPanel)
-        panel_rows.resize(static_cast<std::size_t>(m) * kPanel);
-    float* const sums = panel_rows.data();
+    float* const sums = panel_sums(m);
     const TileConfig full = tile_config(kTileRows), last = tile_config(m % kTileRows);
     const int panels = (n + kPanel - 1) / kPanel, blocks = (m + kTileRows - 1) / kTileRows;
     const int steps = k / kTileDepth;

@@ -98,6 +98,22 @@ Status failure_status(const JpegSession& session) {
     return corrupt_error(kJpeg, session.errors.message);
 }
 
+// The statuses run_decoder() reports, built out of line: its frame then holds no std::string, not even a temporary,
+// that a longjmp could skip or that setjmp could leave in a clobbered register.
+[[gnu::noinline]] void refuse_tables_only(Status& out) {
+    out = invalid_argument("the JPEG data holds no image (tables only)");
+}
+[[gnu::noinline]] void check_size(Status& out, JDIMENSION width, JDIMENSION height, std::uint64_t max_pixels) {
+    out = check_dimensions(kJpeg, width, height, max_pixels);
+}
+[[gnu::noinline]] void refuse_components(Status& out, int components) {
+    out = unsupported("JPEG images with " + std::to_string(components) +
+                      " colour components are not supported (only 1, 3 or 4)");
+}
+[[gnu::noinline]] void report_changed_geometry(Status& out) {
+    out = internal_error("libjpeg changed the output geometry unexpectedly");
+}
+
 // Everything libjpeg can longjmp out of. No object with a destructor is created in here after setjmp; `image` and
 // `session` belong to the caller. Returns false on failure (session.errors says why); a refused size is reported
 // through `size_status`, which the caller owns too.
@@ -116,10 +132,10 @@ bool run_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, cons
     cinfo->progress = &session.progress;
     jpeg_mem_src(cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
     if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) {
-        size_status = invalid_argument("the JPEG data holds no image (tables only)");
+        refuse_tables_only(size_status);
         return true;
     }
-    size_status = check_dimensions(kJpeg, cinfo->image_width, cinfo->image_height, options.max_pixels);
+    check_size(size_status, cinfo->image_width, cinfo->image_height, options.max_pixels);
     if (!size_status.ok()) return true;
 
     switch (cinfo->num_components) {
@@ -136,8 +152,7 @@ bool run_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, cons
             image.mode = PixelMode::kCMYK;
             break;
         default:
-            size_status = unsupported("JPEG images with " + std::to_string(cinfo->num_components) +
-                                      " colour components are not supported (only 1, 3 or 4)");
+            refuse_components(size_status, cinfo->num_components);
             return true;
     }
     cinfo->dct_method = JDCT_ISLOW;
@@ -154,7 +169,7 @@ bool run_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, cons
         static_cast<JDIMENSION>(jpeg_scaled_size(static_cast<int>(cinfo->image_height), denom));
     if (cinfo->output_width != expected_width || cinfo->output_height != expected_height ||
         cinfo->output_components != channels(image.mode)) {
-        size_status = internal_error("libjpeg changed the output geometry unexpectedly");
+        report_changed_geometry(size_status);
         return true;
     }
     image.width = static_cast<int>(cinfo->output_width);

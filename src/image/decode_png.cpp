@@ -62,6 +62,21 @@ void on_png_read(png_structp png, png_bytep out, std::size_t length) {
     session->position += length;
 }
 
+// The statuses run_decoder() reports, built out of line: its frame then holds no std::string, not even a temporary,
+// that a longjmp could skip or that setjmp could leave in a clobbered register.
+[[gnu::noinline]] void check_size(Status& out, png_uint_32 width, png_uint_32 height, std::uint64_t max_pixels) {
+    out = check_dimensions(kPng, width, height, max_pixels);
+}
+[[gnu::noinline]] void refuse_missing_palette(Status& out) {
+    out = corrupt_error(kPng, "a palette image without a PLTE chunk");
+}
+[[gnu::noinline]] void refuse_colour_type(Status& out, int color_type) {
+    out = corrupt_error(kPng, "unknown colour type " + std::to_string(color_type));
+}
+[[gnu::noinline]] void report_row_size_mismatch(Status& out) {
+    out = internal_error("libpng row size does not match the expected layout");
+}
+
 // See the file comment. Returns false on a libpng error; refused sizes come back through `size_status`.
 bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image, Palette& palette, bool& is_palette,
                  Status& size_status) {
@@ -82,7 +97,7 @@ bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image
     int color_type = 0;
     int interlace = 0;
     png_get_IHDR(session.png, session.info, &width, &height, &bit_depth, &color_type, &interlace, nullptr, nullptr);
-    size_status = check_dimensions(kPng, width, height, options.max_pixels);
+    check_size(size_status, width, height, options.max_pixels);
     if (!size_status.ok()) return true;
 
     is_palette = color_type == PNG_COLOR_TYPE_PALETTE;
@@ -105,7 +120,7 @@ bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image
             png_colorp entries = nullptr;
             int entry_count = 0;
             if (png_get_PLTE(session.png, session.info, &entries, &entry_count) == 0) {
-                size_status = corrupt_error(kPng, "a palette image without a PLTE chunk");
+                refuse_missing_palette(size_status);
                 return true;
             }
             for (int i = 0; i < entry_count && i < 256; ++i) {
@@ -122,7 +137,7 @@ bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image
             break;
         }
         default:
-            size_status = corrupt_error(kPng, "unknown colour type " + std::to_string(color_type));
+            refuse_colour_type(size_status, color_type);
             return true;
     }
     if (bit_depth == 16) png_set_strip_16(session.png);  // keeps the high byte
@@ -133,7 +148,7 @@ bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image
     image.height = static_cast<int>(height);
     const std::size_t row_bytes = is_palette ? static_cast<std::size_t>(width) : image.row_bytes();
     if (png_get_rowbytes(session.png, session.info) != row_bytes) {
-        size_status = internal_error("libpng row size does not match the expected layout");
+        report_row_size_mismatch(size_status);
         return true;
     }
     std::vector<std::uint8_t>& target = is_palette ? session.indices : image.pixels;

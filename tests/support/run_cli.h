@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "core/mapped_file.h"
+#include "support/test_programs.h"
 
 namespace hclip::testing {
 
@@ -55,7 +56,7 @@ inline CliRun run_program(const std::string& program, const std::vector<std::str
 }
 
 inline CliRun run_cli(const std::vector<std::string>& args) {
-    return run_program(HCLIP_CLI_PATH, args);
+    return run_program(cli_path(), args);
 }
 
 }  // namespace hclip::testing

@@ -12,6 +12,7 @@
 #include "kernels/packed_gemm.h"
 #include "kernels/panel_gemm.h"
 #include "support/fixtures.h"
+#include "support/test_programs.h"
 
 namespace hclip {
 namespace {
@@ -23,7 +24,7 @@ struct CliResult {
 
 // stdout and stderr together, with the exit code.
 CliResult run_cli(const std::vector<std::string>& args) {
-    std::string cmd = std::string("'") + HCLIP_CLI_PATH + "'";
+    std::string cmd = std::string("'") + testing::cli_path() + "'";
     for (const auto& a : args)
         cmd += " '" + a + "'";
     cmd += " 2>&1";

@@ -336,7 +336,7 @@ TEST(ModelCatalog, PullPrintsTheLicenceAndListShowsIt) {
     const fs::path dir = fs::temp_directory_path() / ("hclip-pull-licence-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     auto r = testing::run_program(
-        HCLIP_CLI_PATH, {"models", "pull", "mobileclip2-s0", "--dest", dir.string(), "--base-url", server.url()});
+        testing::cli_path(), {"models", "pull", "mobileclip2-s0", "--dest", dir.string(), "--base-url", server.url()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     const auto licence = r.out.find(
         "mobileclip2-s0 is licensed under apple-amlr: Apple Machine Learning Research Model "
@@ -347,7 +347,7 @@ TEST(ModelCatalog, PullPrintsTheLicenceAndListShowsIt) {
     EXPECT_LT(licence, installed) << "the licence comes before the download";
     EXPECT_NE(r.out.find("https://github.com/apple/ml-mobileclip/blob/main/LICENSE_MODELS"), std::string::npos);
 
-    r = testing::run_program(HCLIP_CLI_PATH, {"models", "list", "--dir", dir.string()});
+    r = testing::run_program(testing::cli_path(), {"models", "list", "--dir", dir.string()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::istringstream lines(r.out);
     std::string header, row;

@@ -1025,7 +1025,7 @@ TEST_F(SelfTestCli, ShippedDataWithoutReferenceRunsTheSanityCheck) {
 TEST_F(SelfTestCli, HailoBackendRunsTheChecksThroughTheNpu) {
     const fs::path res = dir_ / "hailo";
     fs::create_directories(res);
-    const CliRun made = run_program(HCLIP_MAKE_STAND_IN_HEFS, {"--model-dir", kModel, "--out", res.string()});
+    const CliRun made = run_program(testing::make_stand_in_hefs_path(), {"--model-dir", kModel, "--out", res.string()});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     const fs::path config = dir_ / "hailo-clip.yaml";
     std::ofstream(config) << "clip:\n  model_dir: " << kModel << "\n  embedding_dimension: 48\n  backend: hailo\n"
@@ -1036,7 +1036,7 @@ TEST_F(SelfTestCli, HailoBackendRunsTheChecksThroughTheNpu) {
     const std::string file = write_expectations(document_with({oracle_entry(sha_identity())}));
     const std::vector<std::string> args = {"selftest",       "--config", config.string(), "--backend", "hailo",
                                            "--expectations", file};
-    CliRun r = run_program(HCLIP_TEST_CLI_PATH, args);
+    CliRun r = run_program(testing::test_cli_path(), args);
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     EXPECT_TRUE(contains(r.out, "backend:      image hailo-emulated, text hailo-emulated; tolerances: hailo")) << r.out;
     EXPECT_TRUE(contains(r.out, "not compared on backend 'hailo'")) << r.out;
@@ -1054,7 +1054,7 @@ TEST_F(SelfTestCli, HailoBackendRunsTheChecksThroughTheNpu) {
     // A lost device during the self-test is an error, not a verdict.
     const std::string faulty = "HAILO_CLIP_STAND_IN_FAULT=run:62:0";
     r = run_program("/usr/bin/env", [&] {
-        std::vector<std::string> a = {faulty, HCLIP_TEST_CLI_PATH};
+        std::vector<std::string> a = {faulty, testing::test_cli_path()};
         a.insert(a.end(), args.begin(), args.end());
         return a;
     }());

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake ninja-build pkg-config clang-format
+    ccache  # the test builds share their objects (scripts/test.sh)
     libopenblas-dev
     libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev
     libutf8proc-dev zlib1g-dev nlohmann-json3-dev libsimdjson-dev libssl-dev

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/blas_core_restart.h"
 #include "cli/command.h"
 #include "cli/program_backends.h"
 #include "server/serve_command.h"
@@ -51,6 +52,7 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
     using namespace hclip::cli;
+    restart_for_better_blas_core(argv);
     if (argc < 2) {
         std::fputs(kUsage, stderr);
         return kExitUsage;

@@ -32,6 +32,7 @@
 #include "core/timer.h"
 #include "engine/embedding.h"
 #include "image/preprocess.h"
+#include "kernels/blas_core.h"
 #include "kernels/compute_pool.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
@@ -274,9 +275,9 @@ int run_bench(const Argv& argv) {
     const auto gflops = [](double flops, double ms) { return flops / (ms * 1e6); };
     std::printf("hailo-clip bench: %s\n", cfg.summary().c_str());
     std::printf("backend: %s\n", engine.backend_name().c_str());
-    std::printf("gemm: %s, packed gemm: %s, %d thread(s); image: %s; median of %d runs\n",
-                std::string(gemm_backend_name()).c_str(), std::string(packed_gemm_backend_name()).c_str(),
-                compute_threads(), image_label.c_str(), n);
+    std::printf("gemm: %s with %s, packed gemm: %s, %d thread(s); image: %s; median of %d runs\n",
+                std::string(gemm_backend_name()).c_str(), blas_core_summary().c_str(),
+                std::string(packed_gemm_backend_name()).c_str(), compute_threads(), image_label.c_str(), n);
     std::printf("%-40s %10.2f ms\n", "decode", decode_ms);
     std::printf("%-40s %10.2f ms\n", "preprocess (resize, crop, norm)", preprocess_ms);
     const std::string weights_name(weight_storage_name(engine.options().weights));

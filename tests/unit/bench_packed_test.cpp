@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,7 +87,14 @@ TEST(BenchPacked, OnePathAtATime) {
     const CliResult on = run_cli({"bench", "--model-dir", kModel, "--iterations", "1", "--packing", "on"});
     if (packed_gemm_available()) {
         ASSERT_EQ(on.exit_code, 0) << on.out;
-        EXPECT_NE(on.out.find("memory (packed)"), std::string::npos) << on.out;
+        // "packed" when the choice at load packs every shape; "chosen" when it keeps some on the plain GEMM, which
+        // the timing does where OpenBLAS is the fastest for a shape and row count on this machine.
+        bool some_plain = false;
+        std::istringstream lines(on.out);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("  gemm kernel for ", 0) == 0 && line.find("plain") != std::string::npos) some_plain = true;
+        }
+        EXPECT_NE(on.out.find(some_plain ? "memory (chosen)" : "memory (packed)"), std::string::npos) << on.out;
     } else {
         EXPECT_EQ(on.exit_code, 2) << on.out;  // a usage error that says why
         EXPECT_NE(on.out.find("no packed gemm"), std::string::npos) << on.out;

@@ -1,6 +1,7 @@
 #include "backends/cpu/cpu_backend.h"
 
 #include "backends/cpu/cpu_encoders.h"
+#include "kernels/blas_core.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
 
@@ -14,9 +15,10 @@ class CpuBackend final : public Backend {
         : model_(std::move(model)), max_batch_(max_batch) {}
     std::string name() const override { return "cpu"; }
     std::string description() const override {
-        return "float32 towers, GEMM " + std::string(gemm_backend_name()) +
+        return "float32 towers" +
                (model_->packed_bytes() > 0 ? ", weights packed for " + std::string(packed_gemm_backend_name())
-                                           : std::string());
+                                           : std::string()) +
+               ", GEMM " + std::string(gemm_backend_name()) + " with " + blas_core_summary();
     }
     Result<std::unique_ptr<ImageEncoder>> create_image_encoder() override {
         return make_cpu_image_encoder(model_, max_batch_);

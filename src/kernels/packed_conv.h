@@ -24,7 +24,14 @@ struct PackedConvSpec {
     // kBf16: weights stored as bfloat16 and the input rounded to bfloat16 per call (nearest even), products
     // accumulated in float32; as PackedType for products (kernels/packed_gemm.h).
     PackedType type = PackedType::kF32;
+    // kBf16 only: the output written as bfloat16, rounded to nearest even after the bias and ReLU, for a next
+    // convolution with bf16 products, which would round its input the same way (the same numbers, half the
+    // memory traffic and no rounding pass). Not with `accumulate`: a residual sum stays float32.
+    bool bf16_output = false;
 };
+
+// What run() is given: float32, or bfloat16 already rounded (a kBf16 convolution's bf16_output).
+enum class ConvInput { kF32, kBf16 };
 
 // Immutable once created; run() may be called from any number of threads at once.
 class PackedConv {
@@ -41,8 +48,9 @@ class PackedConv {
     // One image: input [height, width, in_channels], output [out_height, out_width, out_channels]; they must not
     // overlap. Split into one task per core across the compute pool (kernels/compute_pool.h), by output rows or,
     // where row bands would be thin, by output channels; the split is fixed at creation from the shape and
-    // the machine, so the result does not depend on the thread count.
-    void run(const float* input, float* output) const;
+    // the machine, so the result does not depend on the thread count. The output is float32, or bf16 (uint16)
+    // with spec().bf16_output; a kBf16 input is only for kBf16 convolutions.
+    void run(const void* input, void* output, ConvInput input_type = ConvInput::kF32) const;
     int tasks() const;
     bool split_by_channels() const;
 

@@ -18,7 +18,7 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float*, const
     return unsupported("this build has no direct convolution (configured without oneDNN)");
 }
 
-void PackedConv::run(const float*, float*) const {
+void PackedConv::run(const void*, void*, ConvInput) const {
     // Unreachable: no PackedConv can exist in this build.
     std::fputs("hailo-clip: PackedConv::run called in a build without direct convolutions\n", stderr);
     std::abort();

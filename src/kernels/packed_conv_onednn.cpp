@@ -17,7 +17,9 @@
 // - Per thread: a stream, a user-provided scratchpad, and the memory objects each task's arguments are bound
 //   through (data handles set per call), cached by the convolution's process-unique id.
 // - bf16 (PackedType::kBf16): weights stored as bf16; each task's input rows are rounded to bf16 into a
-//   per-thread buffer and the bf16 x bf16 -> f32 primitive runs on them.
+//   per-thread buffer and the bf16 x bf16 -> f32 primitive runs on them. With bf16_output the primitive writes
+//   bf16 itself (its rounding is to nearest even, as f32_to_bf16_rows), and a next bf16 convolution reads that
+//   as its input directly.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -90,7 +92,8 @@ dnnl::convolution_forward::primitive_desc task_desc(const PackedConvSpec& spec, 
     const DataType type = spec.type == PackedType::kBf16 ? DataType::bf16 : DataType::f32;
     const int pad_right = std::max(0, (s.out_width() - 1) * s.stride - s.padding + s.kernel - s.width);
     const memory::desc src({1, s.in_channels, in_rows, s.width}, type, Tag::nhwc);
-    const memory::desc dst({1, out_channels, out_rows, s.out_width()}, DataType::f32, Tag::nhwc);
+    const memory::desc dst({1, out_channels, out_rows, s.out_width()},
+                           spec.bf16_output ? DataType::bf16 : DataType::f32, Tag::nhwc);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::post_ops post;
@@ -118,6 +121,9 @@ Result<std::unique_ptr<const PackedConv>> PackedConv::create(const float* weight
         given.out_channels <= 0 || given.kernel <= 0 || given.stride <= 0 || given.padding < 0 ||
         given.out_height() <= 0 || given.out_width() <= 0) {
         return invalid_argument("direct convolution: bad shape");
+    }
+    if (spec.bf16_output && (spec.type != PackedType::kBf16 || spec.accumulate)) {
+        return invalid_argument("direct convolution: a bf16 output needs bf16 products and no residual sum");
     }
     // A pointwise convolution treats every pixel alike: compiled over a [height * width, 1] picture, its bands cut
     // between pixels instead of rows, so they stay even where the rows cannot (9 rows on 2 cores).
@@ -220,7 +226,7 @@ struct ThreadState {
     dnnl::stream stream{cpu_engine()};
     onednn::Scratchpad scratchpad;
     std::vector<std::uint16_t> staged_bf16;
-    std::vector<float> staged_output;  // a channel part's output (and its residual)
+    std::vector<char> staged_output;  // a channel part's output (and its residual), float32 or bf16
     std::unordered_map<std::uint64_t, Bound> bound;
 
     Bound& bind(const PackedConv::Impl& impl, int t) {
@@ -259,43 +265,54 @@ ThreadState& thread_state() {
     std::abort();
 }
 
-// Copies `channels` channels of every pixel between a [pixels, ld_from] and a [pixels, ld_to] tensor.
-void copy_channels(const float* from, int ld_from, float* to, int ld_to, int pixels, int channels) {
+// Copies `channels` channels of every pixel between a [pixels, ld_from] and a [pixels, ld_to] tensor whose
+// elements are `element` bytes.
+void copy_channels(const void* from, int ld_from, void* to, int ld_to, int pixels, int channels, std::size_t element) {
+    const auto* src = static_cast<const char*>(from);
+    auto* dst = static_cast<char*>(to);
     for (int p = 0; p < pixels; ++p) {
-        std::memcpy(to + static_cast<std::size_t>(p) * ld_to, from + static_cast<std::size_t>(p) * ld_from,
-                    sizeof(float) * static_cast<std::size_t>(channels));
+        std::memcpy(dst + static_cast<std::size_t>(p) * static_cast<std::size_t>(ld_to) * element,
+                    src + static_cast<std::size_t>(p) * static_cast<std::size_t>(ld_from) * element,
+                    element * static_cast<std::size_t>(channels));
     }
 }
 
 }  // namespace
 
-void PackedConv::run(const float* input, float* output) const {
+void PackedConv::run(const void* input, void* output, ConvInput input_type) const {
     const Conv2dShape& s = impl_->shape;
+    const bool bf16_input = input_type == ConvInput::kBf16;
+    if (bf16_input && spec_.type != PackedType::kBf16) fail(s, "a bf16 input for a float32 convolution");
     const std::size_t in_row = static_cast<std::size_t>(s.width) * static_cast<std::size_t>(s.in_channels);
     const std::size_t out_row = static_cast<std::size_t>(s.out_width()) * static_cast<std::size_t>(s.out_channels);
+    const std::size_t in_element = bf16_input ? sizeof(std::uint16_t) : sizeof(float);
+    const std::size_t out_element = spec_.bf16_output ? sizeof(std::uint16_t) : sizeof(float);
     const auto run_task = [&](int t) {
         try {
             onednn::keep_single_threaded();
             ThreadState& ts = thread_state();
             const Task& task = impl_->tasks[static_cast<std::size_t>(t)];
-            const float* rows = input + static_cast<std::size_t>(task.in_row0) * in_row;
-            const void* src = rows;
-            if (spec_.type == PackedType::kBf16) {
+            const void* src =
+                static_cast<const char*>(input) + static_cast<std::size_t>(task.in_row0) * in_row * in_element;
+            if (spec_.type == PackedType::kBf16 && !bf16_input) {
                 const std::size_t size = static_cast<std::size_t>(task.in_rows) * in_row;
                 if (ts.staged_bf16.size() < size) ts.staged_bf16.resize(size);
-                f32_to_bf16_rows(rows, task.in_rows, static_cast<int>(in_row), static_cast<int>(in_row),
-                                 ts.staged_bf16.data());
+                f32_to_bf16_rows(static_cast<const float*>(src), task.in_rows, static_cast<int>(in_row),
+                                 static_cast<int>(in_row), ts.staged_bf16.data());
                 src = ts.staged_bf16.data();
             }
-            float* dst = output + static_cast<std::size_t>(task.out_row0) * out_row;
+            void* dst = static_cast<char*>(output) + static_cast<std::size_t>(task.out_row0) * out_row * out_element;
             const bool staged = task.channels < s.out_channels;
             const int pixels = s.out_height() * s.out_width();
+            char* const first_channel =
+                static_cast<char*>(output) + static_cast<std::size_t>(task.channel0) * out_element;
             if (staged) {  // a channel part: the whole picture, its channels only
-                const std::size_t size = static_cast<std::size_t>(pixels) * static_cast<std::size_t>(task.channels);
+                const std::size_t size =
+                    static_cast<std::size_t>(pixels) * static_cast<std::size_t>(task.channels) * out_element;
                 if (ts.staged_output.size() < size) ts.staged_output.resize(size);
                 if (spec_.accumulate) {
-                    copy_channels(output + task.channel0, s.out_channels, ts.staged_output.data(), task.channels,
-                                  pixels, task.channels);
+                    copy_channels(first_channel, s.out_channels, ts.staged_output.data(), task.channels, pixels,
+                                  task.channels, out_element);
                 }
                 dst = ts.staged_output.data();
             }
@@ -306,8 +323,8 @@ void PackedConv::run(const float* input, float* output) const {
             task.primitive.execute(ts.stream, bound.args);
             ts.stream.wait();
             if (staged) {
-                copy_channels(ts.staged_output.data(), task.channels, output + task.channel0, s.out_channels, pixels,
-                              task.channels);
+                copy_channels(ts.staged_output.data(), task.channels, first_channel, s.out_channels, pixels,
+                              task.channels, out_element);
             }
         } catch (const std::exception& e) {
             fail(s, e.what());

@@ -1044,11 +1044,25 @@ class ModelLoader {
     // im2col + GEMM.
     Status pack_resnet() {
         ResNetWeights& r = m_.resnet_;
-        Status status;
+        struct Step {
+            FoldedConv* conv;
+            int size;
+            ResNetConvEpilogue epilogue;
+        };
+        std::vector<Step> steps;
         for_each_resnet_conv(r, m_.config_.vision.image_size, [&](FoldedConv& c, int size, ResNetConvEpilogue e) {
-            if (status.ok()) status = pack_resnet_conv(c, size, e);
+            steps.push_back({&c, size, e});
         });
-        HCLIP_RETURN_IF_ERROR(status);
+        // Readers before the convolutions they read, so that a convolution knows whether the next one takes bf16
+        // input straight from it (model/resnet_tower.h); the list is put back in the tower's order afterwards.
+        const std::size_t first_direct = m_.packed_convs_.size();
+        for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
+            const FoldedConv* reader = resnet_reader(r, *step->conv);
+            const bool bf16_reader =
+                reader != nullptr && reader->direct != nullptr && reader->direct->spec().type == PackedType::kBf16;
+            HCLIP_RETURN_IF_ERROR(pack_resnet_conv(*step->conv, step->size, step->epilogue, bf16_reader));
+        }
+        std::reverse(m_.packed_convs_.begin() + static_cast<std::ptrdiff_t>(first_direct), m_.packed_convs_.end());
         m_.gemm_plan_.notes.push_back(resnet_conv_note());
         // The key and value projections stay plain: the attention pool reads their rows (model/attention_pool.h).
         for (LinearWeights* l : {&r.attnpool.q, &r.attnpool.c_proj}) {
@@ -1096,15 +1110,40 @@ class ModelLoader {
         return n;
     }
 
+    // The convolution that reads `c`'s output as it is, with no pooling or residual sum between (ResNetTower's
+    // order): the stem's first two feed the next; a block's first feeds its second, which feeds its third where
+    // the block does not pool. Null otherwise.
+    static const FoldedConv* resnet_reader(const ResNetWeights& r, const FoldedConv& c) {
+        if (&c == &r.stem[0]) return &r.stem[1];
+        if (&c == &r.stem[1]) return &r.stem[2];
+        for (const BottleneckWeights& b : r.blocks) {
+            if (&c == &b.conv1) return &b.conv2;
+            if (&c == &b.conv2 && b.stride == 1) return &b.conv3;
+        }
+        return nullptr;
+    }
+
     // One ResNet convolution of a size x size input: direct where the library has a kernel for it (bf16 products
-    // under clip.compute bf16, where it has those), else packed for im2col + GEMM in float32.
-    Status pack_resnet_conv(FoldedConv& c, int size, ResNetConvEpilogue epilogue) {
+    // under clip.compute bf16, where it has those; writing bf16 when its reader takes it), else packed for im2col
+    // + GEMM in float32.
+    Status pack_resnet_conv(FoldedConv& c, int size, ResNetConvEpilogue epilogue, bool bf16_reader) {
         PackedConvSpec spec{.shape = c.shape(size, size),
                             .relu = epilogue != ResNetConvEpilogue::kNone,
                             .accumulate = epilogue == ResNetConvEpilogue::kReluAfterResidual};
-        for (const PackedType type : {product_type_, PackedType::kF32}) {
-            spec.type = type;
-            auto direct = PackedConv::create(c.weight.data(), c.bias.data(), spec);
+        std::vector<PackedConvSpec> tries;
+        if (product_type_ == PackedType::kBf16) {
+            spec.type = PackedType::kBf16;
+            if (bf16_reader && !spec.accumulate) {
+                PackedConvSpec bf16_output = spec;
+                bf16_output.bf16_output = true;
+                tries.push_back(bf16_output);
+            }
+            tries.push_back(spec);
+        }
+        spec.type = PackedType::kF32;
+        tries.push_back(spec);
+        for (const PackedConvSpec& attempt : tries) {
+            auto direct = PackedConv::create(c.weight.data(), c.bias.data(), attempt);
             if (direct.ok()) {
                 c.direct = direct->get();
                 m_.packed_bytes_ += c.direct->bytes();
@@ -1113,7 +1152,6 @@ class ModelLoader {
                 return {};
             }
             if (direct.status().code() != StatusCode::kUnsupported) return direct.status();
-            if (type == PackedType::kF32) break;
         }
         return pack_conv(c);
     }

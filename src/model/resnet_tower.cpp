@@ -75,13 +75,26 @@ void ResNetTower::encode_chunk(const float* pixels, int batch, float* out) {
     attention_pool(batch, out);
 }
 
-void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int width, float* out, bool relu) {
+namespace {
+
+// How a convolution's reader gets its output: bf16 where its direct kernel writes that.
+ConvInput output_of(const FoldedConv* from) {
+    return from != nullptr && from->direct != nullptr && from->direct->spec().bf16_output ? ConvInput::kBf16
+                                                                                          : ConvInput::kF32;
+}
+
+}  // namespace
+
+void ResNetTower::conv(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width, float* out,
+                       bool relu) {
+    const ConvInput input = output_of(from);
     if (c.direct != nullptr) {
         assert(c.direct->spec().shape.height == height && c.direct->spec().relu == relu &&
                !c.direct->spec().accumulate);
-        c.direct->run(in, out);
+        c.direct->run(in, out, input);
         return;
     }
+    assert(input == ConvInput::kF32 && "a bf16 output is only made for a direct bf16 reader");
     conv2d_nhwc({.shape = c.shape(height, width),
                  .batch = 1,
                  .input = in,
@@ -93,14 +106,14 @@ void ResNetTower::conv(const FoldedConv& c, const float* in, int height, int wid
                  .columns = columns_.data()});
 }
 
-void ResNetTower::conv_add_relu(const FoldedConv& c, const float* in, int height, int width, float* sum,
-                                float* scratch) {
+void ResNetTower::conv_add_relu(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width,
+                                float* sum, float* scratch) {
     if (c.direct != nullptr) {
         assert(c.direct->spec().shape.height == height && c.direct->spec().relu && c.direct->spec().accumulate);
-        c.direct->run(in, sum);
+        c.direct->run(in, sum, output_of(from));
         return;
     }
-    conv(c, in, height, width, scratch, false);
+    conv(c, from, in, height, width, scratch, false);
     const Conv2dShape s = c.shape(height, width);
     add_relu_inplace(sum, scratch, sz(s.out_height() * s.out_width(), s.out_channels));
 }
@@ -118,10 +131,10 @@ void ResNetTower::trunk(const float* chw, float* features) {
     }
     // Stem: three 3x3 conv-BN-ReLU (stride 2, 1, 1), then 2x2 average pooling.
     int h = s;
-    conv(r.stem[0], cur_.data(), h, h, t1_.data(), true);
+    conv(r.stem[0], nullptr, cur_.data(), h, h, t1_.data(), true);
     h = r.stem[0].shape(h, h).out_height();
-    conv(r.stem[1], t1_.data(), h, h, t2_.data(), true);
-    conv(r.stem[2], t2_.data(), h, h, t1_.data(), true);
+    conv(r.stem[1], &r.stem[0], t1_.data(), h, h, t2_.data(), true);
+    conv(r.stem[2], &r.stem[1], t2_.data(), h, h, t1_.data(), true);
     avg_pool_nhwc(t1_.data(), 1, h, h, r.stem[2].out, 2, cur_.data());
     h /= 2;
     for (const BottleneckWeights& b : r.blocks) {
@@ -133,8 +146,8 @@ void ResNetTower::trunk(const float* chw, float* features) {
 
 void ResNetTower::bottleneck(const BottleneckWeights& b, int height, int width) {
     const int oh = height / b.stride, ow = width / b.stride;
-    conv(b.conv1, cur_.data(), height, width, t1_.data(), true);
-    conv(b.conv2, t1_.data(), height, width, t2_.data(), true);
+    conv(b.conv1, nullptr, cur_.data(), height, width, t1_.data(), true);
+    conv(b.conv2, &b.conv1, t1_.data(), height, width, t2_.data(), true);
     float* mid = t2_.data();
     if (b.stride > 1) {  // anti-aliasing: average pooling instead of a strided convolution
         avg_pool_nhwc(t2_.data(), 1, height, width, b.conv2.out, b.stride, t1_.data());
@@ -148,10 +161,12 @@ void ResNetTower::bottleneck(const BottleneckWeights& b, int height, int width) 
             avg_pool_nhwc(cur_.data(), 1, height, width, b.conv1.in, b.stride, t2_.data());
             src = t2_.data();
         }
-        conv(b.downsample, src, oh, ow, t3_.data(), false);
+        conv(b.downsample, nullptr, src, oh, ow, t3_.data(), false);
         shortcut = t3_.data();
     }
-    conv_add_relu(b.conv3, mid, oh, ow, shortcut, mid == t1_.data() ? t2_.data() : t1_.data());
+    // conv3 reads conv2's output as conv2 wrote it; after the pooling it is float32.
+    conv_add_relu(b.conv3, b.stride > 1 ? nullptr : &b.conv2, mid, oh, ow, shortcut,
+                  mid == t1_.data() ? t2_.data() : t1_.data());
     if (b.has_downsample) std::swap(cur_, t3_);
 }
 

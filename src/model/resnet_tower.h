@@ -28,10 +28,14 @@ class ResNetTower final : public ImageTower {
     void trunk(const float* chw, float* features);
     void bottleneck(const BottleneckWeights& b, int height, int width);
     // out = relu?(conv(in) + bias): the direct kernel when the model has one for `c` (compiled at load for this
-    // input size and ReLU), else im2col + GEMM.
-    void conv(const FoldedConv& c, const float* in, int height, int width, float* out, bool relu);
+    // input size and ReLU), else im2col + GEMM. `in` is what `from` wrote: bf16 where its direct kernel writes
+    // bf16 for this reader (under clip.compute bf16; model_loader.cpp decides), else float32. `out` holds bf16
+    // where c's own kernel writes it.
+    void conv(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width, float* out,
+              bool relu);
     // sum = relu(conv(in) + bias + sum): a block's last convolution and its residual connection.
-    void conv_add_relu(const FoldedConv& c, const float* in, int height, int width, float* sum, float* scratch);
+    void conv_add_relu(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width, float* sum,
+                       float* scratch);
     void attention_pool(int batch, float* out);
 
     std::shared_ptr<const ClipModel> model_;

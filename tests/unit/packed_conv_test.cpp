@@ -180,6 +180,65 @@ TEST(PackedConvBf16, ExactProductsOfRoundedInputsWithFloat32Accumulation) {
     EXPECT_GT(testing::max_abs_difference(got, exact).max_abs, 0.05);
 }
 
+// A bf16 output (for a next convolution with bf16 products) is the float32 output rounded to nearest even, bit for
+// bit, on row bands and on channel parts; and that next convolution reading it gives the same bits as reading the
+// float32 output and rounding it itself.
+TEST(PackedConvBf16, Bf16OutputIsTheFloat32OutputRoundedAndChainsToTheSameBits) {
+    if (!packed_conv_available()) GTEST_SKIP() << "this build has no direct convolution";
+    if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
+    // 18x18: row bands; 9x9 with 64 outputs: channel parts wherever there is more than one core.
+    for (const Conv2dShape s : {Conv2dShape{18, 18, 64, 64, 3, 1, 1}, Conv2dShape{9, 9, 64, 64, 3, 1, 1},
+                                Conv2dShape{9, 9, 96, 64, 1, 1, 0}}) {
+        SCOPED_TRACE(std::to_string(s.height) + "x" + std::to_string(s.width) + " " + std::to_string(s.kernel) + "x" +
+                     std::to_string(s.kernel));
+        const auto input = random_vector(static_cast<std::size_t>(s.height * s.width * s.in_channels), 31);
+        const auto weight =
+            random_vector(static_cast<std::size_t>(s.out_channels * s.kernel * s.kernel * s.in_channels), 32);
+        const auto bias = random_vector(static_cast<std::size_t>(s.out_channels), 33);
+        const PackedConvSpec f32_out{.shape = s, .relu = true, .type = PackedType::kBf16};
+        PackedConvSpec bf16_out = f32_out;
+        bf16_out.bf16_output = true;
+        auto wide = PackedConv::create(weight.data(), bias.data(), f32_out);
+        auto narrow = PackedConv::create(weight.data(), bias.data(), bf16_out);
+        ASSERT_TRUE(wide.ok()) << wide.status().to_string();
+        ASSERT_TRUE(narrow.ok()) << narrow.status().to_string();
+        if (s.height == 9 && machine_cores() > 1) {
+            EXPECT_TRUE((*narrow)->split_by_channels()) << "the staged channel parts go untested";
+        }
+        std::vector<float> f32(out_size(s));
+        std::vector<std::uint16_t> bf16(out_size(s), 0xffff);
+        (*wide)->run(input.data(), f32.data());
+        (*narrow)->run(input.data(), bf16.data());
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < f32.size(); ++i)
+            differ += bf16[i] != f32_to_bf16(f32[i]);
+        EXPECT_EQ(differ, 0u) << "of " << f32.size();
+
+        // The next convolution (same channels in, 3x3) from either.
+        const Conv2dShape next{s.out_height(), s.out_width(), s.out_channels, 32, 3, 1, 1};
+        const auto next_weight = random_vector(static_cast<std::size_t>(32 * 9 * s.out_channels), 34);
+        auto reader = PackedConv::create(next_weight.data(), nullptr, {.shape = next, .type = PackedType::kBf16});
+        ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+        std::vector<float> from_f32(out_size(next)), from_bf16(out_size(next));
+        (*reader)->run(f32.data(), from_f32.data());
+        (*reader)->run(bf16.data(), from_bf16.data(), ConvInput::kBf16);
+        EXPECT_EQ(from_f32, from_bf16);
+    }
+}
+
+TEST(PackedConvBf16, Bf16OutputNeedsBf16ProductsAndNoResidualSum) {
+    if (!packed_conv_available()) GTEST_SKIP() << "this build has no direct convolution";
+    const std::vector<float> weight(8 * 9 * 4, 1.0f);
+    const Conv2dShape s{6, 6, 4, 8, 3, 1, 1};
+    EXPECT_EQ(PackedConv::create(weight.data(), nullptr, {.shape = s, .bf16_output = true}).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(PackedConv::create(weight.data(), nullptr,
+                                 {.shape = s, .accumulate = true, .type = PackedType::kBf16, .bf16_output = true})
+                  .status()
+                  .code(),
+              StatusCode::kInvalidArgument);
+}
+
 TEST(PackedConv, RefusedWithoutTheLibraryAndForBadShapes) {
     const std::vector<float> weight(8 * 9 * 4, 1.0f);
     const Conv2dShape good{6, 6, 4, 8, 3, 1, 1};

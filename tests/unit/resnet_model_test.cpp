@@ -19,6 +19,8 @@
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/packed_conv.h"
+#include "kernels/packed_gemm.h"
 #include "kernels/pooling.h"
 #include "model/clip_model.h"
 #include "model/image_tower.h"
@@ -146,6 +148,34 @@ TEST(ResNetLayouts, OpenClipHubCopyGivesTheSameResults) {
     normalize_rows(t, 48);
     testing::expect_close("OpenCLIP layout text embeddings", t, o.text_normalized, 48, kEmbeddingTolerance);
     fs::remove_all(dir);
+}
+
+// Under clip.compute bf16 a convolution whose output goes straight into another bf16 direct convolution writes bf16
+// for it (no rounding pass, half the traffic); a residual sum, a pooled output and the tower's float32 readers keep
+// float32. The criterion tests (model_half_weights_test) hold the results to bf16 products' criterion.
+TEST(ResNetBf16, ConvolutionsHandBf16ToTheirDirectReaders) {
+    if (!packed_conv_available()) GTEST_SKIP() << "this build has no direct convolution";
+    if (Status s = packed_bf16_support(); !s.ok()) GTEST_SKIP() << "no bf16 products here: " << s.message();
+    auto model = ClipModel::load(testing::fixture("models/tiny-openai-resnet"), {.compute = ComputePrecision::kBf16});
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    const ResNetWeights& r = (*model)->resnet();
+    const auto writes_bf16 = [](const FoldedConv& c) { return c.direct != nullptr && c.direct->spec().bf16_output; };
+    const auto reads_bf16 = [](const FoldedConv& c) {
+        return c.direct != nullptr && c.direct->spec().type == PackedType::kBf16;
+    };
+    int handed = 0;
+    EXPECT_EQ(writes_bf16(r.stem[0]), reads_bf16(r.stem[1]));
+    EXPECT_EQ(writes_bf16(r.stem[1]), reads_bf16(r.stem[2]));
+    EXPECT_FALSE(writes_bf16(r.stem[2])) << "the stem's average pooling reads float32";
+    handed += writes_bf16(r.stem[0]) + writes_bf16(r.stem[1]);
+    for (const BottleneckWeights& b : r.blocks) {
+        EXPECT_EQ(writes_bf16(b.conv1), reads_bf16(b.conv2));
+        EXPECT_EQ(writes_bf16(b.conv2), b.stride == 1 && reads_bf16(b.conv3)) << "stride " << b.stride;
+        EXPECT_FALSE(writes_bf16(b.conv3)) << "a block's output is a float32 residual sum";
+        EXPECT_FALSE(writes_bf16(b.downsample));
+        handed += writes_bf16(b.conv1) + writes_bf16(b.conv2);
+    }
+    EXPECT_GT(handed, 0);
 }
 
 TEST(ResNetMalformed, TruncatedFileIsDataLoss) {

@@ -64,6 +64,15 @@ TEST(BlasCore, ThisProcessRunsKernelsThatSuitItsCpuOrSaysWhy) {
     if (better && std::getenv(kOpenBlasOwnCoreVariable) == nullptr) {
         EXPECT_NE(summary.find("a generic fallback"), std::string::npos) << summary;
         EXPECT_NE(summary.find(better->core), std::string::npos) << summary;
+        // What a failed restart leaves for the log (cli/blas_core_restart.cpp sets the variable).
+        if (std::getenv(kOpenBlasCoreVariable) != nullptr) return;  // the user's choice is reported instead
+        setenv(kOpenBlasRestartFailedVariable, "Permission denied", 1);
+        const std::string failed = blas_core_summary();
+        unsetenv(kOpenBlasRestartFailedVariable);
+        EXPECT_NE(failed.find(", not taken: starting again with OPENBLAS_CORETYPE=" + better->core +
+                              " failed: Permission denied"),
+                  std::string::npos)
+            << failed;
     } else {
         EXPECT_EQ(summary.find("generic"), std::string::npos) << summary;
     }

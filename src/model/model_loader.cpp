@@ -1110,19 +1110,6 @@ class ModelLoader {
         return n;
     }
 
-    // The convolution that reads `c`'s output as it is, with no pooling or residual sum between (ResNetTower's
-    // order): the stem's first two feed the next; a block's first feeds its second, which feeds its third where
-    // the block does not pool. Null otherwise.
-    static const FoldedConv* resnet_reader(const ResNetWeights& r, const FoldedConv& c) {
-        if (&c == &r.stem[0]) return &r.stem[1];
-        if (&c == &r.stem[1]) return &r.stem[2];
-        for (const BottleneckWeights& b : r.blocks) {
-            if (&c == &b.conv1) return &b.conv2;
-            if (&c == &b.conv2 && b.stride == 1) return &b.conv3;
-        }
-        return nullptr;
-    }
-
     // One ResNet convolution of a size x size input: direct where the library has a kernel for it (bf16 products
     // under clip.compute bf16, where it has those; writing bf16 when its reader takes it), else packed for im2col
     // + GEMM in float32.

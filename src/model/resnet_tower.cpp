@@ -87,6 +87,7 @@ ConvInput output_of(const FoldedConv* from) {
 
 void ResNetTower::conv(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width, float* out,
                        bool relu) {
+    assert(from == nullptr || resnet_reader(model_->resnet(), *from) == &c);
     const ConvInput input = output_of(from);
     if (c.direct != nullptr) {
         assert(c.direct->spec().shape.height == height && c.direct->spec().relu == relu &&
@@ -108,6 +109,7 @@ void ResNetTower::conv(const FoldedConv& c, const FoldedConv* from, const float*
 
 void ResNetTower::conv_add_relu(const FoldedConv& c, const FoldedConv* from, const float* in, int height, int width,
                                 float* sum, float* scratch) {
+    assert(from == nullptr || resnet_reader(model_->resnet(), *from) == &c);
     if (c.direct != nullptr) {
         assert(c.direct->spec().shape.height == height && c.direct->spec().relu && c.direct->spec().accumulate);
         c.direct->run(in, sum, output_of(from));

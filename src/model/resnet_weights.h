@@ -80,4 +80,18 @@ void for_each_resnet_conv(Weights& r, int image_size, Visit&& visit) {
     }
 }
 
+// The convolution that reads `c`'s output as it is, with no pooling or residual sum between, in ResNetTower's
+// order: the stem's first two feed the next; a block's first feeds its second, which feeds its third where the
+// block does not pool. Null otherwise. The model loader lets a convolution write bf16 for such a reader; the tower
+// hands each convolution its producer by the same rule.
+inline const FoldedConv* resnet_reader(const ResNetWeights& r, const FoldedConv& c) {
+    if (&c == &r.stem[0]) return &r.stem[1];
+    if (&c == &r.stem[1]) return &r.stem[2];
+    for (const BottleneckWeights& b : r.blocks) {
+        if (&c == &b.conv1) return &b.conv2;
+        if (&c == &b.conv2 && b.stride == 1) return &b.conv3;
+    }
+    return nullptr;
+}
+
 }  // namespace hclip

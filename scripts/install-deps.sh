@@ -17,6 +17,7 @@ packages=(
     clang  # libFuzzer (scripts/fuzz.sh): GCC has no fuzzer
     prometheus  # promtool checks the /metrics text (tests/e2e/test_metrics.py)
     python3-jsonschema  # answers validated against /openapi.json (tests/e2e/test_openapi.py)
+    python3-numpy  # bench/onnx/compare.py, run by tests/e2e/test_compare_script.py
     chromium  # the page at / in headless Chromium (tests/web: playwright-core from npm)
 )
 # npm: Debian's package, unless Node.js came from elsewhere with its own npm (Debian's npm cannot be installed

@@ -49,6 +49,12 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
     return file;
 }
 
+void MappedFile::map_in_small_pages() const {
+#if defined(MADV_NOHUGEPAGE)
+    if (data_ != nullptr) (void)::madvise(const_cast<std::uint8_t*>(data_), size_, MADV_NOHUGEPAGE);
+#endif
+}
+
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : data_(other.data_), size_(other.size_), path_(std::move(other.path_)) {
     other.data_ = nullptr;

@@ -22,6 +22,12 @@ class MappedFile {
     ~MappedFile();
 
     std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+
+    // Asks the kernel to map this file's pages one by one, never 2 MB at a time. Call it before reading, on a
+    // mapping whose bulk is read once and released (model weights that are packed or converted): since Linux
+    // maps large page-cache folios of some file systems (ext4 from 6.16, XFS) whole, touching one small tensor
+    // that stays in use would otherwise keep the 2 MB of released weights around it resident. Advice only.
+    void map_in_small_pages() const;
     const std::string& path() const { return path_; }
 
   private:

@@ -100,6 +100,10 @@ std::string TensorView::shape_string() const {
     return s + "]";
 }
 
+void SafetensorsFile::map_in_small_pages() const {
+    if (file_ != nullptr) file_->map_in_small_pages();
+}
+
 Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
     HCLIP_ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::open(path));
     auto file = std::make_shared<MappedFile>(std::move(mapped));

@@ -37,6 +37,9 @@ class SafetensorsFile {
     // Validates `bytes` (not owned: they must outlive the result). Used by tests and fuzzing.
     static Result<SafetensorsFile> parse(std::span<const std::uint8_t> bytes, std::string source_name = "<memory>");
 
+    // MappedFile::map_in_small_pages for an opened file; nothing for parsed bytes.
+    void map_in_small_pages() const;
+
     const TensorView* find(std::string_view name) const;
     const std::vector<TensorView>& tensors() const { return tensors_; }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "core/mapped_file.h"
 #include "support/fixtures.h"
+#include "support/mapping_flags.h"
+#include "support/temp_dir.h"
 
 namespace hclip {
 namespace {
@@ -88,6 +91,22 @@ TEST(Safetensors, TruncatedFixtureFileGivesClearError) {
     std::vector<std::uint8_t> cut(full->begin(), full->begin() + static_cast<long>(full->size() / 2));
     auto s = SafetensorsFile::parse(cut).status();
     EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+}
+
+// Weights that are read once and released must not stay resident because a small tensor next to them is in use:
+// the advice that keeps the kernel from mapping 2 MB of the file at a time shows on the mapping.
+TEST(MappedFile, SmallPagesAdviceShowsOnTheMapping) {
+    testing::TempDir dir;
+    const std::string path = (dir.path() / "weights.bin").string();
+    ASSERT_TRUE(write_safetensors(path, {{"w", {4096}, std::vector<float>(4096, 1.0f)}}).ok());
+    if (!testing::advice_shows_in_smaps(path))
+        GTEST_SKIP() << "this system's /proc/self/smaps does not show madvise advice (qemu's user-mode emulation)";
+    auto file = MappedFile::open(path);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    ASSERT_TRUE(testing::mapping_flags(path).has_value());
+    EXPECT_FALSE(testing::flags_have(testing::mapping_flags(path), "nh")) << *testing::mapping_flags(path);
+    file->map_in_small_pages();
+    EXPECT_TRUE(testing::flags_have(testing::mapping_flags(path), "nh")) << *testing::mapping_flags(path);
 }
 
 }  // namespace

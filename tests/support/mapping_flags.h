@@ -1,0 +1,55 @@
+// What the kernel says of this process's mapping of a file: the VmFlags line of /proc/self/smaps ("rd mr mw me nh"),
+// where "nh" is MADV_NOHUGEPAGE advice. Some systems do not show advice there (qemu's user-mode emulation prints
+// its own smaps without it): advice_shows_in_smaps() tells, so a test can say why it cannot check.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace hclip::testing {
+
+// The flags of the first mapping of `path` (its words, space-separated), or nullopt when it is not mapped.
+inline std::optional<std::string> mapping_flags(const std::string& path) {
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    bool in_mapping = false;
+    while (std::getline(smaps, line)) {
+        // A mapping's first line ends with its file's path; VmFlags is its last line.
+        if (!in_mapping && line.size() > path.size() + 1 &&
+            line.compare(line.size() - path.size() - 1, path.size() + 1, " " + path) == 0) {
+            in_mapping = true;
+        } else if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
+            return line.substr(8);
+        }
+    }
+    return std::nullopt;
+}
+
+inline bool flags_have(const std::optional<std::string>& flags, const std::string& flag) {
+    if (!flags) return false;
+    std::istringstream words(*flags);
+    std::string word;
+    while (words >> word)
+        if (word == flag) return true;
+    return false;
+}
+
+// Maps `probe_file` (any readable file), advises MADV_NOHUGEPAGE and reports whether smaps shows "nh".
+inline bool advice_shows_in_smaps(const std::string& probe_file) {
+    const int fd = ::open(probe_file.c_str(), O_RDONLY);
+    if (fd < 0) return false;
+    void* p = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return false;
+    const bool shown = ::madvise(p, 4096, MADV_NOHUGEPAGE) == 0 && flags_have(mapping_flags(probe_file), "nh");
+    ::munmap(p, 4096);
+    return shown;
+}
+
+}  // namespace hclip::testing

@@ -84,8 +84,8 @@ constexpr GemmCandidate kCandidates[] = {
 
 // Products of up to this many rows are timed with their weights coming from memory, as in a tower pass of one
 // image or one prompt (which streams hundreds of MB of weights, far more than any cache): the timer cycles
-// through copies of the weights that add up to 1.5 times the last-level cache. Past it each weight serves enough
-// arithmetic that where it comes from hardly matters, and the products are timed on one copy.
+// through copies of the weights (gemm_timing_copies). Past it each weight serves enough arithmetic that where it
+// comes from hardly matters, and the products are timed on one copy.
 constexpr int kMaxRowsTimedFromMemory = 64;
 
 // The last-level cache one core sees, from sysfs (per cache instance: an EPYC's L3 of one core complex, which is
@@ -117,11 +117,17 @@ std::size_t last_level_cache_bytes() {
     return bytes > 0 ? bytes : std::size_t{32} << 20;
 }
 
-int copies_from_memory(GemmShape shape, PackedType products) {
+}  // namespace
+
+int gemm_timing_copies(GemmShape shape, PackedType products, std::size_t cache_bytes) {
     const std::size_t element = products == PackedType::kBf16 ? 2 : sizeof(float);
     const std::size_t bytes = static_cast<std::size_t>(shape.n) * static_cast<std::size_t>(shape.k) * element;
-    return static_cast<int>(std::clamp<std::size_t>((3 * last_level_cache_bytes() / 2 + bytes - 1) / bytes, 1, 48));
+    const std::size_t past_cache = (3 * cache_bytes / 2 + bytes - 1) / bytes;
+    const std::size_t most = std::clamp<std::size_t>(kMaxTimingCopyBytes / bytes, 1, 48);
+    return static_cast<int>(std::clamp<std::size_t>(past_cache, 1, most));
 }
+
+namespace {
 
 // At least this many timed runs, and more (up to kMaxRuns) while they add up to less than kMinSeconds: a
 // sub-millisecond product needs many runs before its fastest one means something.
@@ -160,7 +166,7 @@ Result<double> GemmKernelTimer::seconds(GemmShape shape, int m, GemmKernel kerne
     if (!operands_ || operands_->shape != shape || operands_->a.size() < rows * k) {
         operands_ = std::make_unique<Operands>();
         operands_->shape = shape;
-        operands_->copies = copies_from_memory(shape, products_);
+        operands_->copies = gemm_timing_copies(shape, products_, last_level_cache_bytes());
         std::mt19937 rng(12345);
         std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
         operands_->a.resize(rows * k);

@@ -2,6 +2,7 @@
 // A new kernel (e.g. one over 16-bit weights) is one more entry in gemm_candidates().
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +38,14 @@ struct GemmCandidate {
 std::span<const GemmCandidate> gemm_candidates();
 // The kernels this build and CPU can run for such products, in gemm_candidates() order.
 std::vector<GemmKernel> available_gemm_kernels(PackedType products = PackedType::kF32);
+
+// How many copies of a weight matrix the timer cycles through for products of up to 64 rows, so that their weights
+// come from memory as in a tower pass: enough to add up to 1.5 times the last-level cache, but at most 48 and at most
+// kMaxTimingCopyBytes together (at least one). Every candidate kernel holds its own prepared copies next to them,
+// and a virtual machine may report its host's whole L3: on a guest that saw 300 MiB, an uncapped first start
+// peaked at 1.4 GB. Past the cap the copies partly stay in such a cache.
+inline constexpr std::size_t kMaxTimingCopyBytes = std::size_t{128} << 20;
+int gemm_timing_copies(GemmShape shape, PackedType products, std::size_t cache_bytes);
 
 // Times products the way a tower pass runs them (the compute pool splits them across threads): the fastest of a
 // few runs after a warm-up, so other work on the machine disturbs it least. Operands are random and prepared once

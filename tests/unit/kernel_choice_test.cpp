@@ -304,6 +304,21 @@ TEST_F(GemmTimingsFile, Bf16ProductsKeepTheirOwnFile) {
 }
 
 // bf16 products are chosen among the kernels that multiply bf16: never the float32 plain GEMM.
+// Few-row products are timed on enough copies of the weights to pass the last-level cache, within a cap: a guest
+// that reports its host's whole L3 must not make a first start hold gigabytes of copies.
+TEST(GemmTimingCopies, PassTheCacheWithinACap) {
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    const GemmShape mlp{3072, 768};                                        // 9 MiB of float32, 4.5 MiB of bf16
+    EXPECT_EQ(gemm_timing_copies(mlp, PackedType::kF32, 2 * kMiB), 1);     // a Raspberry Pi 5's L3
+    EXPECT_EQ(gemm_timing_copies(mlp, PackedType::kF32, 32 * kMiB), 6);    // 48 MiB: 1.5 times the cache
+    EXPECT_EQ(gemm_timing_copies(mlp, PackedType::kBf16, 32 * kMiB), 11);  // the same in bf16
+    const int big_cache = gemm_timing_copies(mlp, PackedType::kF32, 300 * kMiB);
+    EXPECT_EQ(big_cache, 14);  // not 48: 14 x 9 MiB is the most under the cap
+    EXPECT_LE(static_cast<std::size_t>(big_cache) * 3072 * 768 * sizeof(float), kMaxTimingCopyBytes);
+    EXPECT_EQ(gemm_timing_copies({64, 64}, PackedType::kF32, 300 * kMiB), 48);     // small matrices: 48 at most
+    EXPECT_EQ(gemm_timing_copies({8192, 8192}, PackedType::kF32, 300 * kMiB), 1);  // one copy above the cap
+}
+
 TEST(GemmCandidates, Bf16ProductsAreTimedOnlyAmongBf16Kernels) {
     const std::vector<GemmKernel> kernels = available_gemm_kernels(PackedType::kBf16);
     const auto has = [&](GemmKernel k) { return std::find(kernels.begin(), kernels.end(), k) != kernels.end(); };

@@ -28,6 +28,7 @@ class MappedFile {
     // maps large page-cache folios of some file systems (ext4 from 6.16, XFS) whole, touching one small tensor
     // that stays in use would otherwise keep the 2 MB of released weights around it resident. Advice only.
     void map_in_small_pages() const;
+
     const std::string& path() const { return path_; }
 
   private:

@@ -128,7 +128,7 @@ class ModelLoader {
     }
 
   private:
-    // The kernel timing's copies of the weights (up to 1.5 times the last-level cache per kernel) and the plain
+    // The kernel timing's copies of the weights (up to 128 MiB per kernel and shape) and the plain
     // copies of packed matrices are freed by now, but blocks under the mmap threshold were carved from the heap
     // below the packed weights, where free() cannot give them back: measured, a first start (no timings cached)
     // kept 270 MB more resident than the next. malloc_trim returns every free page to the kernel.

@@ -303,7 +303,6 @@ TEST_F(GemmTimingsFile, Bf16ProductsKeepTheirOwnFile) {
     EXPECT_EQ(again.calls, 0);
 }
 
-// bf16 products are chosen among the kernels that multiply bf16: never the float32 plain GEMM.
 // Few-row products are timed on enough copies of the weights to pass the last-level cache, within a cap: a guest
 // that reports its host's whole L3 must not make a first start hold gigabytes of copies.
 TEST(GemmTimingCopies, PassTheCacheWithinACap) {
@@ -319,6 +318,7 @@ TEST(GemmTimingCopies, PassTheCacheWithinACap) {
     EXPECT_EQ(gemm_timing_copies({8192, 8192}, PackedType::kF32, 300 * kMiB), 1);  // one copy above the cap
 }
 
+// bf16 products are chosen among the kernels that multiply bf16: never the float32 plain GEMM.
 TEST(GemmCandidates, Bf16ProductsAreTimedOnlyAmongBf16Kernels) {
     const std::vector<GemmKernel> kernels = available_gemm_kernels(PackedType::kBf16);
     const auto has = [&](GemmKernel k) { return std::find(kernels.begin(), kernels.end(), k) != kernels.end(); };

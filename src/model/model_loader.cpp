@@ -117,12 +117,11 @@ class ModelLoader {
             m_.compute_ = ComputePrecision::kBf16;
             product_type_ = PackedType::kBf16;
             HCLIP_RETURN_IF_ERROR(pack_weights(options));
-            return_freed_memory();
-            return {};
+        } else {
+            m_.weight_storage_ = options.weights;
+            if (options.weights != WeightStorage::kF32) store_half(half_type_of(options.weights));
+            if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights(options));
         }
-        m_.weight_storage_ = options.weights;
-        if (options.weights != WeightStorage::kF32) store_half(half_type_of(options.weights));
-        if (options.pack_weights && packed_gemm_available()) HCLIP_RETURN_IF_ERROR(pack_weights(options));
         return_freed_memory();
         return {};
     }

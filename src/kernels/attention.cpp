@@ -54,25 +54,50 @@ using TileRow = typename TileRowOf<Tile>::type;
 static_assert(sizeof(TileRow<16>) == 16 * sizeof(float), "a tile row is a vector, not one float");
 
 // s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a Tile multiple.
-// The four accumulators are named variables so that they stay in registers.
+// Two tiles of keys at a time where they fit: eight independent sums keep both FMA units busy, where the four of
+// one tile wait on each other's latency. The accumulators are named variables so that they stay in registers.
 template <int Tile>
 HCLIP_INLINE void score_block(const float* qs, const float* kt, int padded, int head_dim, int key_end, float* s) {
     const float *q0 = qs, *q1 = qs + head_dim, *q2 = q1 + head_dim, *q3 = q2 + head_dim;
-    for (int j0 = 0; j0 < key_end; j0 += Tile) {
+    const auto store = [&](int j0, const TileRow<Tile>& r0, const TileRow<Tile>& r1, const TileRow<Tile>& r2,
+                           const TileRow<Tile>& r3) {
+        float* out = s + static_cast<std::size_t>(j0);
+        std::memcpy(out, &r0, sizeof r0);
+        std::memcpy(out + padded, &r1, sizeof r1);
+        std::memcpy(out + sz(2, padded), &r2, sizeof r2);
+        std::memcpy(out + sz(3, padded), &r3, sizeof r3);
+    };
+    int j0 = 0;
+    for (; j0 + 2 * Tile <= key_end; j0 += 2 * Tile) {
+        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};
+        for (int d = 0; d < head_dim; ++d) {
+            TileRow<Tile> ka, kb;  // memcpy: unaligned loads, and no vector-typed function arguments (an ABI question)
+            const float* row = kt + sz(d, padded) + static_cast<std::size_t>(j0);
+            std::memcpy(&ka, row, sizeof ka);
+            std::memcpy(&kb, row + Tile, sizeof kb);
+            a0 += q0[d] * ka;
+            b0 += q0[d] * kb;
+            a1 += q1[d] * ka;
+            b1 += q1[d] * kb;
+            a2 += q2[d] * ka;
+            b2 += q2[d] * kb;
+            a3 += q3[d] * ka;
+            b3 += q3[d] * kb;
+        }
+        store(j0, a0, a1, a2, a3);
+        store(j0 + Tile, b0, b1, b2, b3);
+    }
+    for (; j0 < key_end; j0 += Tile) {
         TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};
         for (int d = 0; d < head_dim; ++d) {
-            TileRow<Tile> kd;  // memcpy: an unaligned load, and no vector-typed function arguments (an ABI question)
+            TileRow<Tile> kd;
             std::memcpy(&kd, kt + sz(d, padded) + static_cast<std::size_t>(j0), sizeof kd);
             a0 += q0[d] * kd;
             a1 += q1[d] * kd;
             a2 += q2[d] * kd;
             a3 += q3[d] * kd;
         }
-        float* out = s + static_cast<std::size_t>(j0);
-        std::memcpy(out, &a0, sizeof a0);
-        std::memcpy(out + padded, &a1, sizeof a1);
-        std::memcpy(out + sz(2, padded), &a2, sizeof a2);
-        std::memcpy(out + sz(3, padded), &a3, sizeof a3);
+        store(j0, a0, a1, a2, a3);
     }
 }
 
@@ -109,24 +134,49 @@ HCLIP_INLINE float exp_shifted_row(float* row, int n) {
     return sum;
 }
 
-// out[r, :] = inv[r] sum_{j < key_end} p[r, j] v[j, :] for r < rows.
+// out[r, :] = inv[r] sum_{j < key_end} p[r, j] v[j, :] for r < rows; two tiles of columns at a time where they
+// fit (eight independent sums, as in score_block).
 template <int Tile>
 HCLIP_INLINE void weighted_values(const float* p, int padded, const float* inv, int rows, int key_end, const float* v,
                                   int ldv, int head_dim, float* out, int ldo) {
+    const float *p0 = p, *p1 = p + padded, *p2 = p + sz(2, padded), *p3 = p + sz(3, padded);
+    const auto store = [&](int d0, const TileRow<Tile>& r0, const TileRow<Tile>& r1, const TileRow<Tile>& r2,
+                           const TileRow<Tile>& r3) {
+        const TileRow<Tile> sums[kRows] = {r0 * inv[0], r1 * inv[1], r2 * inv[2], r3 * inv[3]};
+        for (int r = 0; r < rows; ++r)
+            std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0), &sums[r], sizeof sums[r]);
+    };
     int d0 = 0;
+    for (; d0 + 2 * Tile <= head_dim; d0 += 2 * Tile) {
+        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};  // named: see score_block
+        for (int j = 0; j < key_end; ++j) {
+            TileRow<Tile> va, vb;
+            const float* row = v + sz(j, ldv) + static_cast<std::size_t>(d0);
+            std::memcpy(&va, row, sizeof va);
+            std::memcpy(&vb, row + Tile, sizeof vb);
+            a0 += p0[j] * va;
+            b0 += p0[j] * vb;
+            a1 += p1[j] * va;
+            b1 += p1[j] * vb;
+            a2 += p2[j] * va;
+            b2 += p2[j] * vb;
+            a3 += p3[j] * va;
+            b3 += p3[j] * vb;
+        }
+        store(d0, a0, a1, a2, a3);
+        store(d0 + Tile, b0, b1, b2, b3);
+    }
     for (; d0 + Tile <= head_dim; d0 += Tile) {
-        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};  // named: see score_block
+        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};
         for (int j = 0; j < key_end; ++j) {
             TileRow<Tile> vj;
             std::memcpy(&vj, v + sz(j, ldv) + static_cast<std::size_t>(d0), sizeof vj);
-            a0 += p[j] * vj;
-            a1 += p[static_cast<std::size_t>(padded) + static_cast<std::size_t>(j)] * vj;
-            a2 += p[sz(2, padded) + static_cast<std::size_t>(j)] * vj;
-            a3 += p[sz(3, padded) + static_cast<std::size_t>(j)] * vj;
+            a0 += p0[j] * vj;
+            a1 += p1[j] * vj;
+            a2 += p2[j] * vj;
+            a3 += p3[j] * vj;
         }
-        const TileRow<Tile> sums[kRows] = {a0 * inv[0], a1 * inv[1], a2 * inv[2], a3 * inv[3]};
-        for (int r = 0; r < rows; ++r)
-            std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0), &sums[r], sizeof sums[r]);
+        store(d0, a0, a1, a2, a3);
     }
     for (int r = 0; r < rows; ++r) {  // a head dim that is not a tile multiple: the rest one column at a time
         for (int d = d0; d < head_dim; ++d) {

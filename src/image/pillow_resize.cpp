@@ -15,6 +15,7 @@
 
 #include "image/convert.h"
 #include "kernels/compute_pool.h"
+#include "kernels/simd_clones.h"
 
 namespace hclip {
 
@@ -155,6 +156,85 @@ void filter_row(int channel_count, const std::uint8_t* in, std::uint8_t* out, co
     }
 }
 
+// Columns [begin, end) of an interleaved row into one plane per channel, plane c at planes + c * plane_size:
+// pixel by pixel, all channels together, which the vectoriser turns into de-interleaving loads (NEON's ld3/ld4).
+template <int C, class T>
+void spread_channels(const std::uint8_t* in, int begin, int end, T* planes, std::size_t plane_size) {
+    for (int x = begin; x < end; ++x) {
+        const std::uint8_t* pixel = in + static_cast<std::ptrdiff_t>(x) * C;
+        for (int c = 0; c < C; ++c)
+            planes[static_cast<std::size_t>(c) * plane_size + static_cast<std::size_t>(x)] = pixel[c];
+    }
+}
+
+template <class T>
+void spread_channels(int channel_count, const std::uint8_t* in, int begin, int end, T* planes, std::size_t plane_size) {
+    switch (channel_count) {
+        case 1:
+            return spread_channels<1>(in, begin, end, planes, plane_size);
+        case 2:
+            return spread_channels<2>(in, begin, end, planes, plane_size);
+        case 3:
+            return spread_channels<3>(in, begin, end, planes, plane_size);
+        default:
+            return spread_channels<4>(in, begin, end, planes, plane_size);
+    }
+}
+
+// The horizontal pass on the compiler's generic 4 x int32 vectors (NEON on aarch64, where it is the fast path;
+// built everywhere so that x86-64 tests it too), bit-identical to filter_row(): each row spread into one int32
+// plane per channel so that an output's taps are contiguous, the 22-bit coefficients used whole (pixel x
+// coefficient < 2^30 and every partial sum within Pillow's int range, so nothing wraps), four taps a step with
+// zero coefficients past each output's count.
+class VectorRowFilter {
+  public:
+    VectorRowFilter(const AxisFilter& axis, int channel_count, int input_width)
+        : axis_(axis), channels_(channel_count), plane_size_(static_cast<std::size_t>(input_width) + kBlock) {
+        stride_ = (axis.taps + kBlock - 1) / kBlock * kBlock;
+        const std::size_t outputs = axis.first.size();
+        weights_.assign(outputs * static_cast<std::size_t>(stride_), 0);
+        for (std::size_t i = 0; i < outputs; ++i) {
+            std::copy_n(&axis.weights[i * static_cast<std::size_t>(axis.taps)], axis.count[i],
+                        &weights_[i * static_cast<std::size_t>(stride_)]);
+        }
+        planes_.assign(plane_size_ * static_cast<std::size_t>(channels_), 0);
+    }
+
+    // `in` is the full input row; only columns [column_begin, column_end) are read.
+    void run(const std::uint8_t* in, int column_begin, int column_end, std::uint8_t* out) {
+        spread_channels(channels_, in, column_begin, column_end, planes_.data(), plane_size_);
+        const std::size_t outputs = axis_.first.size();
+        for (std::size_t i = 0; i < outputs; ++i) {
+            const int blocks = (axis_.count[i] + kBlock - 1) / kBlock;
+            const std::int32_t* w = weights_.data() + i * static_cast<std::size_t>(stride_);
+            for (int c = 0; c < channels_; ++c) {
+                const std::int32_t* x = planes_.data() + static_cast<std::size_t>(c) * plane_size_ +
+                                        static_cast<std::size_t>(axis_.first[i]);
+                Int32x4 sum = {};
+                for (int b = 0; b < blocks; ++b) {
+                    Int32x4 xv, wv;  // memcpy: unaligned loads
+                    std::memcpy(&xv, x + b * kBlock, sizeof xv);
+                    std::memcpy(&wv, w + b * kBlock, sizeof wv);
+                    sum += xv * wv;
+                }
+                out[i * static_cast<std::size_t>(channels_) + static_cast<std::size_t>(c)] =
+                    clip_fixed_point(kRoundingHalf + sum[0] + sum[1] + sum[2] + sum[3]);
+            }
+        }
+    }
+
+  private:
+    typedef std::int32_t Int32x4 __attribute__((vector_size(16)));
+    static constexpr int kBlock = 4;
+
+    const AxisFilter& axis_;
+    int channels_;
+    std::size_t plane_size_;
+    int stride_ = 0;
+    std::vector<std::int32_t> weights_;
+    std::vector<std::int32_t> planes_;
+};
+
 #if defined(__SSE2__)
 // The horizontal pass with SSE2, bit-identical to filter_row(). Pillow's 22-bit coefficients do not fit the 16-bit
 // multiplier, so each is split exactly as w = hi * 2^15 + lo (lo in [0, 2^15), hi small and signed) and the two
@@ -188,11 +268,7 @@ class SimdRowFilter {
 
     // `in` is the full input row; only columns [column_begin, column_end) are read.
     void run(const std::uint8_t* in, int column_begin, int column_end, std::uint8_t* out) {
-        for (int c = 0; c < channels_; ++c) {
-            std::int16_t* plane = planes_.data() + static_cast<std::size_t>(c) * plane_size_;
-            for (int x = column_begin; x < column_end; ++x)
-                plane[x] = in[x * channels_ + c];
-        }
+        spread_channels(channels_, in, column_begin, column_end, planes_.data(), plane_size_);
         const std::size_t outputs = axis_.first.size();
         const __m128i rounding = _mm_set1_epi32(kRoundingHalf);
         for (std::size_t i = 0; i < outputs; ++i) {
@@ -242,7 +318,9 @@ class SimdRowFilter {
 #endif
 
 // Vertical pass: each output row is a weighted sum of whole input rows, so it runs over contiguous bytes.
-// `rows` starts at input row `row_offset`; output rows [j_begin, j_end).
+// `rows` starts at input row `row_offset`; output rows [j_begin, j_end). Cloned for AVX2 and AVX-512, whose 32-bit
+// multiplies the SSE2 baseline lacks.
+HCLIP_SIMD_CLONES
 void filter_columns(const std::uint8_t* rows, std::size_t row_bytes, int row_offset, const AxisFilter& axis,
                     std::size_t j_begin, std::size_t j_end, std::uint8_t* out) {
     std::vector<std::int32_t> acc(row_bytes);
@@ -278,28 +356,36 @@ std::string_view resample_filter_name(ResampleFilter filter) {
 namespace {
 
 Result<Image> resize_window(const Image& image, int new_width, int new_height, PixelWindow window,
-                            ResampleFilter filter, bool fast);
+                            ResampleFilter filter, ResizeKernel how);
 
 }  // namespace
 
 Result<Image> resize_pillow(const Image& image, int new_width, int new_height, ResampleFilter filter) {
-    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter, true);
+    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter,
+                         ResizeKernel::kBest);
 }
 
 Result<Image> resize_pillow_scalar(const Image& image, int new_width, int new_height, ResampleFilter filter) {
-    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter, false);
+    return resize_pillow_using(image, new_width, new_height, filter, ResizeKernel::kScalar);
+}
+
+Result<Image> resize_pillow_using(const Image& image, int new_width, int new_height, ResampleFilter filter,
+                                  ResizeKernel kernel) {
+    return resize_window(image, new_width, new_height, PixelWindow{0, 0, new_width, new_height}, filter, kernel);
 }
 
 Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
                                    ResampleFilter filter) {
-    return resize_window(image, new_width, new_height, window, filter, true);
+    return resize_window(image, new_width, new_height, window, filter, ResizeKernel::kBest);
 }
 
 namespace {
 
-// `fast`: SIMD and the compute pool where they apply; otherwise the scalar loops on this thread.
+// kScalar: the scalar loops on this thread; otherwise the horizontal pass `how` says, and both passes split
+// across the compute pool where they are large enough.
 Result<Image> resize_window(const Image& image, int new_width, int new_height, PixelWindow window,
-                            ResampleFilter filter, bool fast) {
+                            ResampleFilter filter, ResizeKernel how) {
+    const bool fast = how != ResizeKernel::kScalar;
     if (!image.valid()) return invalid_argument("resize: the image is empty or its pixel buffer is inconsistent");
     if (new_width <= 0 || new_height <= 0) {
         return invalid_argument("resize: the target size " + std::to_string(new_width) + "x" +
@@ -362,9 +448,14 @@ Result<Image> resize_window(const Image& image, int new_width, int new_height, P
             if (premultiplied) scratch.resize(image.row_bytes());
 #if defined(__SSE2__)
             std::optional<SimdRowFilter> simd;
-            if (fast && horizontal.taps <= SimdRowFilter::kMaxTaps)
+            if (how == ResizeKernel::kBest && horizontal.taps <= SimdRowFilter::kMaxTaps)
                 simd.emplace(horizontal, channel_count, image.width);
+            const bool portable = fast && !simd;
+#else
+            const bool portable = fast;
 #endif
+            std::optional<VectorRowFilter> vectors;
+            if (portable) vectors.emplace(horizontal, channel_count, image.width);
             for (int r = r_begin; r < r_end; ++r) {
                 const std::uint8_t* src =
                     image.pixels.data() + static_cast<std::size_t>(row_begin + r) * image.row_bytes();
@@ -382,6 +473,10 @@ Result<Image> resize_window(const Image& image, int new_width, int new_height, P
                     continue;
                 }
 #endif
+                if (vectors) {
+                    vectors->run(src, col_begin, col_end, dst);
+                    continue;
+                }
                 filter_row(channel_count, src, dst, horizontal);
             }
         });

@@ -5,8 +5,9 @@
 // image, and a pass skipped when its dimension does not change. As in Image.resize, RGBA and LA are
 // resampled premultiplied (RGBa / La) and divided back, and an unchanged size returns a plain copy.
 //
-// Reentrant: coefficients are computed per call, nothing is cached globally. The horizontal pass uses SSE2 when
-// available, with exact integer arithmetic (same results as the scalar path).
+// Reentrant: coefficients are computed per call, nothing is cached globally. The horizontal pass uses SSE2 on
+// x86-64 and the compiler's generic vectors elsewhere (NEON on aarch64), with exact integer arithmetic (same
+// results as the scalar path).
 #pragma once
 
 #include <string_view>
@@ -38,8 +39,16 @@ Result<Image> resize_pillow(const Image& image, int new_width, int new_height, R
 Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
                                    ResampleFilter filter);
 
-// resize_pillow with the scalar loops only (no SIMD, no splitting across threads): the oracle the SIMD path is
-// tested against, bit for bit.
+// How the horizontal pass runs. kBest: SSE2 on x86-64 (the portable vectors for kernels too wide for it), the
+// portable vectors elsewhere (NEON on aarch64). kPortableVectors: the compiler's generic vectors on any CPU.
+// kScalar: the scalar loops, and no pass split across threads: the oracle the others are tested against, bit for
+// bit. All three give the same bytes.
+enum class ResizeKernel { kBest, kPortableVectors, kScalar };
+
+Result<Image> resize_pillow_using(const Image& image, int new_width, int new_height, ResampleFilter filter,
+                                  ResizeKernel kernel);
+
+// resize_pillow_using(..., ResizeKernel::kScalar).
 Result<Image> resize_pillow_scalar(const Image& image, int new_width, int new_height, ResampleFilter filter);
 
 inline Result<Image> resize_bicubic(const Image& image, int new_width, int new_height) {

@@ -87,7 +87,7 @@ if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
         -E '^BenchPacked\.(DefaultRunComparesBothPathsAndReportsMemory|OnePathAtATime)$'
 
     stage "concurrency tests under ThreadSanitizer"
-    tsan_tests=(server_parts_test service_health_test compute_pool_test prompt_set_store_test tokenizer_test image_decode_test image_preprocess_test)
+    tsan_tests=(server_parts_test service_health_test compute_pool_test prompt_set_store_test tokenizer_test image_decode_test image_preprocess_test jpeg_bands_test)
     # Without -Werror: GCC's flow warnings (-Wstringop-overflow) misfire on TSan-instrumented code; the plain and
     # ASan builds above already hold the code to zero warnings.
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHCLIP_SANITIZE=thread >/dev/null
@@ -102,6 +102,7 @@ if [ "${SKIP_SANITIZERS:-0}" != "1" ]; then
     build-tsan/tests/tokenizer_test --gtest_filter='*Concurrent*'
     build-tsan/tests/image_decode_test --gtest_filter='*Concurrent*'
     build-tsan/tests/image_preprocess_test --gtest_filter='*Concurrent*'
+    build-tsan/tests/jpeg_bands_test
     unset OPENBLAS_NUM_THREADS TSAN_OPTIONS
 fi
 

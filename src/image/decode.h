@@ -33,6 +33,10 @@ struct DecodeOptions {
     // (Pillow's draft() in spirit). Much faster for large photos, but the pixels differ from a full-size decode
     // followed by the resize (docs/performance.md, "JPEG DCT scaling"), so it is an opt-in.
     int jpeg_scaled_min_side = 0;
+    // Baseline JPEGs are decoded in bands of rows on the compute pool's idle threads: 0 (the default) picks the
+    // number from the picture's size and the machine's cores, 1 decodes on the calling thread alone, N > 1 asks for
+    // N bands (at most one per two rows of 8x8 blocks). Every choice gives the same pixels.
+    int jpeg_bands = 0;
 };
 
 struct ImageInfo {

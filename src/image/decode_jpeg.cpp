@@ -272,19 +272,6 @@ int band_count(const jpeg_decompress_struct& cinfo, const Image& image, const De
     return std::min(machine_cores(), most);
 }
 
-// One decoder for the whole picture.
-Result<Image> decode_whole(std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
-    JpegSession session;
-    Image image;
-    Status size_status;
-    if (!start_decoder(session, bytes, options, image, size_status, true)) return failure_status(session);
-    if (!size_status.ok()) return size_status;
-    Bands whole({0, image.height});
-    whole.claim(0);
-    if (!read_bands(session, image, whole, 0, false)) return failure_status(session);
-    return image;
-}
-
 // In bands where the picture is large enough, else whole. Should any band fail (corrupt or truncated data), the
 // picture is decoded again whole, on this thread, so that the verdict is exactly the one-decoder one.
 Result<Image> decode_banded(std::span<const std::uint8_t> bytes, const DecodeOptions& options) {
@@ -316,8 +303,10 @@ Result<Image> decode_banded(std::span<const std::uint8_t> bytes, const DecodeOpt
             bands.failed = true;
         }
     });
-    if (bands.failed) return decode_whole(bytes, options);
-    return image;
+    if (!bands.failed) return image;
+    DecodeOptions whole = options;
+    whole.jpeg_bands = 1;
+    return decode_banded(bytes, whole);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // high byte. Errors are values: a picture that cannot be decoded gives a Status, never a crash and never a
 // partially decoded image.
 //
-// Every function here is reentrant and thread-safe: no global state, one library decoder object per call.
+// Every function here is reentrant and thread-safe: no global state, library decoder objects of their own per call.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,7 @@ struct DecodeOptions {
     int jpeg_scaled_min_side = 0;
     // Baseline JPEGs are decoded in bands of rows on the compute pool's idle threads: 0 (the default) picks the
     // number from the picture's size and the machine's cores, 1 decodes on the calling thread alone, N > 1 asks for
-    // N bands (at most one per two rows of 8x8 blocks). Every choice gives the same pixels.
+    // N bands (at most one per two rows of MCUs). Every choice gives the same pixels.
     int jpeg_bands = 0;
 };
 

@@ -261,15 +261,19 @@ std::vector<int> band_starts(int rows, int unit, int parts) {
     return starts;
 }
 
-// How many bands to decode `image` in (1: no banding).
-int band_count(const jpeg_decompress_struct& cinfo, const Image& image, const DecodeOptions& options) {
-    if (cinfo.progressive_mode || options.jpeg_bands == 1) return 1;  // a progressive file is read whole at the start
-    const int unit = cinfo.max_v_samp_factor * cinfo.min_DCT_scaled_size;
-    const int most = std::max(1, image.height / (2 * std::max(1, unit)));
-    if (options.jpeg_bands > 1) return std::min(options.jpeg_bands, most);
-    const auto pixels = static_cast<std::uint64_t>(image.width) * static_cast<std::uint64_t>(image.height);
-    if (pixels < kMinBandedPixels) return 1;
-    return std::min(machine_cores(), most);
+// The bands to decode `image` in: their first rows, then the height (one band: no banding).
+std::vector<int> band_plan(const jpeg_decompress_struct& cinfo, const Image& image, const DecodeOptions& options) {
+    const std::vector<int> whole = {0, image.height};
+    if (cinfo.progressive_mode || options.jpeg_bands == 1) return whole;  // a progressive file is read at the start
+    const int unit = std::max(1, cinfo.max_v_samp_factor * cinfo.min_DCT_scaled_size);
+    const int most = std::max(1, image.height / (2 * unit));
+    int parts = std::min(options.jpeg_bands, most);
+    if (options.jpeg_bands <= 0) {
+        const auto pixels = static_cast<std::uint64_t>(image.width) * static_cast<std::uint64_t>(image.height);
+        if (pixels < kMinBandedPixels) return whole;
+        parts = std::min(machine_cores(), most);
+    }
+    return parts > 1 ? band_starts(image.height, unit, parts) : whole;
 }
 
 // In bands where the picture is large enough, else whole. Should any band fail (corrupt or truncated data), the
@@ -280,9 +284,7 @@ Result<Image> decode_banded(std::span<const std::uint8_t> bytes, const DecodeOpt
     Status size_status;
     if (!start_decoder(session, bytes, options, image, size_status, true)) return failure_status(session);
     if (!size_status.ok()) return size_status;
-    const int parts = band_count(session.cinfo, image, options);
-    const int unit = session.cinfo.max_v_samp_factor * session.cinfo.min_DCT_scaled_size;
-    Bands bands(parts > 1 ? band_starts(image.height, unit, parts) : std::vector<int>{0, image.height});
+    Bands bands(band_plan(session.cinfo, image, options));
     if (bands.count() == 1) {
         bands.claim(0);
         if (!read_bands(session, image, bands, 0, false)) return failure_status(session);

@@ -53,52 +53,44 @@ template <int Tile>
 using TileRow = typename TileRowOf<Tile>::type;
 static_assert(sizeof(TileRow<16>) == 16 * sizeof(float), "a tile row is a vector, not one float");
 
-// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a Tile multiple.
-// Two tiles of keys at a time where they fit: eight independent sums keep both FMA units busy, where the four of
-// one tile wait on each other's latency. The accumulators are named variables so that they stay in registers.
+// acc[r][t] = sum_{i < n} w_r[i] row_i[t * Tile, (t + 1) * Tile) for the kRows weight rows w_r, row_i at
+// rows + i * stride: the products of both attention steps, Tiles (1 or 2) tiles side by side. Two tiles give
+// eight independent sums, which keep both FMA units busy where the four of one tile wait on each other's latency.
+// Each sum adds its terms in order.
+template <int Tile, int Tiles>
+HCLIP_INLINE void accumulate_tiles(const float* const (&w)[kRows], int n, const float* rows, std::size_t stride,
+                                   TileRow<Tile> (&acc)[kRows][Tiles]) {
+    for (auto& row_sums : acc)
+        for (auto& sum : row_sums)
+            sum = TileRow<Tile>{};
+    for (int i = 0; i < n; ++i) {
+        TileRow<Tile> tile[Tiles];  // memcpy: unaligned loads, and no vector-typed function arguments (an ABI question)
+        for (int t = 0; t < Tiles; ++t)
+            std::memcpy(&tile[t], rows + static_cast<std::size_t>(i) * stride + static_cast<std::size_t>(t * Tile),
+                        sizeof tile[t]);
+        for (int r = 0; r < kRows; ++r)
+            for (int t = 0; t < Tiles; ++t)
+                acc[r][t] += w[r][i] * tile[t];
+    }
+}
+
+// s[r, j] = sum_d qs[r, d] kt[d, j] for the kRows queries and the keys [0, key_end), key_end a Tile multiple; two
+// tiles of keys at a time where they fit.
 template <int Tile>
 HCLIP_INLINE void score_block(const float* qs, const float* kt, int padded, int head_dim, int key_end, float* s) {
-    const float *q0 = qs, *q1 = qs + head_dim, *q2 = q1 + head_dim, *q3 = q2 + head_dim;
-    const auto store = [&](int j0, const TileRow<Tile>& r0, const TileRow<Tile>& r1, const TileRow<Tile>& r2,
-                           const TileRow<Tile>& r3) {
-        float* out = s + static_cast<std::size_t>(j0);
-        std::memcpy(out, &r0, sizeof r0);
-        std::memcpy(out + padded, &r1, sizeof r1);
-        std::memcpy(out + sz(2, padded), &r2, sizeof r2);
-        std::memcpy(out + sz(3, padded), &r3, sizeof r3);
+    const float* const q[kRows] = {qs, qs + head_dim, qs + sz(2, head_dim), qs + sz(3, head_dim)};
+    const auto block = [&]<int Tiles>(int j0) {
+        TileRow<Tile> acc[kRows][Tiles];
+        accumulate_tiles<Tile, Tiles>(q, head_dim, kt + static_cast<std::size_t>(j0), static_cast<std::size_t>(padded),
+                                      acc);
+        for (int r = 0; r < kRows; ++r)
+            std::memcpy(s + sz(r, padded) + static_cast<std::size_t>(j0), acc[r], sizeof acc[r]);
     };
     int j0 = 0;
-    for (; j0 + 2 * Tile <= key_end; j0 += 2 * Tile) {
-        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};
-        for (int d = 0; d < head_dim; ++d) {
-            TileRow<Tile> ka, kb;  // memcpy: unaligned loads, and no vector-typed function arguments (an ABI question)
-            const float* row = kt + sz(d, padded) + static_cast<std::size_t>(j0);
-            std::memcpy(&ka, row, sizeof ka);
-            std::memcpy(&kb, row + Tile, sizeof kb);
-            a0 += q0[d] * ka;
-            b0 += q0[d] * kb;
-            a1 += q1[d] * ka;
-            b1 += q1[d] * kb;
-            a2 += q2[d] * ka;
-            b2 += q2[d] * kb;
-            a3 += q3[d] * ka;
-            b3 += q3[d] * kb;
-        }
-        store(j0, a0, a1, a2, a3);
-        store(j0 + Tile, b0, b1, b2, b3);
-    }
-    for (; j0 < key_end; j0 += Tile) {
-        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};
-        for (int d = 0; d < head_dim; ++d) {
-            TileRow<Tile> kd;
-            std::memcpy(&kd, kt + sz(d, padded) + static_cast<std::size_t>(j0), sizeof kd);
-            a0 += q0[d] * kd;
-            a1 += q1[d] * kd;
-            a2 += q2[d] * kd;
-            a3 += q3[d] * kd;
-        }
-        store(j0, a0, a1, a2, a3);
-    }
+    for (; j0 + 2 * Tile <= key_end; j0 += 2 * Tile)
+        block.template operator()<2>(j0);
+    for (; j0 < key_end; j0 += Tile)
+        block.template operator()<1>(j0);
 }
 
 HCLIP_INLINE float row_max(const float* row, int n) {
@@ -135,49 +127,27 @@ HCLIP_INLINE float exp_shifted_row(float* row, int n) {
 }
 
 // out[r, :] = inv[r] sum_{j < key_end} p[r, j] v[j, :] for r < rows; two tiles of columns at a time where they
-// fit (eight independent sums, as in score_block).
+// fit.
 template <int Tile>
 HCLIP_INLINE void weighted_values(const float* p, int padded, const float* inv, int rows, int key_end, const float* v,
                                   int ldv, int head_dim, float* out, int ldo) {
-    const float *p0 = p, *p1 = p + padded, *p2 = p + sz(2, padded), *p3 = p + sz(3, padded);
-    const auto store = [&](int d0, const TileRow<Tile>& r0, const TileRow<Tile>& r1, const TileRow<Tile>& r2,
-                           const TileRow<Tile>& r3) {
-        const TileRow<Tile> sums[kRows] = {r0 * inv[0], r1 * inv[1], r2 * inv[2], r3 * inv[3]};
-        for (int r = 0; r < rows; ++r)
-            std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0), &sums[r], sizeof sums[r]);
+    const float* const weights[kRows] = {p, p + padded, p + sz(2, padded), p + sz(3, padded)};
+    const auto block = [&]<int Tiles>(int d0) {
+        TileRow<Tile> acc[kRows][Tiles];
+        accumulate_tiles<Tile, Tiles>(weights, key_end, v + static_cast<std::size_t>(d0), static_cast<std::size_t>(ldv),
+                                      acc);
+        for (int r = 0; r < rows; ++r) {
+            for (int t = 0; t < Tiles; ++t) {
+                const TileRow<Tile> scaled = acc[r][t] * inv[r];
+                std::memcpy(out + sz(r, ldo) + static_cast<std::size_t>(d0 + t * Tile), &scaled, sizeof scaled);
+            }
+        }
     };
     int d0 = 0;
-    for (; d0 + 2 * Tile <= head_dim; d0 += 2 * Tile) {
-        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {}, b0 = {}, b1 = {}, b2 = {}, b3 = {};  // named: see score_block
-        for (int j = 0; j < key_end; ++j) {
-            TileRow<Tile> va, vb;
-            const float* row = v + sz(j, ldv) + static_cast<std::size_t>(d0);
-            std::memcpy(&va, row, sizeof va);
-            std::memcpy(&vb, row + Tile, sizeof vb);
-            a0 += p0[j] * va;
-            b0 += p0[j] * vb;
-            a1 += p1[j] * va;
-            b1 += p1[j] * vb;
-            a2 += p2[j] * va;
-            b2 += p2[j] * vb;
-            a3 += p3[j] * va;
-            b3 += p3[j] * vb;
-        }
-        store(d0, a0, a1, a2, a3);
-        store(d0 + Tile, b0, b1, b2, b3);
-    }
-    for (; d0 + Tile <= head_dim; d0 += Tile) {
-        TileRow<Tile> a0 = {}, a1 = {}, a2 = {}, a3 = {};
-        for (int j = 0; j < key_end; ++j) {
-            TileRow<Tile> vj;
-            std::memcpy(&vj, v + sz(j, ldv) + static_cast<std::size_t>(d0), sizeof vj);
-            a0 += p0[j] * vj;
-            a1 += p1[j] * vj;
-            a2 += p2[j] * vj;
-            a3 += p3[j] * vj;
-        }
-        store(d0, a0, a1, a2, a3);
-    }
+    for (; d0 + 2 * Tile <= head_dim; d0 += 2 * Tile)
+        block.template operator()<2>(d0);
+    for (; d0 + Tile <= head_dim; d0 += Tile)
+        block.template operator()<1>(d0);
     for (int r = 0; r < rows; ++r) {  // a head dim that is not a tile multiple: the rest one column at a time
         for (int d = d0; d < head_dim; ++d) {
             float sum = 0.0f;

@@ -181,6 +181,19 @@ void spread_channels(int channel_count, const std::uint8_t* in, int begin, int e
     }
 }
 
+// Each output's coefficients at a stride of whole `block`s, zero past its count: what a SIMD pass reads a block of
+// taps at a time. Returns the stride.
+int pad_coefficients(const AxisFilter& axis, int block, std::vector<std::int32_t>& padded) {
+    const int stride = (axis.taps + block - 1) / block * block;
+    const std::size_t outputs = axis.first.size();
+    padded.assign(outputs * static_cast<std::size_t>(stride), 0);
+    for (std::size_t i = 0; i < outputs; ++i) {
+        std::copy_n(&axis.weights[i * static_cast<std::size_t>(axis.taps)], axis.count[i],
+                    &padded[i * static_cast<std::size_t>(stride)]);
+    }
+    return stride;
+}
+
 // The horizontal pass on the compiler's generic 4 x int32 vectors (NEON on aarch64, where it is the fast path;
 // built everywhere so that x86-64 tests it too), bit-identical to filter_row(): each row spread into one int32
 // plane per channel so that an output's taps are contiguous, the 22-bit coefficients used whole (pixel x
@@ -190,13 +203,7 @@ class VectorRowFilter {
   public:
     VectorRowFilter(const AxisFilter& axis, int channel_count, int input_width)
         : axis_(axis), channels_(channel_count), plane_size_(static_cast<std::size_t>(input_width) + kBlock) {
-        stride_ = (axis.taps + kBlock - 1) / kBlock * kBlock;
-        const std::size_t outputs = axis.first.size();
-        weights_.assign(outputs * static_cast<std::size_t>(stride_), 0);
-        for (std::size_t i = 0; i < outputs; ++i) {
-            std::copy_n(&axis.weights[i * static_cast<std::size_t>(axis.taps)], axis.count[i],
-                        &weights_[i * static_cast<std::size_t>(stride_)]);
-        }
+        stride_ = pad_coefficients(axis, kBlock, weights_);
         planes_.assign(plane_size_ * static_cast<std::size_t>(channels_), 0);
     }
 
@@ -245,23 +252,18 @@ class VectorRowFilter {
 class SimdRowFilter {
   public:
     // Each int32 lane sums at most 128 blocks x 2 products x 255 x 32767 < 2^31 up to this many taps; wider
-    // kernels (downscales beyond ~250x) take the scalar path.
+    // kernels (downscales beyond ~250x) take the portable vectors.
     static constexpr int kMaxTaps = 1024;
 
     SimdRowFilter(const AxisFilter& axis, int channel_count, int input_width)
         : axis_(axis), channels_(channel_count), plane_size_(static_cast<std::size_t>(input_width) + kBlock) {
-        stride_ = (axis.taps + kBlock - 1) / kBlock * kBlock;
-        const std::size_t outputs = axis.first.size();
-        lo_.assign(outputs * static_cast<std::size_t>(stride_), 0);
-        hi_.assign(outputs * static_cast<std::size_t>(stride_), 0);
-        for (std::size_t i = 0; i < outputs; ++i) {
-            for (int t = 0; t < axis.count[i]; ++t) {
-                const std::int32_t w =
-                    axis.weights[i * static_cast<std::size_t>(axis.taps) + static_cast<std::size_t>(t)];
-                const std::size_t at = i * static_cast<std::size_t>(stride_) + static_cast<std::size_t>(t);
-                lo_[at] = static_cast<std::int16_t>(w & 0x7FFF);
-                hi_[at] = static_cast<std::int16_t>(w >> 15);
-            }
+        std::vector<std::int32_t> padded;
+        stride_ = pad_coefficients(axis, kBlock, padded);
+        lo_.assign(padded.size(), 0);
+        hi_.assign(padded.size(), 0);
+        for (std::size_t at = 0; at < padded.size(); ++at) {
+            lo_[at] = static_cast<std::int16_t>(padded[at] & 0x7FFF);
+            hi_[at] = static_cast<std::int16_t>(padded[at] >> 15);
         }
         planes_.assign(plane_size_ * static_cast<std::size_t>(channels_), 0);
     }

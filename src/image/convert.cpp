@@ -85,7 +85,7 @@ Result<Image> convert_to_rgb(const Image& image) {
     rgb.width = image.width;
     rgb.height = image.height;
     rgb.mode = PixelMode::kRGB;
-    rgb.pixels.resize(rgb.byte_size());
+    size_pixel_buffer(rgb.pixels, rgb.byte_size());
     HCLIP_RETURN_IF_ERROR(convert_pixels_to_rgb(image.pixels, image.mode, rgb.pixels));
     return rgb;
 }

@@ -256,7 +256,7 @@ Result<Image> decode_bmp(std::span<const std::uint8_t> bytes, const DecodeOption
             image.pixels = std::move(indices);
         } else {
             image.mode = PixelMode::kRGB;
-            image.pixels.resize(image.byte_size());
+            size_pixel_buffer(image.pixels, image.byte_size());
             expand_palette(indices, palette, false, image.pixels);
         }
         return image;
@@ -286,7 +286,7 @@ Result<Image> decode_bmp(std::span<const std::uint8_t> bytes, const DecodeOption
     const std::size_t pixel_bytes = static_cast<std::size_t>(h.bits) / 8;
     const std::size_t stride = ((width * static_cast<std::size_t>(h.bits) + 31) / 32) * 4;
     if (data.size() < stride * (height - 1) + width * pixel_bytes) return truncated_error(kBmp);
-    image.pixels.resize(image.byte_size());
+    size_pixel_buffer(image.pixels, image.byte_size());
     const std::size_t out_step = static_cast<std::size_t>(channels(image.mode));
     for (std::size_t y = 0; y < height; ++y) {
         const std::uint8_t* row = data.data() + (h.top_down ? y : height - 1 - y) * stride;

@@ -178,7 +178,7 @@ Result<Image> decode_gif(std::span<const std::uint8_t> bytes, const DecodeOption
     const bool with_alpha = transparent_index >= 0;
     if (with_alpha) palette.rgba[static_cast<std::size_t>(transparent_index & 0xFF)][3] = 0;
     image.mode = with_alpha ? PixelMode::kRGBA : PixelMode::kRGB;
-    image.pixels.resize(image.byte_size());
+    size_pixel_buffer(image.pixels, image.byte_size());
     expand_palette(indices, palette, with_alpha, image.pixels);
     return image;
 }

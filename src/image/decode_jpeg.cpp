@@ -188,7 +188,7 @@ bool start_decoder(JpegSession& session, std::span<const std::uint8_t> bytes, co
     }
     image.width = static_cast<int>(cinfo->output_width);
     image.height = static_cast<int>(cinfo->output_height);
-    if (allocate) image.pixels.resize(image.byte_size());
+    if (allocate) size_pixel_buffer(image.pixels, image.byte_size());
     return true;
 }
 

@@ -152,7 +152,7 @@ bool run_decoder(PngSession& session, const DecodeOptions& options, Image& image
         return true;
     }
     std::vector<std::uint8_t>& target = is_palette ? session.indices : image.pixels;
-    target.resize(row_bytes * height);
+    size_pixel_buffer(target, row_bytes * height);
     // Interlaced images: each pass fills in its own pixels of the same rows.
     for (int pass = 0; pass < passes; ++pass) {
         for (png_uint_32 y = 0; y < height; ++y)
@@ -238,7 +238,7 @@ Result<Image> decode_png(std::span<const std::uint8_t> bytes, const DecodeOption
     }
     if (!size_status.ok()) return size_status;
     if (is_palette) {
-        image.pixels.resize(image.byte_size());
+        size_pixel_buffer(image.pixels, image.byte_size());
         expand_palette(session.indices, palette, image.mode == PixelMode::kRGBA, image.pixels);
     }
     return image;

@@ -74,7 +74,7 @@ Result<Image> decode_webp(std::span<const std::uint8_t> bytes, const DecodeOptio
     image.width = config.input.width;
     image.height = config.input.height;
     image.mode = config.input.has_alpha ? PixelMode::kRGBA : PixelMode::kRGB;
-    image.pixels.resize(image.byte_size());
+    size_pixel_buffer(image.pixels, image.byte_size());
 
     // Decode straight into our buffer.
     config.output.colorspace = config.input.has_alpha ? MODE_RGBA : MODE_RGB;

@@ -108,7 +108,7 @@ Image apply_exif_orientation(Image image, int orientation) {
     out.mode = image.mode;
     out.width = swaps_axes ? h : w;
     out.height = swaps_axes ? w : h;
-    out.pixels.resize(image.pixels.size());
+    size_pixel_buffer(out.pixels, image.pixels.size());
     const std::size_t pixel_bytes = static_cast<std::size_t>(channels(image.mode));
 
     for (int y = 0; y < out.height; ++y) {

@@ -1,12 +1,15 @@
-// What the kernel says of this process's mapping of a file: the VmFlags line of /proc/self/smaps ("rd mr mw me nh"),
-// where "nh" is MADV_NOHUGEPAGE advice. Some systems do not show advice there (qemu's user-mode emulation prints
-// its own smaps without it): advice_shows_in_smaps() tells, so a test can say why it cannot check.
+// What the kernel says of this process's mapping of a file or an address: the VmFlags line of /proc/self/smaps
+// ("rd mr mw me nh"), where "nh" is MADV_NOHUGEPAGE advice and "hg" MADV_HUGEPAGE. Some systems do not show advice
+// there (qemu's user-mode emulation prints its own smaps without it): advice_shows_in_smaps() tells, so a test can say
+// why it cannot check.
 #pragma once
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -24,6 +27,26 @@ inline std::optional<std::string> mapping_flags(const std::string& path) {
         if (!in_mapping && line.size() > path.size() + 1 &&
             line.compare(line.size() - path.size() - 1, path.size() + 1, " " + path) == 0) {
             in_mapping = true;
+        } else if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
+            return line.substr(8);
+        }
+    }
+    return std::nullopt;
+}
+
+// The flags of the mapping that holds `address`, or nullopt when none does.
+inline std::optional<std::string> mapping_flags_at(const void* address) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto at = reinterpret_cast<std::uintptr_t>(address);
+    std::string line;
+    bool in_mapping = false;
+    while (std::getline(smaps, line)) {
+        // A mapping's first line starts "begin-end perms"; the lines inside it start with a field name and a colon.
+        unsigned long long begin = 0, end = 0;
+        char dash = 0;
+        if (std::sscanf(line.c_str(), "%llx%c%llx", &begin, &dash, &end) == 3 && dash == '-' &&
+            line.find(':') > line.find(' ')) {
+            in_mapping = at >= begin && at < end;
         } else if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
             return line.substr(8);
         }

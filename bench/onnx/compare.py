@@ -79,11 +79,12 @@ def main():
         if not values:
             continue
         middle = float(np.median(values))
-        shown = f"{middle:.0f}%" if name.endswith("peak") else f"{middle:.2f}x"
+        share = "% of" in name  # a share of the peak, not a ratio of times
+        shown = f"{middle:.0f}%" if share else f"{middle:.2f}x"
         verdict = "" if test is None else ("met" if test(middle) else "NOT met")
         each = ""
         if len(values) > 1:
-            each = " [" + ", ".join(f"{v:.0f}%" if name.endswith("peak") else f"{v:.2f}" for v in values) + "]"
+            each = " [" + ", ".join(f"{v:.0f}%" if share else f"{v:.2f}" for v in values) + "]"
         print(f"  {name:46s} {shown:>7s}  {goal:9s} {verdict:7s}{each}".rstrip())
     return 0
 
@@ -91,6 +92,7 @@ def main():
 # Each ratio's name, its goal as printed, and the test of a value against it (None: shown, no goal).
 RATIO_GOALS = [
     ("image tower, % of the GEMM peak", ">= 85%", lambda v: v >= 85),
+    ("image tower, % of a peak measured before it", "", None),
     ("image tower at batch 8, % of the GEMM peak", "", None),
     ("service, one image / onnxruntime image", "<= 1.0x", lambda v: v <= 1.0),
     ("image tower / onnxruntime image", "", None),
@@ -115,7 +117,12 @@ def round_ratios(folder):
     ort_long = ort_ms(lambda r: r["texts"][1])
     bench = open(f"{folder}/bench.txt").read()
     tower_image = bench_figure(bench, r"^image tower, batch 1\s+([\d.]+) ms", "image tower time")
-    tower_image_peak = bench_figure(bench, r"^image tower, batch 1\s+[\d.]+ ms\s+[\d.]+\s+(\d+)%", "image %peak")
+    # The goal's figure: the peak and the tower measured in turn, pair by pair (a drifting machine moves both alike);
+    # the tower's share of the one peak measured before the towers is shown beside it.
+    tower_image_peak = bench_figure(bench, r"^image tower, batch 1, beside the gemm peak .*?: (\d+)% of the peak",
+                                    "image %peak beside the peak")
+    paired_range = re.search(r"beside the gemm peak .*?\(pairs ([\d-]+)%\)", bench, re.MULTILINE)
+    tower_image_peak_before = bench_figure(bench, r"^image tower, batch 1\s+[\d.]+ ms\s+[\d.]+\s+(\d+)%", "image %peak")
     tower_short = bench_figure(bench, r"^text tower, 7 tokens\s+([\d.]+) ms", "7-token text time")
     tower_long = bench_figure(bench, r"^text tower, 77 tokens\s+([\d.]+) ms", "77-token text time")
     peak = bench_figure(bench, r"^gemm peak: ([\d.]+) GFLOP/s", "GEMM peak")
@@ -128,11 +135,14 @@ def round_ratios(folder):
     runs = lambda r: f"{r['image']['median_ms']:.1f} / {r['texts'][0]['median_ms']:.1f} / {r['texts'][1]['median_ms']:.1f}"
     print(f"  (before the bench: {runs(before)} ms; after it: {runs(after)} ms)")
     print("hailo-clip (same run):")
-    print(f"  image tower {tower_image:.1f} ms ({tower_image_peak:.0f}% of the GEMM peak {peak:.0f} GFLOP/s),"
+    pairs = f", pairs {paired_range.group(1)}%" if paired_range else ""
+    print(f"  image tower {tower_image:.1f} ms ({tower_image_peak:.0f}% of the GEMM peak measured beside it{pairs};"
+          f" {tower_image_peak_before:.0f}% of the peak {peak:.0f} GFLOP/s measured before the towers),"
           f" text tower 7 tokens {tower_short:.1f} ms, 77 tokens {tower_long:.1f} ms")
     print(f"  service over HTTP (kept-alive): one JPEG image {http_image:.1f} ms, one new 7-token text {http_short:.1f} ms")
     ratios = {
         "image tower, % of the GEMM peak": tower_image_peak,
+        "image tower, % of a peak measured before it": tower_image_peak_before,
         "service, one image / onnxruntime image": http_image / ort_image,
         "image tower / onnxruntime image": tower_image / ort_image,
         "service, 7-token text / onnxruntime 77-token": http_short / ort_long,

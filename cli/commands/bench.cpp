@@ -18,6 +18,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "backends/cpu/cpu_encoders.h"
 #include "cli/args.h"
@@ -81,6 +82,52 @@ double gemm_gflops(int m, int n, int k, int iterations, bool packed) {
                   .ldc = n});
     });
     return 2.0 * m * n * k / (ms * 1e6);
+}
+
+struct GemmShape {
+    int m = 0, n = 0, k = 0;
+};
+
+// The GEMM peak: the fastest of a large square product and the tower's typical shape, each through the plain GEMM
+// and, where there is one, the packed one (median of `iterations` each). `detail`, if given, gets every figure.
+double measure_peak(const GemmShape& tower, int iterations, std::string* detail) {
+    double peak = 0.0;
+    for (bool packed : {false, true}) {
+        if (packed && !packed_gemm_available()) continue;
+        const double square = gemm_gflops(1024, 1024, 1024, iterations, packed);
+        const double shaped = gemm_gflops(tower.m, tower.n, tower.k, iterations, packed);
+        peak = std::max({peak, square, shaped});
+        if (detail == nullptr) continue;
+        char text[160];
+        std::snprintf(text, sizeof text, "%s%s 1024^3: %.1f, %dx%dx%d: %.1f", detail->empty() ? "" : "; ",
+                      packed ? "packed" : "plain", square, tower.m, tower.n, tower.k, shaped);
+        *detail += text;
+    }
+    return peak;
+}
+
+// The image tower's share of the peak with the two measured in turn, `pairs` times: each pair's peak and tower
+// medians lie a fraction of a second apart, so a machine whose speed drifts over seconds (a shared host: the peak
+// moved from 240 to 173 GFLOP/s between two runs of the same bench here) moves both figures of a pair alike.
+// Prints the median of the pairs' ratios, their range, and the medians of the two figures.
+void print_tower_beside_peak(const GemmShape& tower, double tower_flops, int pairs,
+                             const std::function<void()>& tower_pass) {
+    std::vector<double> ratios, peaks, times;
+    for (int i = 0; i < pairs; ++i) {
+        const double peak = measure_peak(tower, 3, nullptr);
+        const double ms = median_ms(3, tower_pass);
+        ratios.push_back(100.0 * tower_flops / (ms * 1e6) / peak);
+        peaks.push_back(peak);
+        times.push_back(ms);
+    }
+    const auto middle = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    const auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
+    std::printf("image tower, batch 1, beside the gemm peak (%d pairs, measured in turn): %.0f%% of the peak (pairs "
+                "%.0f-%.0f%%); tower %.2f ms, peak %.1f GFLOP/s (medians)\n",
+                pairs, middle(ratios), *low, *high, middle(times), middle(peaks));
 }
 
 // Resident set size of this process in MB (Linux; 0 where /proc is not there).
@@ -216,18 +263,9 @@ int run_bench(const Argv& argv) {
         tower_n = cfg.vision.fastvit.stages.front().mlp_width;
         tower_k = cfg.vision.fastvit.stages.front().width;
     }
-    double peak = 0.0;
+    const GemmShape tower_shape{tower_m, tower_n, tower_k};
     std::string peak_detail;
-    for (bool packed : {false, true}) {
-        if (packed && !packed_gemm_available()) continue;
-        const double square = gemm_gflops(1024, 1024, 1024, peak_iters, packed);
-        const double tower = gemm_gflops(tower_m, tower_n, tower_k, peak_iters, packed);
-        peak = std::max({peak, square, tower});
-        char text[160];
-        std::snprintf(text, sizeof text, "%s%s 1024^3: %.1f, %dx%dx%d: %.1f", peak_detail.empty() ? "" : "; ",
-                      packed ? "packed" : "plain", square, tower_m, tower_n, tower_k, tower);
-        peak_detail += text;
-    }
+    const double peak = measure_peak(tower_shape, peak_iters, &peak_detail);
 
     // Each case runs on every model back to back, so the packed/plain ratio shares the machine's state.
     struct Case {
@@ -306,6 +344,7 @@ int run_bench(const Argv& argv) {
         std::printf("\n");
     }
     std::printf("gemm peak: %.1f GFLOP/s (%s)\n", peak, peak_detail.c_str());
+    print_tower_beside_peak(tower_shape, vision_flops(cfg), std::max(5, n / 2), [&] { cases[0].run(towers[0]); });
     print_pool_handoff();
     if (primary_packed || bf16_products) {
         const double kernel_best = print_gemm_kernel_table(engine.model(), peak);

@@ -125,9 +125,10 @@ void print_tower_beside_peak(const GemmShape& tower, double tower_flops, int pai
         return v[v.size() / 2];
     };
     const auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
-    std::printf("image tower, batch 1, beside the gemm peak (%d pairs, measured in turn): %.0f%% of the peak (pairs "
-                "%.0f-%.0f%%); tower %.2f ms, peak %.1f GFLOP/s (medians)\n",
-                pairs, middle(ratios), *low, *high, middle(times), middle(peaks));
+    std::printf(
+        "image tower, batch 1, beside the gemm peak (%d pairs, measured in turn): %.0f%% of the peak (pairs "
+        "%.0f-%.0f%%); tower %.2f ms, peak %.1f GFLOP/s (medians)\n",
+        pairs, middle(ratios), *low, *high, middle(times), middle(peaks));
 }
 
 // Resident set size of this process in MB (Linux; 0 where /proc is not there).

@@ -39,11 +39,11 @@ Result<Image> resize_pillow(const Image& image, int new_width, int new_height, R
 Result<Image> resize_pillow_window(const Image& image, int new_width, int new_height, PixelWindow window,
                                    ResampleFilter filter);
 
-// How the horizontal pass runs. kBest: SSE2 on x86-64 (the portable vectors for kernels too wide for it), the
-// portable vectors elsewhere (NEON on aarch64). kPortableVectors: the compiler's generic vectors on any CPU.
-// kScalar: the scalar loops, and no pass split across threads: the oracle the others are tested against, bit for
-// bit. All three give the same bytes.
-enum class ResizeKernel { kBest, kPortableVectors, kScalar };
+// How the horizontal pass runs. kBest: AVX2 on x86-64 CPUs that have it, else SSE2 (the portable vectors for kernels
+// too wide for either), the portable vectors elsewhere (NEON on aarch64). kSse2: the SSE2 pass on x86-64 (the best
+// elsewhere). kPortableVectors: the compiler's generic vectors on any CPU. kScalar: the scalar loops, and no pass
+// split across threads: the oracle the others are tested against, bit for bit. All give the same bytes.
+enum class ResizeKernel { kBest, kSse2, kPortableVectors, kScalar };
 
 Result<Image> resize_pillow_using(const Image& image, int new_width, int new_height, ResampleFilter filter,
                                   ResizeKernel kernel);

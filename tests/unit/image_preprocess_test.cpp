@@ -269,11 +269,11 @@ TEST(ImageResize, ExtremeAspectRatios) {
     EXPECT_NE(status.message().find("aspect ratio"), std::string::npos) << status.to_string();
 }
 
-// The fast paths (the best horizontal pass of this CPU, and the portable vectors that aarch64 runs; passes split
-// across the compute pool) against the scalar loops, bit for bit: every pixel mode, noise and full-contrast stripes
-// (the bicubic kernel's negative lobes push sums below 0 and above 255, where clipping and SSE2's exact 32-bit
-// recombination matter), up- and downscales down to one pixel, both filters, and a photo-sized picture that is split
-// across the pool.
+// The fast paths (the best horizontal pass of this CPU, SSE2 where that is AVX2, and the portable vectors that
+// aarch64 runs; passes split across the compute pool) against the scalar loops, bit for bit: every pixel mode, noise
+// and full-contrast stripes (the bicubic kernel's negative lobes push sums below 0 and above 255, where clipping and
+// SSE2's exact 32-bit recombination matter), up- and downscales down to one pixel, both filters, and a photo-sized
+// picture that is split across the pool.
 TEST(ImageResize, FastPathMatchesScalarLoopsBitForBit) {
     std::mt19937 rng(2024);
     const PixelMode modes[] = {PixelMode::kL, PixelMode::kLA, PixelMode::kRGB, PixelMode::kRGBA};
@@ -297,10 +297,12 @@ TEST(ImageResize, FastPathMatchesScalarLoopsBitForBit) {
                      std::string(pixel_mode_name(image.mode)) + " -> " + std::to_string(width) + "x" +
                      std::to_string(height) + " " + std::string(resample_filter_name(filter)));
         auto fast = resize_pillow(image, width, height, filter);
+        auto sse2 = resize_pillow_using(image, width, height, filter, ResizeKernel::kSse2);
         auto vectors = resize_pillow_using(image, width, height, filter, ResizeKernel::kPortableVectors);
         auto scalar = resize_pillow_scalar(image, width, height, filter);
-        ASSERT_TRUE(fast.ok() && vectors.ok() && scalar.ok());
+        ASSERT_TRUE(fast.ok() && sse2.ok() && vectors.ok() && scalar.ok());
         ASSERT_EQ(fast->pixels, scalar->pixels);
+        ASSERT_EQ(sse2->pixels, scalar->pixels);
         ASSERT_EQ(vectors->pixels, scalar->pixels);
     }
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -17,8 +18,13 @@
 
 namespace hclip::testing {
 
-// The flags of the first mapping of `path` (its words, space-separated), or nullopt when it is not mapped.
-inline std::optional<std::string> mapping_flags(const std::string& path) {
+// The flags of the first mapping of `path` (its words, space-separated), or nullopt when it is not mapped. smaps
+// names a file by its canonical path: `path` is resolved first (a fixtures folder reached through a symbolic link or
+// "..", as a fresh clone has it, would otherwise never match).
+inline std::optional<std::string> mapping_flags(const std::string& given) {
+    std::error_code error;
+    const std::filesystem::path resolved = std::filesystem::canonical(given, error);
+    const std::string path = error ? given : resolved.string();
     std::ifstream smaps("/proc/self/smaps");
     std::string line;
     bool in_mapping = false;

@@ -26,6 +26,7 @@
 #include "cli/commands/bench_kernels.h"
 #include "cli/commands/bench_pool.h"
 #include "cli/commands/bench_service.h"
+#include "cli/commands/bench_stats.h"
 #include "cli/engine_setup.h"
 #include "cli/json_output.h"
 #include "cli/synthetic_jpeg.h"
@@ -51,8 +52,7 @@ double median_ms(int iterations, const std::function<void()>& fn) {
         fn();
         times.push_back(sw.elapsed_ms());
     }
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return median(std::move(times));
 }
 
 // GFLOP/s of one [m, k] x [n, k]^T product through the plain GEMM, or through a packed copy of B.
@@ -120,15 +120,11 @@ void print_tower_beside_peak(const GemmShape& tower, double tower_flops, int pai
         peaks.push_back(peak);
         times.push_back(ms);
     }
-    const auto middle = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
     const auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
     std::printf(
         "image tower, batch 1, beside the gemm peak (%d pairs, measured in turn): %.0f%% of the peak (pairs "
         "%.0f-%.0f%%); tower %.2f ms, peak %.1f GFLOP/s (medians)\n",
-        pairs, middle(ratios), *low, *high, middle(times), middle(peaks));
+        pairs, median(ratios), *low, *high, median(times), median(peaks));
 }
 
 // Resident set size of this process in MB (Linux; 0 where /proc is not there).

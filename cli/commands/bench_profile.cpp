@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/commands/bench_stats.h"
 #include "cli/synthetic_jpeg.h"
 #include "core/timer.h"
 #include "engine/embedding.h"
@@ -16,15 +17,6 @@
 #include "server/http/json_api.h"
 
 namespace hclip::cli {
-
-namespace {
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-}  // namespace
 
 std::vector<std::uint8_t> make_photo_sized_jpeg(std::size_t bytes) {
     int width = 640, height = 480;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "cli/commands/bench_stats.h"
 #include "core/timer.h"
 #include "kernels/compute_pool.h"
 #include "server/clip_service.h"
@@ -34,13 +35,6 @@ std::string base64(const std::vector<std::uint8_t>& bytes) {
             out += j <= n ? kAlphabet[(v >> (18 - 6 * j)) & 63] : '=';
     }
     return out;
-}
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    const auto at = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(at, v.size() - 1)];
 }
 
 // A client on one kept-alive connection (TCP_NODELAY as every pooling client library should set it).

@@ -18,21 +18,19 @@
 
 namespace hclip::testing {
 
-// The flags of the first mapping of `path` (its words, space-separated), or nullopt when it is not mapped. smaps
-// names a file by its canonical path: `path` is resolved first (a fixtures folder reached through a symbolic link or
-// "..", as a fresh clone has it, would otherwise never match).
-inline std::optional<std::string> mapping_flags(const std::string& given) {
-    std::error_code error;
-    const std::filesystem::path resolved = std::filesystem::canonical(given, error);
-    const std::string path = error ? given : resolved.string();
+// The flags of the first mapping whose first line ("begin-end perms offset dev inode [path]") `is_it` accepts, or
+// nullopt when none does. The lines inside a mapping start with a field name and a colon; VmFlags is its last.
+template <class Header>
+std::optional<std::string> first_mapping_flags(const Header& is_it) {
     std::ifstream smaps("/proc/self/smaps");
     std::string line;
     bool in_mapping = false;
     while (std::getline(smaps, line)) {
-        // A mapping's first line ends with its file's path; VmFlags is its last line.
-        if (!in_mapping && line.size() > path.size() + 1 &&
-            line.compare(line.size() - path.size() - 1, path.size() + 1, " " + path) == 0) {
-            in_mapping = true;
+        unsigned long long begin = 0, end = 0;
+        char dash = 0;
+        if (std::sscanf(line.c_str(), "%llx%c%llx", &begin, &dash, &end) == 3 && dash == '-' &&
+            line.find(':') > line.find(' ')) {
+            in_mapping = is_it(line, begin, end);
         } else if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
             return line.substr(8);
         }
@@ -40,24 +38,24 @@ inline std::optional<std::string> mapping_flags(const std::string& given) {
     return std::nullopt;
 }
 
+// The flags of the first mapping of `path` (its words, space-separated), or nullopt when it is not mapped. smaps
+// names a file by its canonical path: `path` is resolved first (a fixtures folder reached through a symbolic link or
+// "..", as a fresh clone has it, would otherwise never match).
+inline std::optional<std::string> mapping_flags(const std::string& given) {
+    std::error_code error;
+    const std::filesystem::path resolved = std::filesystem::canonical(given, error);
+    const std::string ending = " " + (error ? given : resolved.string());
+    return first_mapping_flags([&](const std::string& header, unsigned long long, unsigned long long) {
+        return header.size() > ending.size() &&
+               header.compare(header.size() - ending.size(), ending.size(), ending) == 0;
+    });
+}
+
 // The flags of the mapping that holds `address`, or nullopt when none does.
 inline std::optional<std::string> mapping_flags_at(const void* address) {
-    std::ifstream smaps("/proc/self/smaps");
     const auto at = reinterpret_cast<std::uintptr_t>(address);
-    std::string line;
-    bool in_mapping = false;
-    while (std::getline(smaps, line)) {
-        // A mapping's first line starts "begin-end perms"; the lines inside it start with a field name and a colon.
-        unsigned long long begin = 0, end = 0;
-        char dash = 0;
-        if (std::sscanf(line.c_str(), "%llx%c%llx", &begin, &dash, &end) == 3 && dash == '-' &&
-            line.find(':') > line.find(' ')) {
-            in_mapping = at >= begin && at < end;
-        } else if (in_mapping && line.rfind("VmFlags:", 0) == 0) {
-            return line.substr(8);
-        }
-    }
-    return std::nullopt;
+    return first_mapping_flags(
+        [&](const std::string&, unsigned long long begin, unsigned long long end) { return at >= begin && at < end; });
 }
 
 inline bool flags_have(const std::optional<std::string>& flags, const std::string& flag) {

@@ -61,7 +61,8 @@ double print_gemm_kernel_table(const ClipModel& model, double peak) {
     // Where the fresh timings would choose differently (timing noise on a busy machine, or a stale cache file).
     int differ = 0;
     for (const GemmChoice& choice : plan.choices) {
-        const GemmChoice again = choose_gemm_kernel(choice.shape, gemm_row_buckets(), candidates, now);
+        const GemmChoice again = choose_gemm_kernel(choice.shape, gemm_row_buckets(), candidates, now,
+                                                    packed_library_layout_is_panels(products));
         if (again.kernels != choice.kernels) {
             ++differ;
             std::printf("  %s: timed now it would be %s\n", gemm_shape_name(choice.shape).c_str(),

@@ -1,6 +1,7 @@
 #include "kernels/kernel_choice.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 namespace hclip {
@@ -71,8 +72,10 @@ bool GemmChoice::uses_packed_copy() const {
     return uses(GemmKernel::kPacked) || uses(GemmKernel::kPanels);
 }
 
-bool same_copy(GemmKernel a, GemmKernel b) {
-    return (a == GemmKernel::kPlain) == (b == GemmKernel::kPlain);
+bool same_copy(GemmKernel a, GemmKernel b, bool packed_panels_shared) {
+    if (a == b) return true;
+    if (a == GemmKernel::kPlain || b == GemmKernel::kPlain) return false;
+    return packed_panels_shared;  // kPacked and kPanels
 }
 
 std::string GemmChoice::describe() const {
@@ -100,25 +103,37 @@ GemmChoice forced_gemm_choice(GemmShape shape, std::span<const int> rows, GemmKe
     return {shape, std::vector<int>(rows.begin(), rows.end()), std::vector<GemmKernel>(rows.size(), kernel)};
 }
 
-GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> candidates,
-                              const GemmTimings& timings) {
-    const auto seconds = [&](int m, GemmKernel k) {
-        const auto it = timings.find({shape, m, k});
-        return it == timings.end() ? std::numeric_limits<double>::infinity() : it->second;
-    };
+namespace {
+
+double timed_seconds(const GemmTimings& timings, GemmShape shape, int m, GemmKernel k) {
+    const auto it = timings.find({shape, m, k});
+    return it == timings.end() ? std::numeric_limits<double>::infinity() : it->second;
+}
+
+// The summed slow-down over the buckets of `kernels` (one per bucket) against each bucket's fastest candidate.
+double slow_down(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> kernels,
+                 std::span<const GemmKernel> candidates, const GemmTimings& timings) {
+    double score = 0.0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        double fastest = std::numeric_limits<double>::infinity();
+        for (GemmKernel other : candidates)
+            fastest = std::min(fastest, timed_seconds(timings, shape, rows[i], other));
+        score += timed_seconds(timings, shape, rows[i], kernels[i]) / fastest;
+    }
+    return score;
+}
+
+GemmChoice choose_among(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> candidates,
+                        const GemmTimings& timings, bool packed_panels_shared) {
+    const auto seconds = [&](int m, GemmKernel k) { return timed_seconds(timings, shape, m, k); };
     GemmChoice choice = forced_gemm_choice(shape, rows, candidates.empty() ? GemmKernel::kPlain : candidates[0]);
     if (candidates.size() < 2) return choice;
     // The main kernel: the least summed slow-down against each bucket's fastest.
     GemmKernel main = candidates[0];
     double best_score = std::numeric_limits<double>::infinity();
     for (GemmKernel k : candidates) {
-        double score = 0.0;
-        for (int m : rows) {
-            double fastest = std::numeric_limits<double>::infinity();
-            for (GemmKernel other : candidates)
-                fastest = std::min(fastest, seconds(m, other));
-            score += seconds(m, k) / fastest;
-        }
+        const std::vector<GemmKernel> all_k(rows.size(), k);
+        const double score = slow_down(shape, rows, all_k, candidates, timings);
         if (score < best_score) {
             best_score = score;
             main = k;
@@ -127,7 +142,8 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
     for (std::size_t i = 0; i < rows.size(); ++i) {
         GemmKernel pick = main;
         for (GemmKernel k : candidates) {
-            const double margin = 1.0 + (same_copy(k, main) ? kMinGainSameCopy : kMinGainForSecondKernel);
+            const double margin =
+                1.0 + (same_copy(k, main, packed_panels_shared) ? kMinGainSameCopy : kMinGainForSecondKernel);
             if (seconds(rows[i], main) > margin * seconds(rows[i], k) && seconds(rows[i], k) < seconds(rows[i], pick)) {
                 pick = k;
             }
@@ -135,6 +151,43 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
         choice.kernels[i] = pick;
     }
     return choice;
+}
+
+}  // namespace
+
+GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> candidates,
+                              const GemmTimings& timings, bool packed_panels_shared) {
+    const auto has = [&](GemmKernel k) {
+        return std::find(candidates.begin(), candidates.end(), k) != candidates.end();
+    };
+    if (packed_panels_shared || !has(GemmKernel::kPacked) || !has(GemmKernel::kPanels))
+        return choose_among(shape, rows, candidates, timings, packed_panels_shared);
+    // Two packed copies for one matrix are never kept: choose without one of them, then without the other.
+    const auto without = [&](GemmKernel dropped) {
+        std::vector<GemmKernel> kept;
+        std::copy_if(candidates.begin(), candidates.end(), std::back_inserter(kept),
+                     [&](GemmKernel k) { return k != dropped; });
+        return choose_among(shape, rows, kept, timings, packed_panels_shared);
+    };
+    GemmChoice packed = without(GemmKernel::kPanels), panels = without(GemmKernel::kPacked);
+    // Judged where a single request's products fall (kLatencyRows), else on every bucket.
+    std::vector<int> judged;
+    std::vector<GemmKernel> judged_panels, judged_packed;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i] < kLatencyRows.first || rows[i] > kLatencyRows.second) continue;
+        judged.push_back(rows[i]);
+        judged_panels.push_back(panels.kernels[i]);
+        judged_packed.push_back(packed.kernels[i]);
+    }
+    if (judged.empty()) {
+        judged.assign(rows.begin(), rows.end());
+        judged_panels = panels.kernels;
+        judged_packed = packed.kernels;
+    }
+    return slow_down(shape, judged, judged_panels, candidates, timings) <
+                   slow_down(shape, judged, judged_packed, candidates, timings)
+               ? std::move(panels)
+               : std::move(packed);
 }
 
 bool use_packed(const PackedWeights* packed, const void* plain, const GemmChoice* choice, int m) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hclip {
@@ -20,7 +21,8 @@ class PackedWeights;
 enum class GemmKernel : std::uint8_t {
     kPlain,   // gemm_f32 (OpenBLAS) on the weights as stored
     kPacked,  // gemm_f32_packed (oneDNN) on a copy packed at load
-    kPanels,  // the panel kernel (kernels/panel_gemm.h) on that same packed copy
+    kPanels,  // the panel kernel (kernels/panel_gemm.h) on a packed copy in its layout: the same copy as kPacked's
+              // where the library packs as panels itself (AVX-512 CPUs), a copy of its own elsewhere (AVX2)
 };
 std::string_view gemm_kernel_name(GemmKernel kernel);
 std::optional<GemmKernel> parse_gemm_kernel(std::string_view name);
@@ -51,8 +53,8 @@ using GemmTimings = std::map<GemmTimingKey, double>;  // seconds per product
 
 // A rejected kernel that wins a bucket by less than this keeps the shape on one kernel: two kernels for one matrix
 // means a packed and a plain copy of it in memory, not worth a gain within timing noise. Kernels on the same copy
-// (kPacked and kPanels) cost no memory, so between them a smaller gain is enough; it is not zero only so that
-// buckets where the two tie do not flip from run to run on timing noise.
+// (kPacked and kPanels where they share one) cost no memory, so between them a smaller gain is enough; it is not
+// zero only so that buckets where the two tie do not flip from run to run on timing noise.
 inline constexpr double kMinGainSameCopy = 0.03;
 inline constexpr double kMinGainForSecondKernel = 0.10;
 
@@ -75,9 +77,21 @@ GemmChoice forced_gemm_choice(GemmShape shape, std::span<const int> rows, GemmKe
 
 // The fastest candidate per bucket by `timings`, which must hold every (shape, row, candidate). The shape's main
 // kernel is the one with the least summed slow-down over the buckets; another kernel is kept for a bucket only
-// where it beats the main one by kMinGainForSecondKernel.
+// where it beats the main one by kMinGainForSecondKernel (kMinGainSameCopy on the same copy).
+// `packed_panels_shared`: whether kPacked and kPanels compute from one copy (packed_library_layout_is_panels).
+// Where they do not, a matrix keeps at most one packed copy, so a choice uses one of the two, never both: the
+// one whose choice has the least summed slow-down over the buckets of kLatencyRows (where it has none of them,
+// over all).
 GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::span<const GemmKernel> candidates,
-                              const GemmTimings& timings);
+                              const GemmTimings& timings, bool packed_panels_shared = true);
+
+// The row counts of a single request's products, from a short prompt's (8) to one image's (a ViT-B/32's 50 tokens:
+// 64): where packed and panels need two copies, the copy kept is judged there, by the latency the service is
+// asked for. Measured on an AVX2 EPYC, the panel kernel lost a product of one row (a matrix-vector product the
+// library streams faster) and some of 128 rows and more by up to 1.6x in isolated timings, and won the 50-row
+// products it exists for; a choice judged on every bucket kept the library's copy, and the image tower ran 10%
+// slower than on panels (docs/performance.md).
+inline constexpr std::pair<int, int> kLatencyRows{8, 64};
 
 // Whether a product of m rows should run on the packed copy: only when there is one, and either no plain copy is
 // left or the choice says so.
@@ -86,6 +100,6 @@ bool use_packed(const PackedWeights* packed, const void* plain, const GemmChoice
 bool use_panels(const GemmChoice* choice, int m);
 
 // Whether two kernels compute from the same copy of the weights.
-bool same_copy(GemmKernel a, GemmKernel b);
+bool same_copy(GemmKernel a, GemmKernel b, bool packed_panels_shared = true);
 
 }  // namespace hclip

@@ -103,13 +103,13 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
                 forced_gemm_choice(s, rows, has_small_kernel ? options.small_kernel : candidates[0]));
             continue;
         }
-        GemmChoice choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
+        GemmChoice choice = choose_gemm_kernel(s, rows, candidates, plan.timings, options.packed_panels_shared);
         // A second kernel for a shape costs a second copy of its weights; a burst of other work on the machine
         // during one timing can fake such a win. So the buckets whose kernel needs another copy than the first
         // bucket's are timed again (fastest of all runs kept) before the choice is final.
         for (int round = 0; round < kRetimeRounds && timed_now.contains(s); ++round) {
             const auto& ks = choice.kernels;
-            const auto other_copy = [&](GemmKernel x) { return !same_copy(x, ks[0]); };
+            const auto other_copy = [&](GemmKernel x) { return !same_copy(x, ks[0], options.packed_panels_shared); };
             if (std::none_of(ks.begin(), ks.end(), other_copy)) break;
             for (std::size_t i = 0; i < rows.size(); ++i) {
                 if (!other_copy(choice.kernels[i])) continue;
@@ -120,7 +120,7 @@ GemmPlan plan_gemm_kernels(std::span<const GemmShape> shapes, const GemmPlanOpti
                     if (seconds.ok() && (best == 0.0 || *seconds < best)) best = *seconds;
                 }
             }
-            choice = choose_gemm_kernel(s, rows, candidates, plan.timings);
+            choice = choose_gemm_kernel(s, rows, candidates, plan.timings, options.packed_panels_shared);
         }
         plan.choices.push_back(std::move(choice));
     }

@@ -22,6 +22,8 @@ struct GemmPlanOptions {
     long min_timed_elements = 512 * 512;  // the smallest weight of a real CLIP model (a 512-wide text tower)
     GemmKernel small_kernel = GemmKernel::kPacked;
     PackedType products = PackedType::kF32;  // part of the timings file's key
+    // Whether kPacked and kPanels compute from one packed copy (choose_gemm_kernel).
+    bool packed_panels_shared = true;
 };
 
 struct GemmPlan {

@@ -68,11 +68,7 @@ bool panels_available(PackedType products) {
 }
 
 Result<std::unique_ptr<PreparedGemm>> prepare_panels(const float* w, int n, int k, PackedType products) {
-    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true, products));
-    if (!packed->has_panels()) {
-        return unsupported("the packing library did not pack " + std::to_string(n) + "x" + std::to_string(k) +
-                           " weights as panels");
-    }
+    HCLIP_ASSIGN_OR_RETURN(auto packed, PackedWeights::pack(w, n, k, k, true, products, PackedLayout::kPanels));
     return std::unique_ptr<PreparedGemm>(new PackedGemm(std::move(packed), true));
 }
 

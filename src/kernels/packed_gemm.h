@@ -22,13 +22,21 @@ namespace hclip {
 // AMX): packed_bf16_support() says whether this build and CPU have them.
 enum class PackedType { kF32, kBf16 };
 
+// The layout of a packed copy. kLibrary: the one the library computes fastest from. kPanels: the panel kernel's
+// 64-column panels (kernels/panel_gemm.h). On AVX-512 CPUs the library picks panels itself, so the two are one
+// copy; elsewhere (AVX2 CPUs) the library has only its reference code for panels, and a copy packed as panels is
+// computed by the panel kernel alone (packed_library_layout_is_panels says which).
+enum class PackedLayout { kLibrary, kPanels };
+
 // An immutable packed copy of B, the right-hand operand of C = A * op(B). Shareable by any number of threads.
 class PackedWeights {
   public:
     // Packs B. b_transposed = true when B is stored [n, k] (a PyTorch Linear weight [out, in], used as B^T),
-    // false when it is stored [k, n]; rows are ldb apart. `b` is only read during the call.
+    // false when it is stored [k, n]; rows are ldb apart. `b` is only read during the call. kPanels fails
+    // (kUnsupported) where the panel kernel does not run for `type`.
     static Result<std::unique_ptr<const PackedWeights>> pack(const float* b, int n, int k, int ldb, bool b_transposed,
-                                                             PackedType type = PackedType::kF32);
+                                                             PackedType type = PackedType::kF32,
+                                                             PackedLayout layout = PackedLayout::kLibrary);
 
     // A second, equal copy (a memory copy, not a second packing).
     Result<std::unique_ptr<const PackedWeights>> copy() const;
@@ -44,6 +52,9 @@ class PackedWeights {
     // Whether the panel kernel (kernels/panel_gemm.h) can compute from this copy: weights in its panel layout
     // (float32 panels, or bf16 paired panels), on a CPU that runs it for that type.
     bool has_panels() const;
+    // Whether the library's own kernel computes from this copy at its speed (false for a copy packed as panels
+    // where the library's layout is another: gemm_f32_packed then always takes the panel kernel).
+    bool library_runs() const;
 
     struct Impl;  // the library's objects, defined by the implementation
     const Impl& impl() const { return *impl_; }
@@ -70,7 +81,8 @@ struct PackedGemmArgs {
     int ldc = 0;
     Epilogue epilogue = {};
     // Compute with the panel kernel instead of the library's where b.has_panels() (float32 or bf16 weights); the
-    // same product either way, up to the order of float32 additions.
+    // same product either way, up to the order of float32 additions. A copy the library does not run
+    // (!b.library_runs()) always takes the panel kernel.
     bool panels = false;
 };
 
@@ -81,6 +93,9 @@ bool packed_gemm_available();
 // Whether this build and CPU have the panel kernel (kernels/panel_gemm.h) for such products: a packed copy in
 // panel layout can then compute with it (PackedWeights::has_panels()).
 bool panel_kernel_available(PackedType type);
+// Whether the library packs weights as panels itself on this CPU (AVX-512: then kLibrary and kPanels are one
+// copy, and the library's kernel and the panel kernel both compute from it).
+bool packed_library_layout_is_panels(PackedType type);
 // OK when PackedType::kBf16 products run on an optimised kernel here; else kUnsupported saying why (no packing
 // library, or the library has only its reference code for bf16 on this CPU).
 Status packed_bf16_support();

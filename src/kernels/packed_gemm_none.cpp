@@ -14,7 +14,8 @@ PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, s
 
 PackedWeights::~PackedWeights() = default;
 
-Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, int, int, int, bool, PackedType) {
+Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float*, int, int, int, bool, PackedType,
+                                                                 PackedLayout) {
     return unsupported("this build has no packed gemm (configured without oneDNN)");
 }
 
@@ -23,6 +24,10 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::copy() const {
 }
 
 bool PackedWeights::has_panels() const {
+    return false;
+}
+
+bool PackedWeights::library_runs() const {
     return false;
 }
 
@@ -37,6 +42,10 @@ bool packed_gemm_available() {
 }
 
 bool panel_kernel_available(PackedType) {
+    return false;
+}
+
+bool packed_library_layout_is_panels(PackedType) {
     return false;
 }
 

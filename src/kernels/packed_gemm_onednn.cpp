@@ -23,6 +23,8 @@
 // - Weights packed in 64-column panels (oneDNN's BA16a64b for float32, BA16a64b2a for bf16: its choices on
 //   AVX-512 CPUs) can also be computed by the panel kernel (kernels/panel_gemm.h), which reads float32 A and
 //   writes C in place, with no staging (bf16 A is still rounded into the staging buffer, rows of even length).
+//   PackedLayout::kPanels asks for that layout by name: on AVX2 CPUs oneDNN packs float32 weights plainly ([k, n]
+//   for its jit GEMM) and has only reference code for panels, so such a copy is computed by the panel kernel alone.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -99,7 +101,8 @@ struct PackedWeights::Impl {
         bool panels = false;  // the layout is 64-column panels (kernels/panel_gemm.h)
     };
     std::vector<Part> parts;
-    bool panels = false;  // every part's layout is panels
+    bool panels = false;       // every part's layout is panels
+    bool library_runs = true;  // oneDNN has an optimised kernel for every part's layout
 };
 
 namespace {
@@ -120,10 +123,25 @@ bool is_panel_layout(const memory::desc& layout, int k, int n) {
     return (f32 || bf16) && b.strides[1] == d.padded_dims[0] * 64;
 }
 
+// The panel layout asked for by name (PackedLayout::kPanels).
+memory::desc panel_layout(int k, int n, DataType type) {
+    return memory::desc({k, n}, type, type == DataType::bf16 ? Tag::BA16a64b2a : Tag::BA16a64b);
+}
+
+// Whether oneDNN computes from weights in `layout` with an optimised kernel, for one row and for a typical
+// activation height.
+bool library_runs_layout(const memory::desc& layout, int k, int n) {
+    return !is_reference_impl(matmul_desc(64, n, k, layout)) && !is_reference_impl(matmul_desc(1, n, k, layout));
+}
+
 }  // namespace
 
 bool PackedWeights::has_panels() const {
     return impl_->panels && panel_kernel_available(type_);
+}
+
+bool PackedWeights::library_runs() const {
+    return impl_->library_runs;
 }
 
 PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, std::unique_ptr<Impl> impl)
@@ -132,9 +150,18 @@ PackedWeights::PackedWeights(int n, int k, std::size_t bytes, PackedType type, s
 PackedWeights::~PackedWeights() = default;
 
 Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b, int n, int k, int ldb,
-                                                                 bool b_transposed, PackedType type) {
+                                                                 bool b_transposed, PackedType type,
+                                                                 PackedLayout layout) {
     if (b == nullptr || n <= 0 || k <= 0 || ldb < (b_transposed ? k : n)) {
         return invalid_argument("packed gemm: bad weight shape " + std::to_string(n) + "x" + std::to_string(k));
+    }
+    if (type == PackedType::kBf16) {
+        // Where oneDNN has no bf16 matmul at all, asking it for a layout throws: say why instead.
+        if (Status support = packed_bf16_support(); !support.ok()) return support;
+    }
+    if (layout == PackedLayout::kPanels && !panel_kernel_available(type)) {
+        return unsupported(std::string("packed gemm: the panel kernel does not run ") +
+                           (type == PackedType::kBf16 ? "bf16 products " : "") + "on this CPU");
     }
     try {
         keep_single_threaded();
@@ -147,14 +174,20 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
             Impl::Part part;
             part.n0 = std::min(n, blocks * p / parts * 64);
             part.n = std::min(n, blocks * (p + 1) / parts * 64) - part.n0;
-            // The layout the library picks for a typical activation height; it is the same for every M
-            // (checked for M = 1, the one most likely to differ).
-            const auto probe = matmul_desc(64, part.n, k, memory::desc({k, part.n}, packed_type, Tag::any));
-            part.layout = probe.weights_desc();
-            if (is_reference_impl(probe) || is_reference_impl(matmul_desc(1, part.n, k, part.layout))) {
-                return unsupported(std::string("packed gemm: oneDNN has no optimised ") +
-                                   (type == PackedType::kBf16 ? "bf16 " : "") + "matmul for " + std::to_string(n) +
-                                   "x" + std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() + ")");
+            if (layout == PackedLayout::kPanels) {
+                part.layout = panel_layout(k, part.n, packed_type);
+                impl->library_runs = impl->library_runs && library_runs_layout(part.layout, k, part.n);
+            } else {
+                // The layout the library picks for a typical activation height; it is the same for every M
+                // (checked for M = 1, the one most likely to differ).
+                const auto probe = matmul_desc(64, part.n, k, memory::desc({k, part.n}, packed_type, Tag::any));
+                part.layout = probe.weights_desc();
+                if (is_reference_impl(probe) || is_reference_impl(matmul_desc(1, part.n, k, part.layout))) {
+                    return unsupported(std::string("packed gemm: oneDNN has no optimised ") +
+                                       (type == PackedType::kBf16 ? "bf16 " : "") + "matmul for " + std::to_string(n) +
+                                       "x" + std::to_string(k) + " weights on this CPU (" + probe.impl_info_str() +
+                                       ")");
+                }
             }
             part.panels = is_panel_layout(part.layout, k, part.n);
             part.k_padded = static_cast<int>(part.layout.data.padded_dims[0]);
@@ -189,6 +222,7 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::copy() const {
     try {
         auto impl = std::make_unique<Impl>();
         impl->panels = impl_->panels;
+        impl->library_runs = impl_->library_runs;
         for (const Impl::Part& part : impl_->parts) {
             Impl::Part c{part.n0,       part.n,     part.layout, aligned_buffer(part.layout.get_size()),
                          part.k_padded, part.panels};
@@ -330,7 +364,7 @@ void gemm_f32_packed(const PackedGemmArgs& g) {
     const int k = g.b->k();
     const void* a = g.a;
     int lda = k;
-    const bool panels = g.panels && g.b->has_panels();
+    const bool panels = (g.panels || !w.library_runs) && g.b->has_panels();
     const bool bf16 = g.b->type() == PackedType::kBf16;
     if (panels && !bf16) {
         lda = g.lda;  // read in place
@@ -422,6 +456,22 @@ bool packed_gemm_available() {
 
 bool panel_kernel_available(PackedType type) {
     return type == PackedType::kBf16 ? panel_gemm_bf16_supported() : panel_gemm_supported();
+}
+
+bool packed_library_layout_is_panels(PackedType type) {
+    const auto probe = [](DataType t) {
+        try {
+            keep_single_threaded();
+            constexpr int kWidth = 768;  // a typical transformer width; the layout depends on the CPU, not the shape
+            const auto pd = matmul_desc(64, kWidth, kWidth, memory::desc({kWidth, kWidth}, t, Tag::any));
+            return !is_reference_impl(pd) && is_panel_layout(pd.weights_desc(), kWidth, kWidth);
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    static const bool f32 = probe(DataType::f32);
+    static const bool bf16 = probe(DataType::bf16);
+    return type == PackedType::kBf16 ? bf16 : f32;
 }
 
 Status packed_bf16_support() {

@@ -20,19 +20,21 @@
 
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target)
-#define HCLIP_PANEL_GEMM_AVX512 1
+#define HCLIP_PANEL_GEMM_X86 1
 #include <immintrin.h>
 #endif
 #endif
 
 namespace hclip {
 
-#ifdef HCLIP_PANEL_GEMM_AVX512
+#ifdef HCLIP_PANEL_GEMM_X86
 
 namespace {
 
-constexpr int kPanel = 64;   // columns per panel: four 16-float registers
-constexpr int kMaxRows = 6;  // rows per tile: 24 accumulators + 4 weight registers + 1 broadcast of 32 registers
+constexpr int kPanel = 64;  // columns per panel: four 16-float AVX-512 registers, eight 8-float AVX2 ones
+// Rows per tile. AVX-512: 24 accumulators (6 rows x 64 columns) + 4 weight registers + 1 broadcast of 32
+// registers. AVX2: 12 accumulators (6 rows x 16 columns) + 2 weight registers + 1 broadcast of 16.
+constexpr int kMaxRows = 6;
 constexpr int kChunkBytes = 192 << 10;  // weights per chunk, computed on while the next one is prefetched
 
 // Prefetches of the next weight chunk a tile pass issues: `count` lines from `first`.
@@ -60,7 +62,7 @@ struct TileOut {
     const float* bias = nullptr;
     EpilogueActivation activation = EpilogueActivation::kNone;
     bool accumulate = false;
-    int cols = kPanel;
+    int cols = kPanel;  // of the tile's columns (64 or 16), those inside C
 };
 
 // Whether store_tile applies this activation itself (GELU's erf goes through the shared epilogue).
@@ -144,14 +146,16 @@ __attribute__((target("avx512f"), always_inline)) inline void load_tile(__m512 (
     }
 }
 
-// How one kind of panel is multiplied: its element types, the k values one step of the tile consumes (a step
-// reads one 256-byte row of the panel either way) and the tile pass itself.
+// How one kind of panel is multiplied: its element types, the k values one step of the tile consumes, the columns
+// of the panel one tile covers (kTileCols) and the tile pass itself.
 //
-// acc[MR][64] (+)= A[MR rows, steps * kStep] * B[those rows][64]. The accumulators stay in registers for the
+// acc[MR][kTileCols] (+)= A[MR rows, steps * kStep] * B[those rows][kTileCols]; acc's rows are kPanel apart, B's
+// rows 256 bytes apart (one row of the panel). The accumulators stay in registers for the
 // whole pass; `first` starts them at zero instead of reading acc.
 struct F32Panels {
     using Element = float;
     static constexpr int kStep = 1;
+    static constexpr int kTileCols = kPanel;  // a tile covers the whole panel
 
     template <int MR>
     __attribute__((target("avx512f"))) static void tile(const float* a, std::ptrdiff_t lda, const float* b, int steps,
@@ -182,6 +186,7 @@ struct F32Panels {
 struct Bf16Panels {
     using Element = std::uint16_t;
     static constexpr int kStep = 2;
+    static constexpr int kTileCols = kPanel;
 
     template <int MR>
     __attribute__((target("avx512f,avx512bf16"))) static void tile(const std::uint16_t* a, std::ptrdiff_t lda,
@@ -211,6 +216,100 @@ struct Bf16Panels {
             }
         }
         store_tile<MR>(c, acc, out);
+    }
+};
+
+// The float32 panels on CPUs with AVX2 and FMA but no AVX-512 (AMD Zen 1-3, Intel client cores): 16 of the
+// 64 columns per tile, so a panel is computed as four column strips. A strip reads one 64-byte line of each
+// 256-byte panel row; the chunk's prefetch into L2 brings the other three for the strips after it.
+
+// kernels/fast_exp.h's exp, the same steps on 8 lanes.
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 exp8(__m256 input) {
+    const __m256 x = _mm256_min_ps(_mm256_max_ps(input, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 round = _mm256_set1_ps(12582912.0f);
+    const __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), round), round);
+    const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440054690583e-4f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x));
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    const __m256 value = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+    const __m256 underflow = _mm256_cmp_ps(input, _mm256_set1_ps(-87.0f), _CMP_LT_OQ);
+    return _mm256_blendv_ps(value, _mm256_setzero_ps(), underflow);
+}
+
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 activate8(__m256 v, EpilogueActivation a) {
+    if (a == EpilogueActivation::kQuickGelu) {
+        const __m256 e = exp8(_mm256_mul_ps(v, _mm256_set1_ps(-1.702f)));
+        return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    }
+    if (a == EpilogueActivation::kRelu) return _mm256_max_ps(v, _mm256_setzero_ps());
+    return v;
+}
+
+// Lanes [0, valid) of 8 set, as AVX2's masked loads and stores want them (the sign bit of each 32-bit lane).
+__attribute__((target("avx2"), always_inline)) inline __m256i lane_mask8(int valid) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+struct F32PanelsAvx2 {
+    using Element = float;
+    static constexpr int kStep = 1;
+    static constexpr int kTileCols = 16;
+
+    template <int MR>
+    __attribute__((target("avx2,fma"))) static void tile(const float* a, std::ptrdiff_t lda, const float* b, int steps,
+                                                         bool, float* acc, bool first, Prefetch pf, TileOut out) {
+        __m256 c[MR][2];
+#pragma GCC unroll 8
+        for (int m = 0; m < MR; ++m) {
+            c[m][0] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + m * kPanel);
+            c[m][1] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(acc + m * kPanel + 8);
+        }
+        int due = 0, issued = 0;
+        for (int k = 0; k < steps; ++k) {
+            const float* bk = b + static_cast<std::ptrdiff_t>(k) * kPanel;
+            const __m256 b0 = _mm256_load_ps(bk), b1 = _mm256_load_ps(bk + 8);
+            prefetch_due(pf, steps, due, issued);
+#pragma GCC unroll 8
+            for (int m = 0; m < MR; ++m) {
+                const __m256 av = _mm256_broadcast_ss(a + m * lda + k);
+                c[m][0] = _mm256_fmadd_ps(av, b0, c[m][0]);
+                c[m][1] = _mm256_fmadd_ps(av, b1, c[m][1]);
+            }
+        }
+        if (out.c == nullptr) {
+#pragma GCC unroll 8
+            for (int m = 0; m < MR; ++m) {
+                _mm256_storeu_ps(acc + m * kPanel, c[m][0]);
+                _mm256_storeu_ps(acc + m * kPanel + 8, c[m][1]);
+            }
+            return;
+        }
+        // After the last chunk: bias, QuickGELU or ReLU and (accumulating) C's old values, straight to C.
+        __m256i mask[2];
+        __m256 bias[2];
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; ++j) {
+            mask[j] = lane_mask8(std::clamp(out.cols - 8 * j, 0, 8));
+            bias[j] = out.bias != nullptr ? _mm256_maskload_ps(out.bias + 8 * j, mask[j]) : _mm256_setzero_ps();
+        }
+#pragma GCC unroll 8
+        for (int m = 0; m < MR; ++m) {
+            float* row = out.c + m * out.ldc;
+#pragma GCC unroll 2
+            for (int j = 0; j < 2; ++j) {
+                __m256 v = activate8(_mm256_add_ps(c[m][j], bias[j]), out.activation);
+                if (out.accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(row + 8 * j, mask[j]));
+                _mm256_maskstore_ps(row + 8 * j, mask[j], v);
+            }
+        }
     }
 };
 
@@ -272,25 +371,31 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
                 next_rows = begin(1);
             }
             const int next_lines = next_rows * kRowBytes / 64;
-            const int lines_per_pass = (next_lines + groups - 1) / groups;
+            // The panel's strips of kTileCols columns that hold some of C's (all but the last panel's: all).
+            const int strips = (cols + Panels::kTileCols - 1) / Panels::kTileCols;
+            const int passes = strips * groups;
+            const int lines_per_pass = (next_lines + passes - 1) / passes;
             const bool direct = ci + 1 == chunks && activation_in_registers(epilogue.activation);
-            for (int g = 0; g < groups; ++g) {
+            for (int pass = 0; pass < passes; ++pass) {
+                // Strip by strip, each by every row tile: a strip's weights serve all rows while in L1.
+                const int strip = pass / groups, g = pass % groups;
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
+                const int strip_col = strip * Panels::kTileCols;
                 TileOut out;
                 if (direct) {
-                    out = {.c = c + static_cast<std::ptrdiff_t>(r0) * ldc + col0,
+                    out = {.c = c + static_cast<std::ptrdiff_t>(r0) * ldc + col0 + strip_col,
                            .ldc = ldc,
-                           .bias = epilogue.bias != nullptr ? epilogue.bias + col0 : nullptr,
+                           .bias = epilogue.bias != nullptr ? epilogue.bias + col0 + strip_col : nullptr,
                            .activation = epilogue.activation,
                            .accumulate = epilogue.accumulate,
-                           .cols = cols};
+                           .cols = cols - strip_col};
                 }
-                const int first_line = std::min(next_lines, g * lines_per_pass);
+                const int first_line = std::min(next_lines, pass * lines_per_pass);
                 const Prefetch pf{next == nullptr ? nullptr : reinterpret_cast<const char*>(next) + first_line * 64,
-                                  std::min(next_lines, (g + 1) * lines_per_pass) - first_line};
+                                  std::min(next_lines, (pass + 1) * lines_per_pass) - first_line};
                 kTiles[r1 - r0](a + static_cast<std::ptrdiff_t>(r0) * lda + k0, lda,
-                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel, steps, odd_end, sums + r0 * kPanel,
-                                ci == 0, pf, out);
+                                panel + static_cast<std::ptrdiff_t>(k0) * kPanel + strip_col * Panels::kStep, steps,
+                                odd_end, sums + r0 * kPanel + strip_col, ci == 0, pf, out);
             }
         }
         if (activation_in_registers(epilogue.activation)) continue;  // written by the last tile passes
@@ -409,20 +514,43 @@ __attribute__((target("avx512f,amx-tile,amx-bf16"))) void multiply_panels_tiles(
     _tile_release();  // the registers' 8 KB need not be saved on every context switch from now on
 }
 
+bool panel_gemm_avx512() {
+    static const bool avx512 = __builtin_cpu_supports("avx512f");
+    return avx512;
+}
+
+bool panel_gemm_avx2() {
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return avx2;
+}
+
 }  // namespace
 
 bool panel_gemm_supported() {
-    static const bool supported = __builtin_cpu_supports("avx512f");
-    return supported;
+    return panel_gemm_avx512() || panel_gemm_avx2();
+}
+
+std::string_view panel_gemm_method() {
+    if (panel_gemm_avx512()) return "AVX-512";
+    return panel_gemm_avx2() ? "AVX2 + FMA" : "";
 }
 
 bool panel_gemm_bf16_supported() {
-    static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    static const bool supported = panel_gemm_avx512() && __builtin_cpu_supports("avx512bf16");
     return supported;
 }
 
-void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue) {
-    multiply_panels<F32Panels>(m, a, lda, b.data, b.n, b.k, b.k_padded, c, ldc, epilogue);
+void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue,
+                PanelInstructions instructions) {
+    if (instructions == PanelInstructions::kBest && panel_gemm_avx512()) {
+        multiply_panels<F32Panels>(m, a, lda, b.data, b.n, b.k, b.k_padded, c, ldc, epilogue);
+        return;
+    }
+    if (!panel_gemm_avx2()) {
+        std::fputs("hailo-clip: panel_gemm asked for AVX2 on a CPU without it\n", stderr);
+        std::abort();
+    }
+    multiply_panels<F32PanelsAvx2>(m, a, lda, b.data, b.n, b.k, b.k_padded, c, ldc, epilogue);
 }
 
 bool panel_gemm_bf16_tiles_supported() {
@@ -468,13 +596,17 @@ std::string_view panel_gemm_bf16_method() {
     return "";
 }
 
+std::string_view panel_gemm_method() {
+    return "";
+}
+
 // Unreachable: callers check panel_gemm_supported() or panel_gemm_bf16_supported() first.
 [[noreturn]] static void missing_panel_kernel() {
     std::fputs("hailo-clip: panel_gemm called in a build without it\n", stderr);
     std::abort();
 }
 
-void panel_gemm(int, const float*, int, const PanelWeights&, float*, int, const Epilogue&) {
+void panel_gemm(int, const float*, int, const PanelWeights&, float*, int, const Epilogue&, PanelInstructions) {
     missing_panel_kernel();
 }
 

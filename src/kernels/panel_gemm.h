@@ -1,6 +1,8 @@
 // A product kernel for few rows (an image's 50 tokens, a prompt's 7) over weights packed in 64-column panels,
-// [n / 64][k_padded][64]: the layout oneDNN packs float32 weights in on AVX-512 CPUs (its BA16a64b), so the
-// panel kernel computes from the same packed copy as the library and costs no memory.
+// [n / 64][k_padded][64]: the layout oneDNN packs float32 weights in on AVX-512 CPUs (its BA16a64b), so there the
+// panel kernel computes from the same packed copy as the library and costs no memory. On CPUs with AVX2 and FMA
+// but no AVX-512 it computes 16 columns of a panel per tile, from a copy packed as panels for it
+// (PackedLayout::kPanels: oneDNN itself packs another layout there).
 //
 // Why it exists: at batch 1 a tower streams every weight from memory once (350 MB for ViT-B/32's image tower),
 // and the library's kernel stalls on that stream: measured with two threads on an AVX-512 EPYC, 50 rows ran at
@@ -19,9 +21,17 @@ namespace hclip {
 
 struct Epilogue;
 
-// True when this build and CPU run the panel kernel (x86-64 with AVX-512F); false elsewhere, where the
-// library's own kernel is the only one on a packed copy.
+// True when this build and CPU run the float32 panel kernel (x86-64 with AVX-512F, or with AVX2 and FMA); false
+// elsewhere, where the library's own kernel is the only one on a packed copy.
 bool panel_gemm_supported();
+
+// The instructions the float32 panel kernel uses here, for the start-up log and `hailo-clip bench` ("AVX-512",
+// "AVX2 + FMA"; "" where it does not run).
+std::string_view panel_gemm_method();
+
+// Which instructions panel_gemm uses: the widest the CPU has, or AVX2 + FMA even where AVX-512 is there (so that
+// the tests check the AVX2 path on any x86-64 CPU with AVX2; it aborts elsewhere).
+enum class PanelInstructions { kBest, kAvx2 };
 
 // Weights [k, n] as panels: column j of row r is at data[(j / 64) * k_padded * 64 + r * 64 + j % 64]. Columns
 // past n in the last panel are never written out.
@@ -32,7 +42,8 @@ struct PanelWeights {
 
 // C[m, n] = A[m, k] * B with the epilogue (C = act(AB + bias), or C += act(AB + bias) when accumulating), on the
 // calling thread. Row-major A and C with any leading dimensions. Requires panel_gemm_supported().
-void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue);
+void panel_gemm(int m, const float* a, int lda, const PanelWeights& b, float* c, int ldc, const Epilogue& epilogue,
+                PanelInstructions instructions = PanelInstructions::kBest);
 
 // The same for bf16 products (kernels/packed_gemm.h, PackedType::kBf16), from oneDNN's bf16 packing on AVX-512
 // CPUs (its BA16a64b2a): panels of 64 columns whose rows come in pairs, column j's two values of rows 2i and

@@ -1017,7 +1017,8 @@ class ModelLoader {
         m_.gemm_plan_ = plan_gemm_kernels(list,
                                           {.mode = options.gemm_kernel,
                                            .cache_path = gemm_cache_path_for(options.gemm_kernel_cache, product_type_),
-                                           .products = product_type_},
+                                           .products = product_type_,
+                                           .packed_panels_shared = packed_library_layout_is_panels(product_type_)},
                                           available_gemm_kernels(product_type_),
                                           [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
         if (product_type_ == PackedType::kBf16) {
@@ -1046,14 +1047,20 @@ class ModelLoader {
         return {};
     }
 
+    // The panel kernel's layout where a choice uses it (the library's own on AVX-512 CPUs, one copy for both
+    // kernels; choose_gemm_kernel never uses both where they are two), else the library's.
+    static PackedLayout packed_layout_for(const GemmChoice& choice) {
+        return choice.uses(GemmKernel::kPanels) ? PackedLayout::kPanels : PackedLayout::kLibrary;
+    }
+
     // Packs B [n, k] if the plan uses the packed kernel for that shape; true when its plain copy was released.
     Result<bool> pack_by_choice(const float* b, int n, int k, int ldb, bool transposed, const PackedWeights*& packed,
                                 const GemmChoice*& choice, std::optional<std::size_t> release_count = std::nullopt) {
         choice = m_.gemm_plan_.find({n, k});
         if (choice == nullptr || !choice->uses_packed_copy()) return false;
         const bool keep_plain = choice->uses(GemmKernel::kPlain);
-        HCLIP_ASSIGN_OR_RETURN(packed,
-                               pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain, product_type_));
+        HCLIP_ASSIGN_OR_RETURN(packed, pack_matrix(b, n, k, ldb, transposed, release_count, !keep_plain, product_type_,
+                                                   packed_layout_for(*choice)));
         if (packed != nullptr && keep_plain) {
             m_.plain_kept_bytes_ += static_cast<std::size_t>(n) * static_cast<std::size_t>(k) * sizeof(float);
         }
@@ -1199,7 +1206,8 @@ class ModelLoader {
             std::copy_n(parts[i]->bias, w, bias.begin() + static_cast<std::ptrdiff_t>(i) * w);
         }
         const bool keep_plain = b.qkv_choice->uses(GemmKernel::kPlain);
-        HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0, true, product_type_));
+        HCLIP_ASSIGN_OR_RETURN(b.qkv_packed, pack_matrix(stacked.data(), 3 * w, w, w, true, 0, true, product_type_,
+                                                         packed_layout_for(*b.qkv_choice)));
         if (b.qkv_packed == nullptr) return {};
         m_.converted_.push_back(std::move(bias));
         b.qkv_bias = m_.converted_.back().data();
@@ -1218,8 +1226,9 @@ class ModelLoader {
     // never replaced by float32 ones, so there that is an error.
     Result<const PackedWeights*> pack_matrix(const float* b, int n, int k, int ldb, bool transposed,
                                              std::optional<std::size_t> release_count = std::nullopt,
-                                             bool release_plain = true, PackedType type = PackedType::kF32) {
-        auto packed = PackedWeights::pack(b, n, k, ldb, transposed, type);
+                                             bool release_plain = true, PackedType type = PackedType::kF32,
+                                             PackedLayout layout = PackedLayout::kLibrary) {
+        auto packed = PackedWeights::pack(b, n, k, ldb, transposed, type, layout);
         if (!packed.ok()) {
             if (packed.status().code() == StatusCode::kUnsupported && type == PackedType::kF32) {
                 return static_cast<const PackedWeights*>(nullptr);

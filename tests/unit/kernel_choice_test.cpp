@@ -118,6 +118,50 @@ TEST(GemmKernelChoice, KernelsOnThePackedCopySplitBucketsWithoutAMargin) {
         << tied.find(kFc1)->describe();
 }
 
+// Where the library packs in another layout than the panel kernel's (AVX2 CPUs), packed and panels are two copies:
+// a matrix keeps at most one of them, so a choice never uses both, and between them the usual margin for a second
+// copy holds.
+TEST(GemmKernelChoice, PackedAndPanelsOnTwoCopiesAreNeverBothUsed) {
+    constexpr GemmKernel kAll[] = {GemmKernel::kPlain, GemmKernel::kPacked, GemmKernel::kPanels};
+    const GemmPlanOptions two_copies{.packed_panels_shared = false};
+    // Panels 30% faster than packed up to 64 rows, packed 5% faster above; plain 2x slower everywhere. Shared,
+    // that splits the buckets; as two copies, panels everywhere (the least summed slow-down).
+    const auto measure = [](GemmShape s, int m, GemmKernel k) -> Result<double> {
+        const double base = 1e-9 * m * s.n * s.k;
+        if (k == GemmKernel::kPlain) return 2.0 * base;
+        if (k == GemmKernel::kPanels) return m <= 64 ? 0.7 * base : base;
+        return m <= 64 ? base : 0.95 * base;
+    };
+    const GemmPlan shared = plan_gemm_kernels(std::vector<GemmShape>{kFc1}, {}, kAll, measure);
+    ASSERT_NE(shared.find(kFc1), nullptr);
+    EXPECT_EQ(shared.find(kFc1)->describe(), "panels for m <= 64, packed for m > 64");
+    const GemmPlan split = plan_gemm_kernels(std::vector<GemmShape>{kFc1}, two_copies, kAll, measure);
+    ASSERT_NE(split.find(kFc1), nullptr);
+    EXPECT_EQ(split.find(kFc1)->describe(), "panels");
+    EXPECT_FALSE(same_copy(GemmKernel::kPacked, GemmKernel::kPanels, false));
+    EXPECT_TRUE(same_copy(GemmKernel::kPanels, GemmKernel::kPanels, false));
+
+    // Plain fastest for one prompt, panels up to one image, packed for batches: plain with one packed copy, never
+    // plain with both; the copy kept is the one that wins where single requests fall (8 to 64 rows), although
+    // packed wins more buckets (128 to 512).
+    const auto three_ways = [](GemmShape s, int m, GemmKernel k) -> Result<double> {
+        const double base = 1e-9 * m * s.n * s.k;
+        if (k == GemmKernel::kPlain) return m <= 8 ? 0.5 * base : 2.0 * base;
+        if (k == GemmKernel::kPanels) return m > 8 && m <= 64 ? 0.6 * base : base;
+        return m > 64 ? 0.5 * base : base;
+    };
+    const GemmPlan mixed = plan_gemm_kernels(std::vector<GemmShape>{kFc1}, two_copies, kAll, three_ways);
+    const GemmChoice* c = mixed.find(kFc1);
+    ASSERT_NE(c, nullptr);
+    EXPECT_FALSE(c->uses(GemmKernel::kPacked) && c->uses(GemmKernel::kPanels)) << c->describe();
+    EXPECT_EQ(c->describe(), "plain for m <= 8, panels for m > 8") << c->describe();
+    const GemmPlan mixed_shared = plan_gemm_kernels(std::vector<GemmShape>{kFc1}, {}, kAll, three_ways);
+    ASSERT_NE(mixed_shared.find(kFc1), nullptr);
+    EXPECT_TRUE(mixed_shared.find(kFc1)->uses(GemmKernel::kPanels) &&
+                mixed_shared.find(kFc1)->uses(GemmKernel::kPacked))
+        << mixed_shared.find(kFc1)->describe();
+}
+
 TEST(GemmKernelChoice, ASmallGainKeepsOneKernelPerShape) {
     // Plain is 5% faster above 64 rows: under kMinGainForSecondKernel, so the shape stays packed (one copy).
     FakeTimes fake{.crossover = 64, .packed_factor = 0.5, .plain_factor = 0.95};

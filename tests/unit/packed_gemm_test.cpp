@@ -80,18 +80,22 @@ TEST_P(PackedGemmShapes, MatchesReferenceBothStorageOrdersDenseAndStrided) {
         // B with a padded leading dimension: packing must read only the logical matrix.
         const int ldb = (transposed ? k : n) + 5;
         const auto b = random_vector(static_cast<std::size_t>(transposed ? n : k) * static_cast<std::size_t>(ldb), 2);
-        auto packed = PackedWeights::pack(b.data(), n, k, ldb, transposed);
-        ASSERT_TRUE(packed.ok()) << packed.status().to_string();
-        EXPECT_EQ((*packed)->n(), n);
-        EXPECT_EQ((*packed)->k(), k);
-        EXPECT_GE((*packed)->bytes(), sizeof(float) * static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
-        for (bool strided : {false, true}) {
-            for (bool panels : {false, true}) {
-                if (panels && !(*packed)->has_panels()) continue;
-                const Case c{m, n, k, transposed, strided, panels};
-                EXPECT_LE(worst_difference(c, **packed, b, ldb, 1), tolerance(k))
-                    << m << "x" << n << "x" << k << (transposed ? " B^T" : " B") << (strided ? " strided" : "")
-                    << (panels ? " panels" : "");
+        for (PackedLayout layout : {PackedLayout::kLibrary, PackedLayout::kPanels}) {
+            if (layout == PackedLayout::kPanels && !panel_kernel_available(PackedType::kF32)) continue;
+            auto packed = PackedWeights::pack(b.data(), n, k, ldb, transposed, PackedType::kF32, layout);
+            ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+            EXPECT_EQ((*packed)->n(), n);
+            EXPECT_EQ((*packed)->k(), k);
+            EXPECT_GE((*packed)->bytes(), sizeof(float) * static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
+            const char* name = layout == PackedLayout::kPanels ? " packed as panels" : "";
+            for (bool strided : {false, true}) {
+                for (bool panels : {false, true}) {
+                    if (panels && !(*packed)->has_panels()) continue;
+                    const Case c{m, n, k, transposed, strided, panels};
+                    EXPECT_LE(worst_difference(c, **packed, b, ldb, 1), tolerance(k))
+                        << m << "x" << n << "x" << k << (transposed ? " B^T" : " B") << (strided ? " strided" : "")
+                        << (panels ? " panels" : "") << name;
+                }
             }
         }
     }
@@ -111,15 +115,42 @@ TEST(PackedGemm, ModelSizedMatrices) {
         const auto b = random_vector(static_cast<std::size_t>(c.n) * static_cast<std::size_t>(c.k), 3);
         auto packed = PackedWeights::pack(b.data(), c.n, c.k, ldb, c.b_transposed);
         ASSERT_TRUE(packed.ok()) << packed.status().to_string();
-        // On an AVX-512 CPU oneDNN packs float32 weights as 64-column panels: if it stopped, the panel kernel
-        // would silently never run.
-        EXPECT_EQ((*packed)->has_panels(), panel_gemm_supported()) << c.n << "x" << c.k;
+        // On an AVX-512 CPU oneDNN packs float32 weights as 64-column panels (one copy for both kernels): if it
+        // stopped, or the probe stopped seeing it, the choice would keep a second copy for the panel kernel.
+        EXPECT_EQ((*packed)->has_panels(), packed_library_layout_is_panels(PackedType::kF32)) << c.n << "x" << c.k;
+#if defined(__x86_64__)
+        if (__builtin_cpu_supports("avx512f")) {
+            EXPECT_TRUE(packed_library_layout_is_panels(PackedType::kF32));
+        }
+#endif
+        EXPECT_TRUE((*packed)->library_runs());
         for (bool panels : {false, true}) {
             c.panels = panels;
             EXPECT_LE(worst_difference(c, **packed, b, ldb, 4), tolerance(c.k))
                 << c.m << "x" << c.n << "x" << c.k << (panels ? " panels" : "");
         }
+        if (!panel_kernel_available(PackedType::kF32)) continue;
+        // Packed as panels on purpose: the panel kernel always computes from it where the library has no kernel
+        // of its own for that layout (AVX2 CPUs), whatever the caller asks for.
+        auto as_panels =
+            PackedWeights::pack(b.data(), c.n, c.k, ldb, c.b_transposed, PackedType::kF32, PackedLayout::kPanels);
+        ASSERT_TRUE(as_panels.ok()) << as_panels.status().to_string();
+        EXPECT_TRUE((*as_panels)->has_panels());
+        EXPECT_EQ((*as_panels)->library_runs(), packed_library_layout_is_panels(PackedType::kF32));
+        for (bool panels : {false, true}) {
+            c.panels = panels;
+            EXPECT_LE(worst_difference(c, **as_panels, b, ldb, 4), tolerance(c.k))
+                << c.m << "x" << c.n << "x" << c.k << (panels ? " panels" : "") << " packed as panels";
+        }
     }
+}
+
+TEST(PackedGemm, PanelLayoutRefusedWhereThePanelKernelDoesNotRun) {
+    if (!packed_gemm_available()) GTEST_SKIP() << "this build has no packed gemm";
+    if (panel_kernel_available(PackedType::kF32)) GTEST_SKIP() << "this CPU runs the panel kernel";
+    const std::vector<float> b(64 * 64, 1.0f);
+    EXPECT_EQ(PackedWeights::pack(b.data(), 64, 64, 64, true, PackedType::kF32, PackedLayout::kPanels).status().code(),
+              StatusCode::kUnsupported);
 }
 
 TEST(PackedGemm, CopyComputesTheSame) {

@@ -1,5 +1,6 @@
 // The panel kernel against the scalar reference, on weights laid out as panels here (independently of the
-// packing library): row counts around its 6-row tiles, widths around its 64-column panels, depths around its
+// packing library): row counts around its 6-row tiles, widths around its 64-column panels (and the AVX2 tiles'
+// 16-column strips; those tiles are also forced on AVX-512 CPUs), depths around its
 // 192 KB chunks (768 float32 rows, 1536 bf16 rows), strided A and C, every epilogue; float32 panels and bf16
 // paired panels alike, the latter by AVX512-BF16 dot products and by AMX tiles (16-row blocks). The panels' padding
 // (columns past n, rows past k) holds NaN, so a kernel that reads or writes past the logical matrix shows. bf16
@@ -71,8 +72,26 @@ Panels<T> make_panels(const std::vector<float>& b, int n, int k) {
     return p;
 }
 
-// kBf16 lets the kernel choose how (AMX tiles where it can); the other two force dot products or tiles.
-enum class Products { kF32, kBf16, kBf16DotProducts, kBf16Tiles };
+// kF32 takes the widest instructions the CPU has, kF32Avx2 forces the AVX2 tiles (also on AVX-512 CPUs). kBf16
+// lets the kernel choose how (AMX tiles where it can); the other two force dot products or tiles.
+enum class Products { kF32, kF32Avx2, kBf16, kBf16DotProducts, kBf16Tiles };
+
+bool cpu_has_avx2() {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+// The float32 kernels this CPU runs: the best, and the AVX2 one where the best is another (AVX-512).
+std::vector<Products> f32_kernels() {
+    std::vector<Products> kernels;
+    if (!panel_gemm_supported()) return kernels;
+    kernels.push_back(Products::kF32);
+    if (cpu_has_avx2() && panel_gemm_method() != "AVX2 + FMA") kernels.push_back(Products::kF32Avx2);
+    return kernels;
+}
 
 Bf16Multiply multiply_for(Products products) {
     if (products == Products::kBf16DotProducts) return Bf16Multiply::kDotProducts;
@@ -106,7 +125,7 @@ std::vector<float> reference_product(int m, int n, int k, const std::vector<floa
 // Worst |difference| from the reference for one product; padding columns of C must keep their value.
 double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, Products products = Products::kF32) {
     const int lda = k + 3, ldc = n + 5;
-    const bool bf16 = products != Products::kF32;
+    const bool bf16 = products != Products::kF32 && products != Products::kF32Avx2;
     auto b = random_vector(static_cast<std::size_t>(n) * k, seed);
     auto a = random_vector(static_cast<std::size_t>(m) * lda, seed + 1);
     const auto old = random_vector(static_cast<std::size_t>(m) * ldc, seed + 2);
@@ -129,7 +148,7 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, P
     } else {
         const Panels<float> panels = make_panels<float>(b, n, k);
         panel_gemm(m, a.data(), lda, {.data = panels.data, .n = n, .k = k, .k_padded = panels.k_padded}, c.data(), ldc,
-                   e);
+                   e, products == Products::kF32Avx2 ? PanelInstructions::kAvx2 : PanelInstructions::kBest);
     }
     const std::vector<float> product = reference_product(m, n, k, a, lda, b, ldc);
     double worst = 0.0;
@@ -151,28 +170,45 @@ double worst_difference(int m, int n, int k, const Epilogue& e, unsigned seed, P
 class PanelGemmShapes : public ::testing::TestWithParam<std::tuple<int, int, int>> {
   protected:
     void SetUp() override {
-        if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F)";
+        if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F or AVX2)";
     }
 };
 
+const char* kernel_name(Products products) {
+    return products == Products::kF32Avx2 ? " (AVX2 tiles)" : "";
+}
+
 TEST_P(PanelGemmShapes, MatchesTheReferenceProduct) {
     const auto [m, n, k] = GetParam();
-    EXPECT_LE(worst_difference(m, n, k, {}, 1), tolerance(k)) << m << "x" << n << "x" << k;
+    for (Products kernel : f32_kernels()) {
+        EXPECT_LE(worst_difference(m, n, k, {}, 1, kernel), tolerance(k))
+            << m << "x" << n << "x" << k << kernel_name(kernel);
+    }
 }
 
 // M: 1, the tile sizes and their neighbours, a prompt, an image's tokens, a full text context. N: within one
-// panel, exactly one, one more, several with a remainder. K: 1, not a multiple of 16, 256 and 257, a ViT's 768
-// (one chunk) and 1153, the first depth cut into two chunks (of 576 and 577 rows); DeepProductsInManyChunks
-// has four.
+// panel (in the AVX2 tiles' first and second 16-column strip), a strip and a half, exactly one panel, one more,
+// several with a remainder. K: 1, not a multiple of 16, 256 and 257, a ViT's 768 (one chunk) and 1153, the first
+// depth cut into two chunks (of 576 and 577 rows); DeepProductsInManyChunks has four.
 INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmShapes,
                          ::testing::Combine(::testing::Values(1, 5, 6, 7, 12, 13, 50, 77),
-                                            ::testing::Values(1, 63, 64, 65, 200),
+                                            ::testing::Values(1, 17, 40, 63, 64, 65, 200),
                                             ::testing::Values(1, 17, 256, 257, 768, 1153)));
 
 TEST(PanelGemm, DeepProductsInManyChunks) {
-    if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F)";
-    EXPECT_LE(worst_difference(50, 128, 3072, {}, 7), tolerance(3072));
-    EXPECT_LE(worst_difference(7, 64, 3000, {}, 8), tolerance(3000));
+    if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F or AVX2)";
+    for (Products kernel : f32_kernels()) {
+        EXPECT_LE(worst_difference(50, 128, 3072, {}, 7, kernel), tolerance(3072)) << kernel_name(kernel);
+        EXPECT_LE(worst_difference(7, 64, 3000, {}, 8, kernel), tolerance(3000)) << kernel_name(kernel);
+    }
+}
+
+// The panel kernel runs wherever the CPU has AVX2 and FMA (every x86-64 CPU of the last decade but the smallest):
+// if the detection broke, the choice would silently lose its fastest candidate.
+TEST(PanelGemm, RunsOnEveryCpuWithAvx2) {
+    if (!cpu_has_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
+    EXPECT_TRUE(panel_gemm_supported());
+    EXPECT_FALSE(panel_gemm_method().empty());
 }
 
 // Every activation, with and without bias and residual add, on a 7-row and a 50-row product of depth k.
@@ -195,8 +231,9 @@ void expect_every_epilogue(int k, Products products) {
 }
 
 TEST(PanelGemm, EveryEpilogue) {
-    if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F)";
-    expect_every_epilogue(70, Products::kF32);
+    if (!panel_gemm_supported()) GTEST_SKIP() << "no panel kernel on this CPU (it needs AVX-512F or AVX2)";
+    for (Products kernel : f32_kernels())
+        expect_every_epilogue(70, kernel);
 }
 
 // bf16 products: the same shapes, K also around the bf16 chunks (1536 rows): 3001 is cut into two chunks, the

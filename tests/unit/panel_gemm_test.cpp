@@ -1,11 +1,11 @@
 // The panel kernel against the scalar reference, on weights laid out as panels here (independently of the
 // packing library): row counts around its 6-row tiles, widths around its 64-column panels (and the AVX2 tiles'
 // 16-column strips; those tiles are also forced on AVX-512 CPUs), depths around its
-// 192 KB chunks (768 float32 rows, 1536 bf16 rows), strided A and C, every epilogue; float32 panels and bf16
-// paired panels alike, the latter by AVX512-BF16 dot products and by AMX tiles (16-row blocks). The panels' padding
-// (columns past n, rows past k) holds NaN, so a kernel that reads or writes past the logical matrix shows. bf16
-// products are checked against the float32 reference on the inputs rounded to bf16: products of two bf16 numbers are
-// exact in float32, so the same accumulation bound holds.
+// 192 KB chunks (768 float32 rows, 1536 bf16 rows; the AVX2 tiles: 96 KB, 384 rows), strided A and C, every epilogue;
+// float32 panels and bf16 paired panels alike, the latter by AVX512-BF16 dot products and by AMX tiles (16-row blocks).
+// The panels' padding (columns past n, rows past k) holds NaN, so a kernel that reads or writes past the logical matrix
+// shows. bf16 products are checked against the float32 reference on the inputs rounded to bf16: products of two bf16
+// numbers are exact in float32, so the same accumulation bound holds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -188,8 +188,9 @@ TEST_P(PanelGemmShapes, MatchesTheReferenceProduct) {
 
 // M: 1, the tile sizes and their neighbours, a prompt, an image's tokens, a full text context. N: within one
 // panel (in the AVX2 tiles' first and second 16-column strip), a strip and a half, exactly one panel, one more,
-// several with a remainder. K: 1, not a multiple of 16, 256 and 257, a ViT's 768 (one chunk) and 1153, the first
-// depth cut into two chunks (of 576 and 577 rows); DeepProductsInManyChunks has four.
+// several with a remainder. K: 1, not a multiple of 16, 256 and 257, a ViT's 768 (one chunk; two of 384 for the
+// AVX2 tiles) and 1153, the first depth cut into two chunks (of 576 and 577 rows; three for the AVX2 tiles, the
+// last of 385); DeepProductsInManyChunks has four (eight).
 INSTANTIATE_TEST_SUITE_P(Shapes, PanelGemmShapes,
                          ::testing::Combine(::testing::Values(1, 5, 6, 7, 12, 13, 50, 77),
                                             ::testing::Values(1, 17, 40, 63, 64, 65, 200),

@@ -89,8 +89,8 @@ GemmChoice choose_gemm_kernel(GemmShape shape, std::span<const int> rows, std::s
 // 64): where packed and panels need two copies, the copy kept is judged there, by the latency the service is
 // asked for. Measured on an AVX2 EPYC, the panel kernel lost a product of one row (a matrix-vector product the
 // library streams faster) and some of 128 rows and more by up to 1.6x in isolated timings, and won the 50-row
-// products it exists for; a choice judged on every bucket kept the library's copy, and the image tower ran 10%
-// slower than on panels (docs/performance.md).
+// products it exists for; a choice judged on every bucket kept the library's copy for most shapes, and the batch-1
+// image tower took 0.97x of its all-library time against 0.85-0.92x on panels (docs/performance.md).
 inline constexpr std::pair<int, int> kLatencyRows{8, 64};
 
 // Whether a product of m rows should run on the packed copy: only when there is one, and either no plain copy is

@@ -383,7 +383,8 @@ void multiply_panels(int m, const typename Panels::Element* a, int lda, const ty
             const int lines_per_pass = (next_lines + passes - 1) / passes;
             const bool direct = ci + 1 == chunks && activation_in_registers(epilogue.activation);
             for (int pass = 0; pass < passes; ++pass) {
-                // Strip by strip, each by every row tile: a strip's weights serve all rows while in L1.
+                // Strip by strip, each by every row tile: a strip's weights serve all rows while in cache (the
+                // AVX2 tiles' strip of a 96 KB chunk, 24 KB, in L1).
                 const int strip = pass / groups, g = pass % groups;
                 const int r0 = m * g / groups, r1 = m * (g + 1) / groups;
                 const int strip_col = strip * Panels::kTileCols;

@@ -1021,6 +1021,13 @@ class ModelLoader {
                                            .packed_panels_shared = packed_library_layout_is_panels(product_type_)},
                                           available_gemm_kernels(product_type_),
                                           [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
+        if (product_type_ == PackedType::kF32 && panel_kernel_available(PackedType::kF32)) {
+            m_.gemm_plan_.notes.push_back("gemm kernels: panels multiply with " + std::string(panel_gemm_method()) +
+                                          (packed_library_layout_is_panels(PackedType::kF32)
+                                               ? ", on the same packed copy as oneDNN"
+                                               : ", on a copy packed for them (oneDNN packs another layout here; a "
+                                                 "matrix keeps one of the two)"));
+        }
         if (product_type_ == PackedType::kBf16) {
             std::string note = "gemm kernels: bf16 products (clip.compute bf16)";
             if (const std::string_view how = panel_gemm_bf16_method(); !how.empty())

@@ -6,8 +6,10 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/mapped_file.h"
 #include "engine/zero_shot.h"
@@ -168,6 +170,12 @@ TEST_P(PackedModel, BothPathsMatchOracle) {
         if (panels) {
             for (const GemmChoice& c : m.gemm_plan().choices)
                 EXPECT_EQ(c.describe(), "panels");
+            // The log says how the panels multiply, and from which copy.
+            const auto& notes = m.gemm_plan().notes;
+            EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+                return n.find(std::string("panels multiply with ") + std::string(panel_gemm_method())) !=
+                       std::string::npos;
+            })) << "no note on the panel kernel";
             for (const BlockWeights& b : m.text().blocks) {
                 ASSERT_NE(b.fc1.packed, nullptr);
                 EXPECT_TRUE(b.fc1.packed->has_panels()) << "the panel kernel would not run";

@@ -102,7 +102,7 @@ struct PackedWeights::Impl {
     };
     std::vector<Part> parts;
     bool panels = false;       // every part's layout is panels
-    bool library_runs = true;  // oneDNN has an optimised kernel for every part's layout
+    bool library_runs = true;  // oneDNN has an optimised kernel for the layout (PackedWeights::library_runs)
 };
 
 namespace {
@@ -126,12 +126,6 @@ bool is_panel_layout(const memory::desc& layout, int k, int n) {
 // The panel layout asked for by name (PackedLayout::kPanels).
 memory::desc panel_layout(int k, int n, DataType type) {
     return memory::desc({k, n}, type, type == DataType::bf16 ? Tag::BA16a64b2a : Tag::BA16a64b);
-}
-
-// Whether oneDNN computes from weights in `layout` with an optimised kernel, for one row and for a typical
-// activation height.
-bool library_runs_layout(const memory::desc& layout, int k, int n) {
-    return !is_reference_impl(matmul_desc(64, n, k, layout)) && !is_reference_impl(matmul_desc(1, n, k, layout));
 }
 
 }  // namespace
@@ -166,6 +160,9 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
     try {
         keep_single_threaded();
         auto impl = std::make_unique<Impl>();
+        // Panels by name are the library's own layout where it packs as panels itself, and have only its
+        // reference code elsewhere.
+        impl->library_runs = layout == PackedLayout::kLibrary || packed_library_layout_is_panels(type);
         std::size_t bytes = 0;
         const int blocks = (n + 63) / 64, parts = column_parts(n);
         dnnl::stream stream(cpu_engine());
@@ -176,7 +173,6 @@ Result<std::unique_ptr<const PackedWeights>> PackedWeights::pack(const float* b,
             part.n = std::min(n, blocks * (p + 1) / parts * 64) - part.n0;
             if (layout == PackedLayout::kPanels) {
                 part.layout = panel_layout(k, part.n, packed_type);
-                impl->library_runs = impl->library_runs && library_runs_layout(part.layout, k, part.n);
             } else {
                 // The layout the library picks for a typical activation height; it is the same for every M
                 // (checked for M = 1, the one most likely to differ).

@@ -1014,16 +1014,17 @@ class ModelLoader {
         // bf16 products are timed among the kernels that multiply bf16 (the plain GEMM is float32: a different
         // result, never a candidate), in a timings file of their own.
         GemmKernelTimer timer(product_type_);
+        const bool panels_shared = packed_library_layout_is_panels(product_type_);
         m_.gemm_plan_ = plan_gemm_kernels(list,
                                           {.mode = options.gemm_kernel,
                                            .cache_path = gemm_cache_path_for(options.gemm_kernel_cache, product_type_),
                                            .products = product_type_,
-                                           .packed_panels_shared = packed_library_layout_is_panels(product_type_)},
+                                           .packed_panels_shared = panels_shared},
                                           available_gemm_kernels(product_type_),
                                           [&](GemmShape s, int m, GemmKernel k) { return timer.seconds(s, m, k); });
         if (product_type_ == PackedType::kF32 && panel_kernel_available(PackedType::kF32)) {
             m_.gemm_plan_.notes.push_back("gemm kernels: panels multiply with " + std::string(panel_gemm_method()) +
-                                          (packed_library_layout_is_panels(PackedType::kF32)
+                                          (panels_shared
                                                ? ", on the same packed copy as oneDNN"
                                                : ", on a copy packed for them (oneDNN packs another layout here; a "
                                                  "matrix keeps one of the two)"));
